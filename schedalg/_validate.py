@@ -1,0 +1,116 @@
+"""Eager argument checks shared by every constructor.
+
+Each check names the public function, the parameter and the offending value, so a bad schedule
+fails where it is written: ``cosine(): steps must be a positive integer, got -5``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def _fail(fn: str, name: str, requirement: str, value: object, error: type = ValueError) -> None:
+    raise error(f"{fn}(): {name} must be {requirement}, got {value!r}")
+
+
+def is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def integer(fn: str, name: str, value: object, *, minimum: int = 0) -> int:
+    """An int >= ``minimum``; integral floats are refused (``100.0`` steps is a slip)."""
+    requirement = {0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer >= {minimum}"
+    )
+    if not is_integer(value):
+        _fail(fn, name, requirement, value, TypeError)
+    if value < minimum:  # type: ignore[operator]
+        _fail(fn, name, requirement, value)
+    return int(value)  # type: ignore[arg-type]
+
+
+def real(
+    fn: str,
+    name: str,
+    value: object,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    finite: bool = True,
+) -> float:
+    """A finite real number within the given bounds, as a float."""
+    bounds = []
+    if above is not None:
+        bounds.append(f"> {above:g}")
+    if at_least is not None:
+        bounds.append(f">= {at_least:g}")
+    if at_most is not None:
+        bounds.append(f"<= {at_most:g}")
+    requirement = ("a finite number" if finite else "a number") + (
+        " " + " and ".join(bounds) if bounds else ""
+    )
+    if not is_real(value):
+        _fail(fn, name, requirement, value, TypeError)
+    number = float(value)  # type: ignore[arg-type]
+    if math.isnan(number) or (finite and math.isinf(number)):
+        _fail(fn, name, requirement, value)
+    if (
+        (above is not None and not number > above)
+        or (at_least is not None and not number >= at_least)
+        or (at_most is not None and not number <= at_most)
+    ):
+        _fail(fn, name, requirement, value)
+    return number
+
+
+def positive_length(fn: str, name: str, value: object) -> int | float:
+    """A positive, finite length: ints stay ints (so reprs read as written), reals become floats."""
+    if is_integer(value):
+        return integer(fn, name, value, minimum=1)
+    return real(fn, name, value, above=0)
+
+
+def choice(fn: str, name: str, value: object, options: Iterable[str]) -> str:
+    options = tuple(options)
+    if value not in options:
+        _fail(fn, name, "one of " + ", ".join(repr(o) for o in options), value)
+    return value  # type: ignore[return-value]
+
+
+def flag(fn: str, name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        _fail(fn, name, "True or False", value, TypeError)
+    return value  # type: ignore[return-value]
+
+
+def function(fn: str, name: str, value: object) -> Callable[..., Any]:
+    if not callable(value):
+        _fail(fn, name, "callable", value, TypeError)
+    return value  # type: ignore[return-value]
+
+
+def integer_list(
+    fn: str, name: str, value: object, *, minimum: int, strictly_increasing: bool, nonempty: bool
+) -> tuple[int, ...]:
+    order = "strictly increasing" if strictly_increasing else "non-decreasing"
+    requirement = f"a {'non-empty ' if nonempty else ''}{order} list of integers >= {minimum}"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        _fail(fn, name, requirement, value, TypeError)
+    items = tuple(value)  # type: ignore[arg-type]
+    if not all(is_integer(v) for v in items):
+        _fail(fn, name, requirement, list(items), TypeError)
+    if (nonempty and not items) or any(v < minimum for v in items):
+        _fail(fn, name, requirement, list(items))
+    for a, b in itertools.pairwise(items):
+        if b < a or (strictly_increasing and b == a):
+            _fail(fn, name, requirement, list(items))
+    return tuple(int(v) for v in items)
