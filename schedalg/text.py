@@ -1,0 +1,509 @@
+"""Schedules as text and data: a safe ``parse`` of reprs, versioned JSON dicts, a fingerprint.
+
+- ``parse(text)`` rebuilds an expression from its repr without ``eval``: the text is parsed with
+  :mod:`ast` and only an allow-list of node kinds is walked (calls to the library's own
+  constructors, numbers, strings, lists, tuples, keywords, ``inf``, ``True``/``False``/``None``,
+  unary ``-``/``+`` and ``+ - * /``). Anything else is a :class:`ParseError`, before anything runs.
+- ``to_dict(s)`` / ``from_dict(d)``: ``{"schedalg": 1, "schedule": {"type": "cosine", ...}}``,
+  plain JSON data (non-finite floats are ``{"$float": "inf"}``, so strict JSON parsers accept it).
+  Nodes are walked generically through their dataclass fields; a node class joins with one line,
+  ``schedalg.text.register(MyNode)``.
+- ``fingerprint(s)``: the SHA-256 of the canonical JSON of the same walk, stable across processes
+  and Python versions. Nodes holding Python functions (``from_fn``, ``cumulative``,
+  ``cyclic(scale_fn=...)``) are fingerprinted by the function's module and qualified name only,
+  which is weaker: editing the function's body does not change the fingerprint.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from schedalg.core import Schedule
+
+FORMAT_VERSION = 1
+
+# Limits on untrusted input, so a reader never spends unbounded time or memory, and never hits
+# Python's own recursion limit (the ast parser and our walk are both recursive).
+MAX_TEXT = 20_000
+MAX_DEPTH = 64
+MAX_DIGITS = 30
+_MAX_INT = 10**MAX_DIGITS
+
+
+class ParseError(ValueError):
+    """Text or data that does not describe a schedule (the one error ``parse`` and
+    ``from_dict`` raise); the message says where and why."""
+
+
+class SerializationError(TypeError):
+    """A schedule that cannot be written as data: it holds a Python function, or a node class
+    that was never registered."""
+
+
+# -- the registry of node classes -----------------------------------------------------------------
+
+_BY_CLASS: dict[type, str] = {}
+_BY_NAME: dict[str, tuple[type, Callable[..., Any]]] = {}
+
+
+def register(
+    cls: type, name: str | None = None, *, build: Callable[..., Any] | None = None
+) -> type:
+    """Let ``to_dict``/``from_dict``/``fingerprint`` handle the dataclass node ``cls``.
+
+    ``name`` (default ``cls._name``) is its ``"type"`` in dicts; ``build(**fields)`` makes it back
+    (default ``cls`` itself, whose ``__post_init__`` must validate). Usable as a decorator.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Schedule) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"register(): cls must be a dataclass Schedule subclass, got {cls!r}")
+    key = name if name is not None else getattr(cls, "_name", None)
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"register(): name must be a non-empty string, got {key!r}")
+    known = _BY_NAME.get(key)
+    if known is not None and known[0] is not cls:
+        raise ValueError(f"register(): name {key!r} is already used by {known[0].__qualname__}")
+    _BY_CLASS[cls] = key
+    _BY_NAME[key] = (cls, build if build is not None else cls)
+    return cls
+
+
+def _register_core() -> None:
+    from schedalg import arithmetic as ar
+    from schedalg import combinators as co
+    from schedalg import primitives as pr
+
+    for module in (pr, co):
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Schedule)
+                and dataclasses.is_dataclass(value)
+                and value.__module__ == module.__name__
+                and "_name" in vars(value)
+            ):
+                register(value)
+    # Arithmetic nodes have no validation of their own: build them through the operators and
+    # public functions, which check their operands.
+    register(ar.Chain, build=lambda factors: _nary(ar.Chain, "factors", factors))
+    register(ar.Sum, build=lambda terms: _nary(ar.Sum, "terms", terms))
+    register(ar.Minimum, build=lambda operands: _nary(ar.Minimum, "operands", operands))
+    register(ar.Maximum, build=lambda operands: _nary(ar.Maximum, "operands", operands))
+    register(ar.Difference, build=lambda left, right: ar.Difference(*_schedules(left, right)))
+    register(ar.Quotient, build=lambda left, right: ar.Quotient(*_schedules(left, right)))
+
+
+def _schedules(*values: Any) -> tuple[Schedule, ...]:
+    for value in values:
+        if not isinstance(value, Schedule):
+            raise TypeError(f"an operand must be a schedule, got {value!r}")
+    return values
+
+
+def _nary(cls: type, name: str, values: Any) -> Schedule:
+    if not isinstance(values, (list, tuple)) or len(values) < 2:
+        raise ValueError(f"{cls._name}: {name} must be a list of at least two schedules")
+    return cls(_schedules(*values))
+
+
+# Library modules whose nodes register themselves on import; looked up only for unknown names,
+# never anything named by the data.
+_PROVIDERS = ("schedalg.plateau", "schedalg.mmengine")
+
+
+def _lookup(name: str) -> tuple[type, Callable[..., Any]] | None:
+    if not _BY_NAME:
+        _register_core()
+    if name not in _BY_NAME:
+        import importlib
+
+        for module in _PROVIDERS:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                continue
+    return _BY_NAME.get(name)
+
+
+def _name_of(node: Schedule) -> str:
+    if not _BY_NAME:
+        _register_core()
+    name = _BY_CLASS.get(type(node))
+    if name is None:
+        raise SerializationError(
+            f"{type(node).__qualname__} is not registered for serialization; "
+            f"call schedalg.text.register({type(node).__qualname__})"
+        )
+    return name
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def _fields(node: Schedule) -> list[tuple[str, Any]]:
+    """The init fields of a node that differ from their defaults (defaults are implied, so adding
+    a field with a default later keeps old dicts and fingerprints valid)."""
+    out = []
+    for field in dataclasses.fields(node):  # type: ignore[arg-type]
+        if not field.init:
+            continue
+        value = getattr(node, field.name)
+        if field.default is not dataclasses.MISSING and _same(value, field.default):
+            continue
+        out.append((field.name, value))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _encode(value: Any, *, functions: bool, canonical: bool, depth: int = 0) -> Any:
+    if depth > 10 * MAX_DEPTH:
+        raise SerializationError("schedule is nested too deeply to serialize")
+    if isinstance(value, Schedule):
+        encoded: dict[str, Any] = {"type": _name_of(value)}
+        for name, field_value in _fields(value):
+            if name == "type":
+                raise SerializationError(
+                    f"{type(value).__qualname__} has a reserved field {name!r}"
+                )
+            encoded[name] = _encode(
+                field_value, functions=functions, canonical=canonical, depth=depth + 1
+            )
+        return encoded
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if not math.isfinite(number):
+            return {"$float": repr(number)}
+        # In a fingerprint, equal schedules hash equally: 2.0 == 2 (and -0.0 == 0).
+        if canonical and number.is_integer() and abs(number) < 2**53:
+            return int(number)
+        return number
+    if isinstance(value, (tuple, list)):
+        return [
+            _encode(v, functions=functions, canonical=canonical, depth=depth + 1) for v in value
+        ]
+    if callable(value):
+        if functions:
+            module = getattr(value, "__module__", None) or "?"
+            qualname = getattr(value, "__qualname__", None) or type(value).__qualname__
+            return {"$function": f"{module}:{qualname}"}
+        raise SerializationError(
+            f"cannot serialize a schedule holding the Python function {_callable_name(value)}; "
+            "from_fn, cumulative and cyclic(scale_fn=...) have no data form"
+        )
+    raise SerializationError(f"cannot serialize the value {value!r} of type {type(value).__name__}")
+
+
+def _callable_name(value: Any) -> str:
+    return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) or repr(value)
+
+
+def to_dict(schedule: Schedule) -> dict[str, Any]:
+    """``{"schedalg": 1, "schedule": {...}}``: JSON-ready data that ``from_dict`` turns back into
+    an equal schedule. Raises :class:`SerializationError` for nodes holding Python functions."""
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"to_dict(): schedule must be a Schedule, got {schedule!r}")
+    return {
+        "schedalg": FORMAT_VERSION,
+        "schedule": _encode(schedule, functions=False, canonical=False),
+    }
+
+
+def fingerprint(schedule: Schedule) -> str:
+    """A 64-character hex SHA-256 of the schedule's structure: equal schedules give equal
+    fingerprints, in any process and on any Python version (floats are written with ``repr``,
+    never ``hash()``). Defined for every schedule; a node holding a Python function contributes
+    only that function's ``module:qualname``, so a changed function body goes unnoticed."""
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"fingerprint(): schedule must be a Schedule, got {schedule!r}")
+    data = {
+        "schedalg": FORMAT_VERSION,
+        "schedule": _encode(schedule, functions=True, canonical=True),
+    }
+    text = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+# -- reading data ----------------------------------------------------------------------------------
+
+
+def from_dict(data: Any) -> Schedule:
+    """The schedule that ``to_dict`` wrote. Anything else raises :class:`ParseError`."""
+    if not isinstance(data, dict):
+        raise ParseError(f"from_dict(): expected a dict, got {type(data).__name__}")
+    version = data.get("schedalg")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise ParseError(
+            f"from_dict(): expected format version 'schedalg': {FORMAT_VERSION}, got {version!r}"
+        )
+    extra = set(data) - {"schedalg", "schedule"}
+    if extra:
+        raise ParseError(f"from_dict(): unexpected keys {sorted(map(str, extra))}")
+    if "schedule" not in data:
+        raise ParseError("from_dict(): missing key 'schedule'")
+    result = _decode(data["schedule"], "schedule", 0)
+    if not isinstance(result, Schedule):
+        raise ParseError(f"from_dict(): 'schedule' must describe a schedule, got {result!r}")
+    return result
+
+
+def _decode(value: Any, path: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ParseError(f"from_dict(): nested deeper than {MAX_DEPTH} levels at {path}")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        if abs(value) >= _MAX_INT:
+            raise ParseError(f"from_dict(): integer with more than {MAX_DIGITS} digits at {path}")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParseError(
+                f"from_dict(): non-finite float {value!r} at {path}; use {{'$float': 'inf'}}"
+            )
+        return value
+    if isinstance(value, list):
+        return tuple(_decode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
+    if not isinstance(value, dict):
+        raise ParseError(f"from_dict(): unexpected {type(value).__name__} at {path}")
+    if "$float" in value and len(value) == 1:
+        special = {"inf": math.inf, "-inf": -math.inf}.get(value["$float"])  # type: ignore[call-overload]
+        if special is None:
+            raise ParseError(f"from_dict(): '$float' must be 'inf' or '-inf' at {path}")
+        return special
+    if "$function" in value:
+        raise ParseError(f"from_dict(): a Python function cannot be read from data, at {path}")
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        raise ParseError(f"from_dict(): a node needs a string 'type' at {path}, got {kind!r}")
+    entry = _lookup(kind)
+    if entry is None:
+        raise ParseError(f"from_dict(): unknown schedule type {kind!r} at {path}")
+    cls, build = entry
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, item in value.items():
+        if key == "type":
+            continue
+        if key not in names:
+            raise ParseError(f"from_dict(): {kind} has no parameter {key!r} at {path}")
+        kwargs[key] = _decode(item, f"{path}.{key}", depth + 1)
+    try:
+        return build(**kwargs)
+    except (ValueError, TypeError, ArithmeticError) as error:
+        raise ParseError(f"from_dict(): at {path}: {error}") from None
+
+
+# -- reading text ----------------------------------------------------------------------------------
+
+_FACTORIES = ("add", "chain", "clamp", "clip", "maximum", "minimum", "per_epoch", "sequence")
+_FUNCTION_NODES = ("from_fn", "cumulative")
+
+
+def _constructors() -> dict[str, Any]:
+    """The names ``parse`` may call: the library's public schedule classes and factories."""
+    import schedalg
+
+    names: dict[str, Any] = {}
+    for name in schedalg.__all__:
+        value = getattr(schedalg, name, None)
+        if isinstance(value, type) and issubclass(value, Schedule) and value is not Schedule:
+            names[name] = value
+    for name in _FACTORIES:
+        if hasattr(schedalg, name):
+            names[name] = getattr(schedalg, name)
+    return names
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.names = _constructors()
+
+    def fail(self, node: ast.AST | None, message: str) -> ParseError:
+        if node is not None and hasattr(node, "lineno"):
+            where = f"line {node.lineno}, column {node.col_offset + 1}"
+            return ParseError(f"parse(): {message} (at {where})")
+        return ParseError(f"parse(): {message}")
+
+    def value(self, node: ast.AST, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"expression nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ast.Constant):
+            return self.literal(node)
+        if isinstance(node, ast.Name):
+            if node.id == "inf":
+                return math.inf
+            if node.id in self.names:
+                raise self.fail(node, f"{node.id} must be called, as in {node.id}(...)")
+            raise self.fail(node, f"name {node.id!r} is not allowed; only schedalg constructors")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.value(node.operand, depth + 1)
+            if not isinstance(operand, (Schedule, int, float)) or isinstance(operand, bool):
+                raise self.fail(node, f"unary {_OPS[type(node.op)]} needs a number or schedule")
+            return self.arithmetic(
+                node, lambda x: -x if isinstance(node.op, ast.USub) else +x, operand
+            )
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left = self.value(node.left, depth + 1)
+            right = self.value(node.right, depth + 1)
+            for side in (left, right):
+                if not isinstance(side, (Schedule, int, float)) or isinstance(side, bool):
+                    raise self.fail(
+                        node,
+                        f"{_BINARY[type(node.op)][0]} needs numbers or schedules, got {side!r}",
+                    )
+            return self.arithmetic(node, _BINARY[type(node.op)][1], left, right)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return tuple(self.value(item, depth + 1) for item in node.elts)
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        raise self.fail(node, f"{_describe(node)} is not allowed")
+
+    def literal(self, node: ast.Constant) -> Any:
+        value = node.value
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int):
+            if abs(value) >= _MAX_INT:
+                raise self.fail(node, f"integer literal with more than {MAX_DIGITS} digits")
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.fail(node, "number literal out of range (overflows to inf)")
+            return value
+        raise self.fail(node, f"{type(value).__name__} literal is not allowed")
+
+    def arithmetic(self, node: ast.AST, op: Callable[..., Any], *args: Any) -> Any:
+        try:
+            result = op(*args)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            raise self.fail(node, str(error) or type(error).__name__) from None
+        if isinstance(result, bool) or (isinstance(result, int) and abs(result) >= _MAX_INT):
+            raise self.fail(node, f"integer result with more than {MAX_DIGITS} digits")
+        if isinstance(result, float) and not math.isfinite(result):
+            raise self.fail(node, "arithmetic on numbers overflows")
+        return result
+
+    def call(self, node: ast.Call, depth: int) -> Any:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(
+                node, f"only calls to schedalg constructors are allowed, not {_describe(node.func)}"
+            )
+        name = node.func.id
+        if name in _FUNCTION_NODES or name not in self.names:
+            if name in _FUNCTION_NODES:
+                raise self.fail(
+                    node, f"{name}() holds a Python function and cannot be parsed from text"
+                )
+            raise self.fail(node, f"name {name!r} is not allowed; only schedalg constructors")
+        args = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.fail(arg, "starred arguments are not allowed")
+            args.append(self.value(arg, depth + 1))
+        kwargs: dict[str, Any] = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.fail(keyword.value, "** arguments are not allowed")
+            kwargs[keyword.arg] = self.value(keyword.value, depth + 1)
+        try:
+            return self.names[name](*args, **kwargs)
+        except (ValueError, TypeError, ArithmeticError) as error:
+            raise self.fail(node, str(error) or type(error).__name__) from None
+
+
+_OPS = {ast.USub: "-", ast.UAdd: "+"}
+_BINARY: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
+    ast.Add: ("+", lambda a, b: a + b),
+    ast.Sub: ("-", lambda a, b: a - b),
+    ast.Mult: ("*", lambda a, b: a * b),
+    ast.Div: ("/", lambda a, b: a / b),
+}
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        ast.Attribute: "attribute access",
+        ast.Subscript: "subscript",
+        ast.Lambda: "lambda",
+        ast.ListComp: "comprehension",
+        ast.SetComp: "comprehension",
+        ast.DictComp: "comprehension",
+        ast.GeneratorExp: "generator expression",
+        ast.JoinedStr: "f-string",
+        ast.Starred: "starred expression",
+        ast.Dict: "dict",
+        ast.Set: "set",
+        ast.Compare: "comparison",
+        ast.BoolOp: "boolean operator",
+        ast.IfExp: "conditional expression",
+        ast.NamedExpr: "assignment expression",
+        ast.Await: "await",
+        ast.Yield: "yield",
+        ast.YieldFrom: "yield",
+        ast.BinOp: "this operator",
+        ast.UnaryOp: "this operator",
+    }
+    return kinds.get(type(node), type(node).__name__)
+
+
+def parse(text: str) -> Schedule:
+    """Rebuild a schedule from text such as its repr: ``parse("warmup(cosine(900), 100)")``.
+
+    Only the library's constructors, numbers, strings, lists, tuples, keyword arguments, ``inf``,
+    ``True``/``False``/``None``, unary ``-``/``+`` and ``+ - * /`` are accepted; nothing is
+    evaluated as Python. Everything else — and any constructor's validation error — raises
+    :class:`ParseError` with the position. Python functions (``from_fn``, ``cumulative``,
+    ``cyclic(scale_fn=...)``) cannot be written as text.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"parse(): text must be a string, got {type(text).__name__}")
+    if len(text) > MAX_TEXT:
+        raise ParseError(f"parse(): text longer than {MAX_TEXT} characters")
+    if "\x00" in text:
+        raise ParseError("parse(): text contains a NUL character")
+    # Python's parser recurses per bracket/operator: refuse depth before it can blow the stack.
+    if _nesting(text) > MAX_DEPTH:
+        raise ParseError(f"parse(): expression nested deeper than {MAX_DEPTH} levels")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+        detail = getattr(error, "msg", None) or str(error) or type(error).__name__
+        line, column = getattr(error, "lineno", None), getattr(error, "offset", None)
+        where = f" (at line {line}, column {column})" if line is not None else ""
+        raise ParseError(f"parse(): invalid syntax: {detail}{where}") from None
+    reader = _Reader(text)
+    try:
+        result = reader.value(tree.body, 0)
+    except RecursionError:
+        raise ParseError("parse(): expression nested too deeply") from None
+    if not isinstance(result, Schedule):
+        raise ParseError(f"parse(): text must describe a schedule, got {result!r}")
+    return result
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting (brackets inside strings count too: options are short)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
