@@ -32,7 +32,7 @@ FORMAT_VERSION = 1
 # Limits on untrusted input, so a reader never spends unbounded time or memory, and never hits
 # Python's own recursion limit (the ast parser and our walk are both recursive).
 MAX_TEXT = 20_000
-MAX_DEPTH = 64
+MAX_DEPTH = 100
 MAX_DIGITS = 30
 _MAX_INT = 10**MAX_DIGITS
 
@@ -482,7 +482,10 @@ def parse(text: str) -> Schedule:
         raise ParseError(f"parse(): expression nested deeper than {MAX_DEPTH} levels")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+    except (RecursionError, MemoryError):
+        # CPython reports its parser's own stack limit this way, not a real lack of memory.
+        raise ParseError("parse(): expression nested too deeply for the parser") from None
+    except (SyntaxError, ValueError) as error:
         detail = getattr(error, "msg", None) or str(error) or type(error).__name__
         line, column = getattr(error, "lineno", None), getattr(error, "offset", None)
         where = f" (at line {line}, column {column})" if line is not None else ""
