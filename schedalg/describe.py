@@ -1,0 +1,466 @@
+"""Describe a schedule over a run, and lint it against the run's length.
+
+``describe(s, steps)`` summarises the curve of steps ``[0, steps)``: start, peak, end, minimum and
+maximum with their steps, the phases and their boundaries, jumps and zero values. Boundaries come
+from two places: the expression tree (a ``sequence``'s ``at``, the end of a warm-up, a ``clip``'s
+interval, a cosine's end, milestones, ...) mapped onto the global clock, and the curve itself
+(discontinuities), so a node the tree walk does not know still shows its jumps.
+
+``check(s, total_steps)`` returns structured warnings for the usual mistakes: a warm-up as long as
+training, a zero value at step 0, a value that rises again after the schedule's declared end, a
+decay that does not finish before training does, NaN / infinite / negative values, and milestones
+at or past the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import numbers
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from schedalg.core import Schedule
+
+# Above this many steps a curve no longer fits comfortably in memory (8 bytes per step).
+MAX_STEPS = 50_000_000
+# Event lists are capped: a repeat() over a million cycles has a million boundaries.
+MAX_EVENTS = 200
+_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Event:
+    """A step the expression tree marks: ``kind`` is ``boundary``, ``warmup_end``, ``milestone``
+    or ``end`` (where a decaying primitive stops changing)."""
+
+    step: int
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    start: int
+    stop: int
+    label: str
+    start_value: float
+    end_value: float
+    trend: str  # "rising", "falling", "constant" or "varying"
+
+
+@dataclass(frozen=True)
+class Jump:
+    step: int
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class Description:
+    """What ``describe`` found; ``str()`` gives a readable report."""
+
+    expression: str
+    steps: int
+    start: float
+    end: float
+    peak_step: int
+    peak: float
+    min_step: int
+    min: float
+    phases: tuple[Phase, ...]
+    boundaries: tuple[Event, ...]
+    discontinuities: tuple[Jump, ...]
+    zeros: tuple[tuple[int, int], ...]  # half-open step ranges where the value is exactly 0
+    nonfinite: int
+
+    def __str__(self) -> str:
+        lines = [f"{self.expression}", f"over {self.steps} steps [0, {self.steps}):"]
+        lines.append(f"  start  {_num(self.start)}  at step 0")
+        lines.append(f"  end    {_num(self.end)}  at step {self.steps - 1}")
+        lines.append(f"  max    {_num(self.peak)}  at step {self.peak_step}")
+        lines.append(f"  min    {_num(self.min)}  at step {self.min_step}")
+        if self.nonfinite:
+            lines.append(f"  NaN or infinite values at {self.nonfinite} steps")
+        lines.append("phases:")
+        width = len(f"[{self.steps}, {self.steps})")
+        for phase in self.phases[: _SHOWN * 2]:
+            span = f"[{phase.start}, {phase.stop})".ljust(width)
+            lines.append(
+                f"  {span}  {phase.label:<22} {_num(phase.start_value)} -> "
+                f"{_num(phase.end_value)}  {phase.trend}"
+            )
+        if len(self.phases) > _SHOWN * 2:
+            lines.append(f"  ... {len(self.phases) - _SHOWN * 2} more phases")
+        lines.append(
+            "discontinuities: "
+            + _listing(
+                [f"{j.step} ({_num(j.before)} -> {_num(j.after)})" for j in self.discontinuities]
+            )
+        )
+        lines.append(
+            "zero values: "
+            + _listing([f"{a}" if b == a + 1 else f"[{a}, {b})" for a, b in self.zeros])
+        )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CheckWarning:
+    """One finding of ``check``: a stable ``code``, a readable ``message`` and the step it is
+    about (``None`` if it concerns the whole run)."""
+
+    code: str
+    message: str
+    step: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _num(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _listing(items: list[str]) -> str:
+    if not items:
+        return "none"
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f", ... ({len(items) - _SHOWN} more)" if len(items) > _SHOWN else "")
+
+
+def _check_steps(fn: str, name: str, value: Any) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{fn}(): {name} must be a positive integer, got {value!r}")
+    if value > MAX_STEPS:
+        raise ValueError(f"{fn}(): {name} must be at most {MAX_STEPS}, got {value!r}")
+    return int(value)
+
+
+# -- the tree walk: events on the global clock -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """Global step = ``scale * local + offset`` while the node is active on ``[lo, hi)``."""
+
+    scale: float = 1.0
+    offset: float = 0.0
+    lo: float = 0.0
+    hi: float = math.inf
+
+    def inner(
+        self, scale: float = 1.0, offset: float = 0.0, lo: float = 0.0, hi: float = math.inf
+    ) -> _Clock:
+        # The child's local step u maps to this node's local step scale*u + offset.
+        glo = self.scale * lo + self.offset
+        ghi = self.scale * hi + self.offset if hi != math.inf else math.inf
+        return _Clock(
+            self.scale * scale,
+            self.scale * offset + self.offset,
+            max(self.lo, glo),
+            min(self.hi, ghi),
+        )
+
+    def to_global(self, local: float) -> float:
+        return self.scale * local + self.offset
+
+
+def events(schedule: Schedule, horizon: int) -> list[Event]:
+    """The steps in ``(0, horizon]`` that the expression tree marks, on the global clock, sorted
+    (at most ``MAX_EVENTS``; steps past the horizon are kept when they are milestones or ends,
+    since ``check`` reports those)."""
+    found: list[Event] = []
+    _walk(schedule, _Clock(), horizon, found, 0)
+    unique = {(e.step, e.kind, e.label): e for e in found}
+    return sorted(unique.values(), key=lambda e: (e.step, e.kind, e.label))[:MAX_EVENTS]
+
+
+def _walk(node: Schedule, clock: _Clock, horizon: int, out: list[Event], depth: int) -> None:
+    from schedalg import arithmetic as ar
+    from schedalg import combinators as co
+    from schedalg import primitives as pr
+
+    if depth > 200 or len(out) > 4 * MAX_EVENTS or clock.lo >= max(horizon, 1) * 4:
+        return
+
+    def mark(local: float, kind: str, label: str) -> None:
+        step = clock.to_global(local)
+        if not (clock.lo <= step < clock.hi or (step == clock.hi and kind != "boundary")):
+            return
+        if step > 0 and math.isfinite(step):
+            out.append(Event(math.ceil(step), kind, label))
+
+    def visit(child: Schedule, sub: _Clock) -> None:
+        if sub.lo < sub.hi:
+            _walk(child, sub, horizon, out, depth + 1)
+
+    if isinstance(node, co.Sequence):
+        starts = (0, *node.at)
+        for i, piece in enumerate(node.pieces):
+            end = node.at[i] if i < len(node.at) else math.inf
+            if i:
+                mark(starts[i], "milestone", f"sequence piece {i + 1}")
+            visit(piece, clock.inner(1.0, starts[i], 0.0, end - starts[i]))
+    elif isinstance(node, co.Warmup):
+        mark(node.steps, "warmup_end", "after warm-up")
+        if node.overlay:
+            visit(node.schedule, clock)
+        else:
+            visit(node.schedule, clock.inner(1.0, node.steps))
+    elif isinstance(node, co.Clip):
+        mark(node.begin, "milestone", "clip begins")
+        if node.end != math.inf:
+            mark(node.end, "boundary", "clip ends (held)")
+        visit(node.schedule, clock.inner(1.0, node.begin, 0.0, node.end - node.begin))
+    elif isinstance(node, co.PerEpoch):
+        visit(node.schedule, clock.inner(node.epoch_length))
+    elif isinstance(node, co.Stretch):
+        visit(node.schedule, clock.inner(node.factor))
+    elif isinstance(node, co.Shift):
+        visit(node.schedule, clock.inner(1.0, -node.offset, node.offset))
+    elif isinstance(node, co.Repeat):
+        cycles = min(math.ceil(max(horizon, 1) / node.period / max(clock.scale, 1e-12)) + 1, 50)
+        for k in range(cycles):
+            if k:
+                mark(k * node.period, "boundary", f"cycle {k + 1}")
+            visit(node.schedule, clock.inner(1.0, k * node.period, 0.0, node.period))
+    elif isinstance(node, (ar.Chain, ar.Sum, ar.Difference, ar.Quotient, ar.Minimum, ar.Maximum)):
+        for field in dataclasses.fields(node):
+            value = getattr(node, field.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                visit(child, clock)
+    else:
+        for local, kind, label in _primitive_events(node, pr):
+            mark(local, kind, label)
+
+
+def _primitive_events(node: Schedule, pr: Any) -> Iterator[tuple[float, str, str]]:
+    name = getattr(node, "_name", type(node).__name__)
+    if isinstance(node, (pr.Linear, pr.Polynomial)):
+        yield node.steps, "end", f"{name} ends"
+    elif isinstance(node, pr.Cosine):
+        yield node.steps, "end", "cosine ends"
+    elif isinstance(node, pr.MultiStep):
+        for m in node.milestones:
+            if m > 0:
+                yield m, "milestone", "multistep milestone"
+    elif isinstance(node, pr.StepDecay):
+        for k in range(1, 51):
+            yield k * node.step_size, "boundary", "step decay"
+    elif isinstance(node, pr.CosineRestarts):
+        start, length = 0, node.period
+        for _ in range(50):
+            start += length
+            length *= node.mult
+            yield start, "boundary", "restart"
+    elif isinstance(node, (pr.OneCycle, pr.OneCycleMomentum)):
+        for _begin, end, _a, _b in node._phases[:-1]:
+            yield end, "boundary", "one_cycle phase"
+        yield node.total - 1, "end", "one_cycle ends"
+    elif isinstance(node, pr.WarmupStableDecay):
+        if node.warmup:
+            yield node.warmup, "warmup_end", "after warm-up"
+        if node.stable:
+            yield node.warmup + node.stable, "boundary", "decay begins"
+        yield node.warmup + node.stable + node.decay, "end", "decay ends"
+    elif isinstance(node, pr.Piecewise):
+        for step, _value in node.points[1:-1]:
+            yield step, "boundary", "piecewise point"
+        if len(node.points) > 1:
+            yield node.points[-1][0], "end", "piecewise ends"
+
+
+# -- describe --------------------------------------------------------------------------------------
+
+
+def _jumps(values: np.ndarray) -> list[int]:
+    """Steps ``t`` where ``v[t] - v[t-1]`` stands out from both neighbouring differences: a jump
+    rather than a steep but smooth stretch."""
+    if values.shape[0] < 2:
+        return []
+    finite = np.where(np.isfinite(values), values, 0.0)
+    d = np.abs(np.diff(finite))
+    scale = float(np.max(np.abs(finite))) or 1.0
+    padded = np.concatenate([[0.0], d, [0.0]])
+    neighbours = np.maximum(padded[:-2], padded[2:])
+    big = (d > 1e-9 * scale) & (d > 4.0 * neighbours)
+    return [int(i) + 1 for i in np.flatnonzero(big)]
+
+
+def _trend(segment: np.ndarray) -> str:
+    finite = segment[np.isfinite(segment)]
+    if finite.size == 0:
+        return "undefined"
+    span = float(finite.max() - finite.min())
+    if span <= 1e-12 * max(float(np.max(np.abs(finite))), 1e-300):
+        return "constant"
+    d = np.diff(finite)
+    tol = 1e-12 * span
+    if np.all(d >= -tol):
+        return "rising"
+    if np.all(d <= tol):
+        return "falling"
+    return "varying"
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, stops)]
+
+
+def describe(schedule: Schedule, steps: int) -> Description:
+    """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report."""
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"describe(): schedule must be a Schedule, got {schedule!r}")
+    n = _check_steps("describe", "steps", steps)
+    values = schedule.curve(n)
+    tree = [e for e in events(schedule, n) if 0 < e.step < n]
+    jumps = _jumps(values)
+    finite = np.isfinite(values)
+    safe_max = np.where(finite, values, -np.inf)
+    safe_min = np.where(finite, values, np.inf)
+    peak_step = int(np.argmax(safe_max)) if finite.any() else 0
+    min_step = int(np.argmin(safe_min)) if finite.any() else 0
+
+    # Phases: split at every tree boundary and every jump the tree did not explain.
+    labels: dict[int, str] = {}
+    for event in tree:
+        labels.setdefault(event.step, event.label)
+    for step in jumps:
+        labels.setdefault(step, "after a jump")
+    cuts = sorted(labels)[:MAX_EVENTS]
+    phases = []
+    bounds = [0, *cuts, n]
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if a >= b:
+            continue
+        segment = values[a:b]
+        label = "start" if i == 0 else labels[a]
+        phases.append(Phase(a, b, label, float(segment[0]), float(segment[-1]), _trend(segment)))
+
+    return Description(
+        expression=repr(schedule),
+        steps=n,
+        start=float(values[0]),
+        end=float(values[-1]),
+        peak_step=peak_step,
+        peak=float(values[peak_step]),
+        min_step=min_step,
+        min=float(values[min_step]),
+        phases=tuple(phases),
+        boundaries=tuple(tree),
+        discontinuities=tuple(
+            Jump(t, float(values[t - 1]), float(values[t])) for t in jumps[:MAX_EVENTS]
+        ),
+        zeros=tuple(_runs(values == 0.0)[:MAX_EVENTS]),
+        nonfinite=int((~finite).sum()),
+    )
+
+
+# -- check ---------------------------------------------------------------------------------------
+
+
+def check(schedule: Schedule, total_steps: int) -> list[CheckWarning]:
+    """Lint ``schedule`` for a run of ``total_steps`` optimizer updates (steps
+    ``[0, total_steps)``). An empty list means nothing suspicious was found."""
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"check(): schedule must be a Schedule, got {schedule!r}")
+    n = _check_steps("check", "total_steps", total_steps)
+    values = schedule.curve(n)
+    found: list[CheckWarning] = []
+    tree = events(schedule, n)
+
+    for event in tree:
+        if event.kind == "warmup_end" and event.step >= n:
+            found.append(
+                CheckWarning(
+                    "warmup-too-long",
+                    f"the warm-up ends at step {event.step}, at or after the end of training "
+                    f"({n} steps): the value never reaches its peak",
+                    event.step,
+                )
+            )
+        elif event.kind == "milestone" and event.step >= n:
+            found.append(
+                CheckWarning(
+                    "milestone-past-end",
+                    f"a {event.label} at step {event.step} is at or past the end of training "
+                    f"({n} steps) and never takes effect",
+                    event.step,
+                )
+            )
+
+    if values[0] == 0.0:
+        found.append(
+            CheckWarning(
+                "zero-at-start",
+                "the value at step 0 is 0: the first update does nothing (warm-up start=0?); "
+                "consider a small non-zero start",
+                0,
+            )
+        )
+
+    nan = np.flatnonzero(np.isnan(values))
+    if nan.size:
+        found.append(
+            CheckWarning(
+                "nan", f"NaN values from step {int(nan[0])} ({nan.size} steps)", int(nan[0])
+            )
+        )
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        found.append(
+            CheckWarning(
+                "infinite",
+                f"infinite values from step {int(infinite[0])} ({infinite.size} steps)",
+                int(infinite[0]),
+            )
+        )
+    negative = np.flatnonzero(values < 0)
+    if negative.size:
+        found.append(
+            CheckWarning(
+                "negative",
+                f"negative values from step {int(negative[0])} ({negative.size} steps), "
+                f"first {_num(float(values[negative[0]]))}",
+                int(negative[0]),
+            )
+        )
+
+    # The declared end: the last step where a decaying piece stops changing.
+    ends = [e.step for e in tree if e.kind == "end"]
+    if ends:
+        last_end = max(ends)
+        if last_end < n - 1:
+            settled = float(values[last_end - 1]) if last_end >= 1 else float(values[0])
+            after = values[last_end:]
+            rise = np.flatnonzero(
+                np.isfinite(after) & (after > settled + 1e-9 * max(abs(settled), 1e-12))
+            )
+            if rise.size:
+                step = last_end + int(rise[0])
+                found.append(
+                    CheckWarning(
+                        "rises-after-end",
+                        f"the value rises after step {last_end}, where the schedule's decay ends: "
+                        f"{_num(settled)} there, {_num(float(values[step]))} at step {step} "
+                        f"(a periodic cosine or a length shorter than training?)",
+                        step,
+                    )
+                )
+        elif last_end > n:
+            found.append(
+                CheckWarning(
+                    "decay-unfinished",
+                    f"the decay ends at step {last_end}, after training ends ({n} steps): the last "
+                    f"value is {_num(float(values[-1]))}, not the intended final value",
+                    last_end,
+                )
+            )
+    return found
