@@ -1,0 +1,359 @@
+"""The ``schedalg`` command line (also ``python -m schedalg``): plot, describe, check and export
+the curve of an expression or of an MMEngine-style ``param_scheduler`` config.
+
+Every input is either an expression in the library's own syntax (read by the safe
+:func:`schedalg.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``, or an
+MMEngine-style ``.py``/``.json`` config (read as data by :mod:`schedalg.mmengine`, no code run).
+User errors print one line on stderr and exit with status 2; ``check`` exits 1 when it warns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+
+from schedalg.core import Schedule
+
+USAGE_ERROR = 2
+
+
+class UserError(Exception):
+    """A problem with what the user typed or pointed at: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage block: the same shape as every other user error.
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def _positive(name: str, limit: int | None = None) -> Any:
+    def convert(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a positive integer, got {text!r}"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {text!r}")
+        if limit is not None and value > limit:
+            raise argparse.ArgumentTypeError(f"{name} must be at most {limit}, got {text!r}")
+        return value
+
+    return convert
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"--size must be WIDTHxHEIGHT, e.g. 800x450, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from schedalg.describe import MAX_STEPS
+
+    parser = _Parser(
+        prog="schedalg",
+        description="Plot, describe, check and export training schedules.",
+        epilog='Example: schedalg plot "warmup(cosine(9000), 1000, start=0.01)" --steps 10000',
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    def common(sub: argparse.ArgumentParser, several: bool) -> None:
+        sub.add_argument(
+            "inputs" if several else "input",
+            nargs="+" if several else None,
+            metavar="EXPR|CONFIG",
+            help="an expression such as 'warmup(cosine(900), 100)', a .json file from to_dict, "
+            "or an MMEngine-style .py/.json config with param_scheduler",
+        )
+        sub.add_argument(
+            "--steps",
+            "-n",
+            type=_positive("--steps", MAX_STEPS),
+            required=True,
+            help="number of optimizer steps (iterations) to evaluate: steps [0, N)",
+        )
+        sub.add_argument(
+            "--epoch-length",
+            "-L",
+            type=_positive("--epoch-length"),
+            help="iterations per epoch: configs with by_epoch schedulers need it; an expression "
+            "is then read in epochs (per_epoch(expr, L))",
+        )
+
+    plot = commands.add_parser("plot", help="draw the curve (PNG with -o, else in the terminal)")
+    common(plot, several=True)
+    plot.add_argument("-o", "--output", help="image file to write (PNG; needs matplotlib)")
+    plot.add_argument("--log", action="store_true", help="logarithmic value axis")
+    plot.add_argument("--width", type=_positive("--width"), help="pixels (PNG) or columns")
+    plot.add_argument("--height", type=_positive("--height"), help="pixels (PNG) or rows")
+    plot.add_argument("--size", type=_size, help="WIDTHxHEIGHT, same as --width and --height")
+
+    describe = commands.add_parser("describe", help="summarise the curve: phases, peak, jumps")
+    common(describe, several=False)
+
+    check = commands.add_parser("check", help="warn about likely mistakes; exit 1 if any")
+    common(check, several=False)
+
+    export = commands.add_parser("export", help="write the curve as CSV, JSON or NumPy .npy")
+    common(export, several=True)
+    export.add_argument("--format", "-f", choices=("csv", "json", "npy"), default="csv")
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    return parser
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+
+
+def _is_file_like(text: str) -> bool:
+    return text.endswith((".py", ".json")) or (os.sep in text and "(" not in text)
+
+
+def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
+    """The labelled schedules an input names: one for an expression, one per parameter for a
+    config."""
+    from schedalg.combinators import per_epoch
+    from schedalg.text import ParseError, from_dict, parse
+
+    if not _is_file_like(text):
+        try:
+            schedule = parse(text)
+        except ParseError as error:
+            raise UserError(str(error).removeprefix("parse(): ")) from None
+        if epoch_length is not None:
+            schedule = per_epoch(schedule, epoch_length)
+        return [(text, schedule)]
+    if not os.path.isfile(text):
+        raise UserError(f"no such file: {text}")
+    if text.endswith(".json"):
+        try:
+            with open(text, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise UserError(f"cannot read {text}: {error}") from None
+        if isinstance(data, dict) and "schedalg" in data:
+            try:
+                return [(os.path.basename(text), from_dict(data))]
+            except ParseError as error:
+                raise UserError(f"{text}: {error}") from None
+    return _load_config(text, steps=steps, epoch_length=epoch_length)
+
+
+def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
+    try:
+        from schedalg.mmengine import from_config, read_config
+    except ImportError:
+        raise UserError(
+            f"cannot read the config {path}: this installation has no schedalg.mmengine"
+        ) from None
+    try:
+        entries = read_config(path)
+        kwargs: dict[str, Any] = {"max_iters": steps}
+        if epoch_length is None:
+            epoch_length = 1 if not _needs_epochs(entries) else None
+        if epoch_length is None:
+            raise UserError(
+                f"{path} has by_epoch schedulers: give --epoch-length (iterations per epoch)"
+            )
+        schedules = from_config(entries, epoch_length=epoch_length, **kwargs)
+    except UserError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, SyntaxError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"{path}: {message}") from None
+    name = os.path.basename(path)
+    return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
+
+
+def _needs_epochs(entries: Any) -> bool:
+    if isinstance(entries, dict):
+        entries = [entries]
+    try:
+        return any(bool(entry.get("by_epoch", True)) for entry in entries)
+    except AttributeError:
+        return False
+
+
+def _gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
+    inputs = args.inputs if hasattr(args, "inputs") else [args.input]
+    found: list[tuple[str, Schedule]] = []
+    for text in inputs:
+        found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length))
+    if not found:
+        raise UserError("no schedule found in the inputs")
+    return found
+
+
+def _curve(schedule: Schedule, steps: int) -> np.ndarray:
+    try:
+        return schedule.curve(steps)
+    except MemoryError:
+        raise UserError(f"not enough memory for a curve of {steps} steps") from None
+    except (ValueError, TypeError) as error:
+        # A Python function inside the expression may refuse some steps.
+        raise UserError(f"cannot evaluate the schedule: {error}") from None
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+def _plot(args: argparse.Namespace, out: Any) -> int:
+    from schedalg.describe import events
+
+    schedules = _gather(args)
+    series = [(label, _curve(s, args.steps)) for label, s in schedules]
+    boundaries = sorted(
+        {e.step for _, s in schedules for e in events(s, args.steps) if 0 < e.step < args.steps}
+    )
+    width, height = args.size if args.size else (args.width, args.height)
+    if args.output is None:
+        from schedalg.plot import text_plot
+
+        try:
+            out.write(
+                text_plot(
+                    series,
+                    width=width or 72,
+                    height=height or 16,
+                    log=args.log,
+                    boundaries=boundaries,
+                )
+            )
+        except ValueError as error:
+            raise UserError(str(error).removeprefix("text_plot(): ")) from None
+        return 0
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "writing an image needs matplotlib: pip install 'schedalg[plot]' "
+            "(or leave out -o for a terminal plot)"
+        ) from None
+    from schedalg.plot import save_png
+
+    if args.log and not any((values > 0).any() for _, values in series):
+        raise UserError("log scale needs positive values, and no curve has any")
+    title = series[0][0] if len(series) == 1 else None
+    try:
+        save_png(
+            series,
+            args.output,
+            width=width or 800,
+            height=height or 450,
+            log=args.log,
+            boundaries=boundaries,
+            title=title,
+        )
+    except OSError as error:
+        raise UserError(f"cannot write {args.output}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UserError(f"cannot write {args.output}: {str(error).splitlines()[0]}") from None
+    print(f"wrote {args.output} ({width or 800}x{height or 450} pixels)", file=sys.stderr)
+    return 0
+
+
+def _describe(args: argparse.Namespace, out: Any) -> int:
+    from schedalg.describe import describe
+
+    for label, schedule in _gather(args):
+        if label != repr(schedule):
+            out.write(f"{label}\n")
+        out.write(str(describe(schedule, args.steps)) + "\n")
+    return 0
+
+
+def _check(args: argparse.Namespace, out: Any) -> int:
+    from schedalg.describe import check
+
+    status = 0
+    for label, schedule in _gather(args):
+        warnings = check(schedule, args.steps)
+        if not warnings:
+            out.write(f"ok: {label}: no problems found over {args.steps} steps\n")
+        for warning in warnings:
+            out.write(f"warning [{warning.code}]: {label}: {warning.message}\n")
+            status = 1
+    return status
+
+
+def _export(args: argparse.Namespace, out: Any) -> int:
+    schedules = _gather(args)
+    curves = [(label, schedule, _curve(schedule, args.steps)) for label, schedule in schedules]
+    if args.format == "npy":
+        if args.output is None:
+            raise UserError("--format npy writes binary data: give a file with -o")
+        array = curves[0][2] if len(curves) == 1 else np.stack([c for _, _, c in curves])
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        _write(args.output, buffer.getvalue())
+        return 0
+    if args.format == "json":
+        data = {
+            "steps": args.steps,
+            "curves": [
+                {
+                    "label": label,
+                    "expression": repr(schedule),
+                    "values": [float(v) if np.isfinite(v) else None for v in curve],
+                }
+                for label, schedule, curve in curves
+            ],
+        }
+        text = json.dumps(data, allow_nan=False) + "\n"
+    else:
+        lines = ["step," + ",".join(_csv_field(label) for label, _, _ in curves)]
+        columns = [curve.tolist() for _, _, curve in curves]
+        lines.extend(
+            f"{t}," + ",".join(repr(column[t]) for column in columns) for t in range(args.steps)
+        )
+        text = "\n".join(lines) + "\n"
+    if args.output is None:
+        out.write(text)
+    else:
+        _write(args.output, text.encode("utf-8"))
+    return 0
+
+
+def _csv_field(text: str) -> str:
+    if any(c in text for c in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+_COMMANDS = {"plot": _plot, "describe": _describe, "check": _check, "export": _export}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 check warned, 2 user error)."""
+    try:
+        parser = _build_parser()
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        return _COMMANDS[args.command](args, sys.stdout)
+    except UserError as error:
+        print(f"schedalg: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except BrokenPipeError:
+        # `schedalg export ... | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,179 @@
+"""Pictures of curves: a PNG through matplotlib (optional) and a plain-text plot for terminals.
+
+Both take a list of ``(label, values)`` series of equal length (the curve of steps ``[0, n)``) and
+the boundary steps to mark. The text renderer is deterministic — the same input gives the same
+characters on every machine — so its output can be stored and compared in tests. It uses ASCII
+only, one marker per series.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+MARKERS = "*+ox#@%&"
+# More points than this are reduced to a min/max envelope before matplotlib sees them: a picture
+# a few thousand pixels wide cannot show more, and millions of points make matplotlib slow.
+_ENVELOPE = 4000
+
+
+def _transform(values: np.ndarray, log: bool) -> np.ndarray:
+    """The plotted coordinate: the value, or its log10 (non-positive values are not drawn)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not log:
+        return np.where(np.isfinite(values), values, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
+
+
+def text_plot(
+    series: Sequence[tuple[str, np.ndarray]],
+    *,
+    width: int = 72,
+    height: int = 16,
+    log: bool = False,
+    boundaries: Iterable[int] = (),
+) -> str:
+    """Draw the series as ``height`` rows of ``width`` plot columns of text, with a y axis, an
+    x axis whose ``|`` marks the boundaries, and a legend when there are several series."""
+    if width < 8 or height < 3:
+        raise ValueError(f"text_plot(): width must be >= 8 and height >= 3, got {width}x{height}")
+    if not series:
+        raise ValueError("text_plot(): nothing to plot")
+    n = len(series[0][1])
+    if n < 1 or any(len(values) != n for _, values in series):
+        raise ValueError("text_plot(): every series needs the same, non-zero number of steps")
+    columns = min(width, n)
+    edges = [c * n // columns for c in range(columns + 1)]
+    coords = [_transform(values, log) for _, values in series]
+    finite = np.concatenate([c[np.isfinite(c)] for c in coords])
+    if finite.size == 0:
+        raise ValueError(
+            "nothing to draw: every value is non-positive (log scale) or not finite"
+            if log
+            else "nothing to draw: every value is NaN or infinite"
+        )
+    low, high = float(finite.min()), float(finite.max())
+    if high - low <= 1e-12 * max(abs(low), abs(high), 1e-300):
+        pad = abs(low) * 0.5 if low else 0.5
+        low, high = low - pad, high + pad
+
+    def row(y: float) -> int:
+        return round((y - low) / (high - low) * (height - 1))
+
+    grid = [[" "] * columns for _ in range(height)]
+    for index, coord in enumerate(coords):
+        marker = MARKERS[index % len(MARKERS)]
+        previous = math.nan
+        for c in range(columns):
+            chunk = coord[edges[c] : edges[c + 1]]
+            chunk = chunk[np.isfinite(chunk)]
+            if chunk.size == 0:
+                previous = math.nan
+                continue
+            # Join with the previous column so steep stretches and jumps draw as lines.
+            lo, hi = float(chunk.min()), float(chunk.max())
+            if not math.isnan(previous):
+                lo, hi = min(lo, previous), max(hi, previous)
+            for r in range(row(lo), row(hi) + 1):
+                grid[height - 1 - r][c] = marker
+            previous = float(chunk[-1])
+
+    def label(y: float) -> str:
+        return f"{10**y:.4g}" if log else f"{y:.4g}"
+
+    ticks = {0: label(high), height // 2: label((low + high) / 2), height - 1: label(low)}
+    pad = max(len(t) for t in ticks.values())
+    lines = []
+    if len(series) == 1:
+        lines.append(series[0][0])
+    for r in range(height):
+        lines.append(f"{ticks.get(r, ''):>{pad}} |{''.join(grid[r])}".rstrip())
+    axis = ["-"] * columns
+    for step in boundaries:
+        if 0 < step < n:
+            axis[np.searchsorted(edges, step, side="right") - 1] = "|"
+    lines.append(" " * pad + " +" + "".join(axis))
+    first, last = "0", str(n - 1)
+    middle = "step (log scale)" if log else "step"
+    gap = columns - len(first) - len(last)
+    if gap >= len(middle) + 2:
+        left = (gap - len(middle)) // 2
+        lines.append(
+            " " * (pad + 2) + first + " " * left + middle + " " * (gap - left - len(middle)) + last
+        )
+    else:
+        lines.append(" " * (pad + 2) + first + " " * max(gap, 1) + last)
+    if len(series) > 1:
+        for index, (name, _) in enumerate(series):
+            lines.append(f"  {MARKERS[index % len(MARKERS)]} {name}")
+    return "\n".join(lines) + "\n"
+
+
+def _envelope(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values to draw: all of them, or per bucket its first, min, max and last point
+    in step order, which keeps every peak, jump and plateau visible."""
+    n = values.shape[0]
+    if n <= _ENVELOPE:
+        return np.arange(n), values
+    edges = np.linspace(0, n, _ENVELOPE // 4 + 1).astype(np.int64)
+    steps: list[int] = []
+    for a, b in itertools.pairwise(edges):
+        chunk = values[a:b]
+        if np.isnan(chunk).all():
+            picks = [a, b - 1]
+        else:
+            picks = [a, a + int(np.nanargmin(chunk)), a + int(np.nanargmax(chunk)), b - 1]
+        steps.extend(sorted(set(picks)))
+    index = np.asarray(steps)
+    return index, values[index]
+
+
+def save_png(
+    series: Sequence[tuple[str, np.ndarray]],
+    path: Any,
+    *,
+    width: int = 800,
+    height: int = 450,
+    log: bool = False,
+    boundaries: Iterable[int] = (),
+    title: str | None = None,
+    ylabel: str = "value",
+) -> None:
+    """Write a ``width`` x ``height`` pixel image (the format follows the file's suffix; PNG for
+    ``.png``) with labelled axes, dotted boundary lines and a legend. Needs matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    axes = figure.add_subplot()
+    for name, values in series:
+        steps, shown = _envelope(np.asarray(values, dtype=np.float64))
+        if log:
+            shown = np.where(shown > 0, shown, np.nan)
+        axes.plot(steps, shown, label=_short(name), linewidth=1.5)
+    marked = sorted({int(b) for b in boundaries})
+    for step in marked[:100]:
+        axes.axvline(step, color="0.6", linestyle=":", linewidth=1.0, zorder=0)
+    if log:
+        axes.set_yscale("log")
+    axes.set_xlabel("step")
+    axes.set_ylabel(ylabel)
+    axes.grid(True, alpha=0.3)
+    if title:
+        axes.set_title(_short(title, 90), fontsize=10)
+    if len(series) > 1 or not title:
+        axes.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
