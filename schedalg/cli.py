@@ -152,23 +152,40 @@ def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, 
 
 def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
     try:
-        from schedalg.mmengine import from_config, read_config
+        from schedalg import mmengine
     except ImportError:
         raise UserError(
             f"cannot read the config {path}: this installation has no schedalg.mmengine"
         ) from None
     try:
-        entries = read_config(path)
-        kwargs: dict[str, Any] = {"max_iters": steps}
-        if epoch_length is None:
-            epoch_length = 1 if not _needs_epochs(entries) else None
-        if epoch_length is None:
+        train_cfg = None
+        if hasattr(mmengine, "read_settings"):
+            settings = mmengine.read_settings(path)
+            entries, train_cfg = settings["param_scheduler"], settings.get("train_cfg")
+        else:
+            entries = mmengine.read_config(path)
+        if isinstance(entries, dict):
+            entries = [entries]
+        by_epoch = _needs_epochs(entries)
+        if by_epoch and epoch_length is None:
             raise UserError(
                 f"{path} has by_epoch schedulers: give --epoch-length (iterations per epoch)"
             )
-        schedules = from_config(entries, epoch_length=epoch_length, **kwargs)
+        loop: dict[str, int] = {}
+        if train_cfg and hasattr(mmengine, "loop_arguments"):
+            loop = mmengine.loop_arguments(train_cfg)
+        if not loop:
+            # No train_cfg: the run is --steps iterations long, in whole epochs if epoch-based.
+            loop = (
+                {"max_epochs": -(-steps // epoch_length)}
+                if by_epoch and epoch_length
+                else {"max_iters": steps}
+            )
+        schedules = mmengine.from_config(entries, epoch_length=epoch_length or 1, **loop)
     except UserError:
         raise
+    except ImportError as error:
+        raise UserError(f"cannot read the config {path}: {error}") from None
     except (OSError, ValueError, TypeError, KeyError, SyntaxError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"{path}: {message}") from None
@@ -177,11 +194,9 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
 
 
 def _needs_epochs(entries: Any) -> bool:
-    if isinstance(entries, dict):
-        entries = [entries]
     try:
         return any(bool(entry.get("by_epoch", True)) for entry in entries)
-    except AttributeError:
+    except (AttributeError, TypeError):
         return False
 
 
@@ -197,7 +212,9 @@ def _gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
 
 def _curve(schedule: Schedule, steps: int) -> np.ndarray:
     try:
-        return schedule.curve(steps)
+        # NaN or inf values are reported (check) or written (export), not warned about.
+        with np.errstate(all="ignore"):
+            return schedule.curve(steps)
     except MemoryError:
         raise UserError(f"not enough memory for a curve of {steps} steps") from None
     except (ValueError, TypeError) as error:
