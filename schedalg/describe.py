@@ -438,13 +438,12 @@ def check(schedule: Schedule, total_steps: int) -> list[CheckWarning]:
     if ends:
         last_end = max(ends)
         if last_end < n - 1:
-            settled = float(values[last_end - 1]) if last_end >= 1 else float(values[0])
-            after = values[last_end:]
-            rise = np.flatnonzero(
-                np.isfinite(after) & (after > settled + 1e-9 * max(abs(settled), 1e-12))
-            )
+            settled = float(values[last_end])
+            after = values[last_end + 1 :]
+            margin = 1e-9 * max(abs(settled), 1e-12)
+            rise = np.flatnonzero(np.isfinite(after) & (after > settled + margin))
             if rise.size:
-                step = last_end + int(rise[0])
+                step = last_end + 1 + int(rise[0])
                 found.append(
                     CheckWarning(
                         "rises-after-end",
