@@ -19,6 +19,7 @@ from schedalg.combinators import Stretch as stretch
 from schedalg.combinators import Warmup as warmup
 from schedalg.combinators import clip, per_epoch, sequence
 from schedalg.core import Schedule
+from schedalg.describe import check, describe
 from schedalg.primitives import Constant as constant
 from schedalg.primitives import Cosine as cosine
 from schedalg.primitives import CosineRestarts as cosine_restarts
@@ -35,6 +36,7 @@ from schedalg.primitives import Piecewise as piecewise
 from schedalg.primitives import Polynomial as polynomial
 from schedalg.primitives import StepDecay as step_decay
 from schedalg.primitives import WarmupStableDecay as warmup_stable_decay
+from schedalg.text import fingerprint, from_dict, parse, to_dict
 
 inf = float("inf")
 
@@ -42,6 +44,7 @@ __all__ = [
     "Schedule",
     "add",
     "chain",
+    "check",
     "clamp",
     "clip",
     "constant",
@@ -49,7 +52,10 @@ __all__ = [
     "cosine_restarts",
     "cumulative",
     "cyclic",
+    "describe",
     "exponential",
+    "fingerprint",
+    "from_dict",
     "from_fn",
     "inf",
     "inverse_sqrt",
@@ -59,6 +65,7 @@ __all__ = [
     "multistep",
     "one_cycle",
     "one_cycle_momentum",
+    "parse",
     "per_epoch",
     "piecewise",
     "polynomial",
@@ -67,6 +74,7 @@ __all__ = [
     "shift",
     "step_decay",
     "stretch",
+    "to_dict",
     "warmup",
     "warmup_stable_decay",
 ]
