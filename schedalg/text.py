@@ -112,9 +112,29 @@ def _nary(cls: type, name: str, values: Any) -> Schedule:
     return cls(_schedules(*values))
 
 
-# Library modules whose nodes register themselves on import; looked up only for unknown names,
-# never anything named by the data.
+# Library modules that define further nodes; imported only to resolve an unknown name, never a
+# module named by the data.
 _PROVIDERS = ("schedalg.plateau", "schedalg.mmengine")
+
+
+def _library_node(cls: type) -> bool:
+    """A node class of the library itself, which joins the registry on first use."""
+    return (
+        issubclass(cls, Schedule)
+        and dataclasses.is_dataclass(cls)
+        and cls.__module__.startswith("schedalg.")
+        and isinstance(vars(cls).get("_name"), str)
+        and vars(cls)["_name"] not in _BY_NAME
+    )
+
+
+def _subclasses(cls: type) -> list[type]:
+    found, stack = [], [cls]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found.append(sub)
+            stack.append(sub)
+    return found
 
 
 def _lookup(name: str) -> tuple[type, Callable[..., Any]] | None:
@@ -128,17 +148,28 @@ def _lookup(name: str) -> tuple[type, Callable[..., Any]] | None:
                 importlib.import_module(module)
             except ImportError:
                 continue
+        for cls in _subclasses(Schedule):
+            if _library_node(cls) and vars(cls)["_name"] == name:
+                register(cls)
     return _BY_NAME.get(name)
 
 
-def _name_of(node: Schedule) -> str:
+def _name_of(node: Schedule, strict: bool = True) -> str:
     if not _BY_NAME:
         _register_core()
-    name = _BY_CLASS.get(type(node))
+    cls = type(node)
+    name = _BY_CLASS.get(cls)
+    if name is None and _library_node(cls):
+        register(cls)
+        name = _BY_CLASS[cls]
     if name is None:
+        if not strict:
+            # A fingerprint is defined for every schedule: an unregistered class is named by
+            # where it lives.
+            return f"{cls.__module__}:{cls.__qualname__}"
         raise SerializationError(
-            f"{type(node).__qualname__} is not registered for serialization; "
-            f"call schedalg.text.register({type(node).__qualname__})"
+            f"{cls.__qualname__} is not registered for serialization; "
+            f"call schedalg.text.register({cls.__qualname__})"
         )
     return name
 
@@ -168,7 +199,7 @@ def _encode(value: Any, *, functions: bool, canonical: bool, depth: int = 0) -> 
     if depth > 10 * MAX_DEPTH:
         raise SerializationError("schedule is nested too deeply to serialize")
     if isinstance(value, Schedule):
-        encoded: dict[str, Any] = {"type": _name_of(value)}
+        encoded: dict[str, Any] = {"type": _name_of(value, strict=not functions)}
         for name, field_value in _fields(value):
             if name == "type":
                 raise SerializationError(

@@ -177,6 +177,7 @@ def test_unregistered_node_is_a_clear_error():
 
     with pytest.raises(SerializationError, match="register"):
         to_dict(Half(3))
+    assert fingerprint(Half(3)) != fingerprint(Half(4))  # defined for every schedule
     register(Half)
     assert from_dict(to_dict(Half(3))) == Half(3)
     with pytest.raises(ValueError, match="already used"):
@@ -418,3 +419,11 @@ def test_from_dict_refuses_deep_nesting():
         node = {"type": "shift", "schedule": node, "offset": 1}
     with pytest.raises(ParseError, match="nested deeper"):
         from_dict({"schedalg": 1, "schedule": node})
+
+
+def test_library_nodes_outside_the_core_join_the_registry():
+    plateau = pytest.importorskip("schedalg.plateau")
+    schedule = sa.warmup(plateau.Plateau(patience=3, mode="max"), 10)
+    data = json.loads(json.dumps(to_dict(schedule)))
+    assert data["schedule"]["schedule"] == {"type": "plateau", "patience": 3, "mode": "max"}
+    assert from_dict(data) == schedule
