@@ -1,0 +1,387 @@
+"""from_torch against real torch 2.13: every scheduler class, nesting, several groups, Adam
+betas, tensor lr; the torch scheduler stepped as in training, compared at every step with the
+adapter and with the expression's curve (tolerance: torch_semantics.md §9)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.optim import lr_scheduler as L
+from torch.optim.swa_utils import SWALR
+
+import schedalg as sa
+from schedalg.torch import Scheduler, from_torch
+from tests.torch_helpers import lockstep, optimizer
+
+lrs = st.lists(st.floats(1e-4, 2.0), min_size=1, max_size=3)
+factor = st.floats(0.05, 1.0)
+gamma = st.floats(0.9, 1.0)
+steps = st.integers(1, 3000)
+
+fast = settings(max_examples=12)
+
+
+def f_half(k: int) -> float:
+    return 0.999 if k % 3 else 0.995
+
+
+def g_lambda(t: int) -> float:
+    return 1.0 / (1.0 + 0.01 * t)
+
+
+# -- one class at a time ------------------------------------------------------------------------
+
+
+@fast
+@given(lrs, st.sampled_from([f_half, g_lambda]), steps)
+def test_lambda_lr_exact(lrs, f, n):
+    lockstep(lambda o: L.LambdaLR(o, f), lrs, n, exact=True)
+
+
+@fast
+@given(lrs, steps)
+def test_multiplicative_lr(lrs, n):
+    lockstep(lambda o: L.MultiplicativeLR(o, f_half), lrs, n)
+
+
+@fast
+@given(lrs, st.integers(1, 500), gamma, steps)
+def test_step_lr(lrs, size, g, n):
+    lockstep(lambda o: L.StepLR(o, size, g), lrs, n)
+
+
+@fast
+@given(lrs, st.lists(st.integers(0, 2000), min_size=1, max_size=5), st.floats(0.1, 1.0), steps)
+def test_multistep_lr(lrs, milestones, g, n):
+    lockstep(lambda o: L.MultiStepLR(o, milestones, g), lrs, n)
+
+
+@fast
+@given(lrs, factor, st.integers(0, 1000), steps)
+def test_constant_lr(lrs, f, total, n):
+    lockstep(lambda o: L.ConstantLR(o, f, total), lrs, n)
+
+
+@fast
+@given(lrs, st.floats(0.01, 1.0), st.floats(0.0, 1.0), st.integers(0, 2000), steps)
+def test_linear_lr(lrs, start, end, total, n):
+    lockstep(lambda o: L.LinearLR(o, start, end, total), lrs, n)
+
+
+@fast
+@given(lrs, gamma, steps)
+def test_exponential_lr(lrs, g, n):
+    lockstep(lambda o: L.ExponentialLR(o, g), lrs, n)
+
+
+@fast
+@given(lrs, st.integers(0, 2000), st.floats(0.0, 3.0), steps)
+def test_polynomial_lr(lrs, total, power, n):
+    lockstep(lambda o: L.PolynomialLR(o, total, power), lrs, n)
+
+
+@fast
+@given(lrs, st.integers(1, 1000), st.floats(0.0, 0.9), steps)
+def test_cosine_annealing_lr_oscillates_past_t_max(lrs, t_max, eta_fraction, n):
+    eta = eta_fraction * min(lrs)
+    lockstep(lambda o: L.CosineAnnealingLR(o, t_max, eta), lrs, n, t_max=t_max)
+
+
+@fast
+@given(lrs, st.integers(1, 50), st.integers(1, 3), st.floats(0.0, 0.5), steps)
+def test_cosine_warm_restarts_exact(lrs, t0, mult, eta_fraction, n):
+    eta = 0.0 if eta_fraction < 0.1 else eta_fraction * min(lrs)
+    lockstep(lambda o: L.CosineAnnealingWarmRestarts(o, t0, mult, eta), lrs, n, exact=True)
+
+
+@fast
+@given(
+    st.lists(st.tuples(st.floats(1e-4, 0.1), st.floats(0.1, 2.0)), min_size=1, max_size=3),
+    st.integers(1, 300),
+    st.one_of(st.none(), st.integers(0, 300)),
+    st.sampled_from(["triangular", "triangular2", "exp_range"]),
+    st.floats(0.99, 1.0),
+    st.sampled_from(["sgd", "adam"]),
+    steps,
+)
+def test_cyclic_lr_exact_with_momentum(pairs, up, down, mode, g, kind, n):
+    low, high = [p[0] for p in pairs], [p[1] for p in pairs]
+    kw = {"momentum": 0.9} if kind == "sgd" else {"betas": (0.9, 0.99)}
+    converted = lockstep(
+        lambda o: L.CyclicLR(o, low, high, up, down, mode, g),
+        low,
+        n,
+        exact=True,
+        kind=kind,
+        **kw,
+    )
+    assert converted.momentum is not None
+
+
+@fast
+@given(
+    st.lists(st.floats(0.01, 2.0), min_size=1, max_size=3),
+    st.integers(5, 3000),
+    st.floats(0.05, 0.95),
+    st.sampled_from(["cos", "linear"]),
+    st.booleans(),
+    st.floats(2.0, 100.0),
+    st.floats(10.0, 1e4),
+    st.sampled_from(["sgd", "adam"]),
+)
+def test_one_cycle_lr_exact_with_momentum(peaks, total, pct, anneal, three, div, fdiv, kind):
+    if float(pct * total) - 1 == 0 or (
+        three and float(2 * pct * total) - 2 == float(pct * total) - 1
+    ):
+        pct = 0.3
+    kw = {"momentum": 0.9} if kind == "sgd" else {"betas": (0.95, 0.99)}
+    lockstep(
+        lambda o: L.OneCycleLR(
+            o,
+            peaks,
+            total_steps=total,
+            pct_start=pct,
+            anneal_strategy=anneal,
+            three_phase=three,
+            div_factor=div,
+            final_div_factor=fdiv,
+        ),
+        peaks,
+        total,  # up to total - 1: torch extrapolates at total, then raises
+        exact=True,
+        kind=kind,
+        **kw,
+    )
+
+
+@fast
+@given(
+    st.lists(st.floats(0.05, 2.0), min_size=1, max_size=3),
+    st.floats(0.001, 0.5),
+    st.integers(0, 50),
+    st.sampled_from(["cos", "linear"]),
+    st.integers(1, 200),
+)
+def test_swalr(lrs, swa, anneal, strategy, n):
+    lockstep(lambda o: SWALR(o, swa, anneal, strategy), lrs, n)
+
+
+# -- nesting ------------------------------------------------------------------------------------
+
+
+leaf_makers = st.sampled_from(
+    [
+        lambda o: L.LinearLR(o, 0.25, 1.0, 7),
+        lambda o: L.ConstantLR(o, 0.5, 5),
+        lambda o: L.ExponentialLR(o, 0.97),
+        lambda o: L.StepLR(o, 4, 0.7),
+        lambda o: L.MultiStepLR(o, [3, 9], 0.5),
+        lambda o: L.PolynomialLR(o, 12, 2.0),
+        lambda o: L.CosineAnnealingLR(o, 6),
+        lambda o: L.CosineAnnealingLR(o, 9, 0.01),
+        lambda o: L.LambdaLR(o, g_lambda),
+        lambda o: L.MultiplicativeLR(o, f_half),
+        lambda o: L.CosineAnnealingWarmRestarts(o, 5, 2),
+        lambda o: L.CyclicLR(o, 0.01, 0.3, 3, cycle_momentum=False),
+        lambda o: L.OneCycleLR(o, 0.5, total_steps=400, cycle_momentum=False),
+    ]
+)
+
+
+@settings(max_examples=25)
+@given(
+    lrs,
+    st.lists(leaf_makers, min_size=1, max_size=4),
+    st.lists(st.integers(0, 60), min_size=3, max_size=3),
+    st.integers(1, 300),
+)
+def test_sequential_lr(lrs, makers, gaps, n):
+    milestones = sorted(gaps)[: len(makers) - 1]
+
+    def make(o):
+        return L.SequentialLR(o, [m(o) for m in makers], milestones)
+
+    lockstep(make, lrs, min(n, 300), t_max=9)
+
+
+chainable = st.sampled_from(
+    [
+        lambda o: L.LinearLR(o, 0.25, 1.0, 7),
+        lambda o: L.ConstantLR(o, 0.5, 5),
+        lambda o: L.ExponentialLR(o, 0.97),
+        lambda o: L.StepLR(o, 4, 0.7),
+        lambda o: L.MultiStepLR(o, [3, 9], 0.5),
+        lambda o: L.PolynomialLR(o, 12, 2.0),
+        lambda o: L.MultiplicativeLR(o, f_half),
+        lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.5, 1.0, 4), L.ExponentialLR(o, 0.9)], [3]),
+        lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.3, 4), L.ExponentialLR(o, 0.99)]),
+    ]
+)
+
+
+@settings(max_examples=25)
+@given(lrs, st.lists(chainable, min_size=1, max_size=4), st.integers(1, 200))
+def test_chained_scheduler_nested(lrs, makers, n):
+    def make(o):
+        # A SequentialLR's constructor resets the lr to initial_lr, wiping the constructor
+        # steps of schedulers built before it: build those first (from_torch refuses the other
+        # order, tested below).
+        nested = [i for i, m in enumerate(makers) if "SequentialLR" in m.__code__.co_names]
+        built = {i: makers[i](o) for i in nested}
+        built.update({i: m(o) for i, m in enumerate(makers) if i not in built})
+        return L.ChainedScheduler([built[i] for i in range(len(makers))])
+
+    lockstep(make, lrs, n)
+
+
+def test_chained_with_sequential_built_last_is_refused():
+    o = optimizer([1.0])
+    first = L.LinearLR(o, 0.25, 1.0, 7)
+    nested = L.SequentialLR(o, [L.LinearLR(o, 0.5, 1.0, 4), L.ExponentialLR(o, 0.9)], [3])
+    with pytest.raises(ValueError, match="already changed"):
+        from_torch(L.ChainedScheduler([first, nested]))
+
+
+@fast
+@given(lrs, st.integers(2, 40), st.integers(1, 40), st.floats(0.05, 1.0), st.integers(1, 400))
+def test_chained_warmup_then_cosine_past_t_max(lrs, t_max, warm, start, n):
+    warm = min(warm, t_max)
+    lockstep(
+        lambda o: L.ChainedScheduler(
+            [L.LinearLR(o, start, 1.0, warm), L.CosineAnnealingLR(o, t_max)]
+        ),
+        lrs,
+        n,
+        t_max=t_max,
+    )
+
+
+def test_examples_from_the_reference_notes():
+    # [ConstantLR(.1, 20), Exp(.9)] chained, lr=.05: 0.005 ... 0.000675426 (t=19), 0.00607883
+    conv = lockstep(
+        lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.1, 20), L.ExponentialLR(o, 0.9)]),
+        [0.05],
+        40,
+    )
+    assert math.isclose(0.05 * conv.lr(20), 0.00607883, rel_tol=1e-6)
+    # MultiplicativeLR after a SequentialLR milestone starts from the previous phase's lr.
+    conv = lockstep(
+        lambda o: L.SequentialLR(
+            o, [L.ExponentialLR(o, 0.5), L.MultiplicativeLR(o, lambda k: 0.9)], [3]
+        ),
+        [1.0],
+        10,
+    )
+    assert [round(conv.lr(t), 6) for t in range(6)] == [1, 0.5, 0.25, 0.225, 0.2025, 0.18225]
+    # CosineAnnealingLR keeps oscillating past T_max.
+    conv = from_torch(L.CosineAnnealingLR(optimizer([1.0]), 4))
+    assert conv.lr == sa.cosine(4, periodic=True)
+    assert conv.absolute == ()
+
+
+def test_tensor_lr_and_adam():
+    def make(o):
+        return L.SequentialLR(o, [L.LinearLR(o, 0.1, 1.0, 5), L.CosineAnnealingLR(o, 50)], [5])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = torch.optim.Adam(
+            [torch.nn.Parameter(torch.zeros(2))], lr=torch.tensor(0.01, dtype=torch.float64)
+        )
+        scheduler = make(theirs)
+        ours = torch.optim.Adam(
+            [torch.nn.Parameter(torch.zeros(2))], lr=torch.tensor(0.01, dtype=torch.float64)
+        )
+        lr_tensor = ours.param_groups[0]["lr"]
+        adapter = Scheduler(ours, **from_torch(scheduler))
+        for t in range(80):
+            want = float(theirs.param_groups[0]["lr"])
+            assert ours.param_groups[0]["lr"] is lr_tensor  # updated in place
+            assert math.isclose(float(lr_tensor), want, rel_tol=1e-12 + 1e-15 * t, abs_tol=1e-18)
+            theirs.step(), scheduler.step(), ours.step(), adapter.step()
+
+
+# -- refusals -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda o: L.ChainedScheduler(
+                [L.LinearLR(o, 0.5, 1, 3), L.CosineAnnealingLR(o, 6, 0.1)]
+            ),
+            "eta_min",
+        ),
+        (
+            lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 6)]),
+            "restarts the product",
+        ),
+        (
+            lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.5), L.LambdaLR(o, g_lambda)]),
+            "overwrites",
+        ),
+        (
+            lambda o: L.SequentialLR(o, [L.ExponentialLR(o, 0.5), L.LinearLR(o, 0.5, 1, 0)], [3]),
+            "divide by zero",
+        ),
+        (
+            lambda o: L.SequentialLR(o, [L.ExponentialLR(o, 0.5), L.PolynomialLR(o, 0)], [3]),
+            "divide by zero",
+        ),
+        (
+            lambda o: L.SequentialLR(
+                o, [L.ExponentialLR(o, 0.5), L.SequentialLR(o, [L.ExponentialLR(o, 0.5)], [])], [3]
+            ),
+            "NotImplementedError",
+        ),
+        (
+            lambda o: L.SequentialLR(o, [L.ExponentialLR(o, 0.5), L.CyclicLR(o, 0.1, 1.0)], [3]),
+            "momentum",
+        ),
+        (lambda o: L.StepLR(o, 2.5), "step_size"),
+        (lambda o: L.CosineAnnealingLR(o, 2.5), "T_max"),
+        (lambda o: L.ConstantLR(o, 0.0, 3), "divide by zero"),
+    ],
+)
+def test_refusals_say_why(make, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match=message):
+            from_torch(make(optimizer([1.0], momentum=0.9)))
+
+
+def test_linear_total_iters_zero_is_reproduced_where_torch_runs():
+    # Standalone, stepping keeps start_factor forever; at a milestone ConstantLR(total_iters=0)
+    # starts from base (closed form) while standalone it keeps the factor.
+    lockstep(lambda o: L.LinearLR(o, 0.3, 1.0, 0), [1.0], 20)
+    lockstep(lambda o: L.ConstantLR(o, 0.3, 0), [1.0], 20)
+    lockstep(
+        lambda o: L.SequentialLR(o, [L.ExponentialLR(o, 0.5), L.ConstantLR(o, 0.3, 0)], [3]),
+        [1.0],
+        20,
+    )
+
+
+def test_built_on_a_changed_lr_is_refused():
+    o = optimizer([1.0])
+    L.ConstantLR(o, 0.5, 10)
+    with pytest.raises(ValueError, match="already changed"):
+        from_torch(L.LinearLR(o, 0.5, 1.0, 10))
+
+
+def test_cyclic_after_another_scheduler_is_refused():
+    o = optimizer([0.5], momentum=0.9)
+    L.ExponentialLR(o, 0.9)
+    with pytest.raises(ValueError, match="initial_lr"):
+        from_torch(L.CyclicLR(o, 0.1, 1.0))
+
+
+def test_not_a_scheduler():
+    with pytest.raises(TypeError, match="from_torch"):
+        from_torch(object())
