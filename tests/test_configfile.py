@@ -1,0 +1,120 @@
+"""Config files are read as literals, never executed."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from schedalg.configfile import read_config, read_settings
+from schedalg.mmengine import from_config, loop_arguments
+
+GOOD = """
+# a typical MMEngine config, trimmed
+_base_ = ['../_base_/default_runtime.py']
+import os  # imports and other statements are ignored, never run
+max_epochs = 12
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=12,
+        by_epoch=True,
+        milestones=[8, 11],
+        gamma=0.1)
+]
+"""
+
+
+def test_reads_a_typical_config(tmp_path):
+    path = tmp_path / "cfg.py"
+    path.write_text(GOOD)
+    settings = read_settings(path)
+    assert settings["param_scheduler"][1] == dict(
+        type="MultiStepLR", begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1
+    )
+    assert settings["train_cfg"]["max_epochs"] == 12
+    assert loop_arguments(settings["train_cfg"]) == {"max_epochs": 12}
+    exprs = from_config(
+        read_config(path), epoch_length=1000, **loop_arguments(settings["train_cfg"])
+    )
+    assert exprs["lr"](0) == pytest.approx(0.001)
+
+
+def test_literal_forms(tmp_path):
+    path = tmp_path / "cfg.py"
+    path.write_text(
+        "param_scheduler = {'type': 'StepLR', 'step_size': 2, 'gamma': -(-0.5), 'x': (1, None),"
+        " 'y': True}\n"
+    )
+    # '-(-0.5)' is a sign on a sign: refused, only a sign on a number is a literal
+    with pytest.raises(ValueError, match="line 1"):
+        read_config(path)
+    path.write_text("param_scheduler = {'type': 'StepLR', 'step_size': 2, 'gamma': -0.5}\n")
+    assert read_config(path) == [{"type": "StepLR", "step_size": 2, "gamma": -0.5}]
+
+
+def test_json(tmp_path):
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps([dict(type="LinearLR", by_epoch=False, end=5)]))
+    assert read_config(path) == [dict(type="LinearLR", by_epoch=False, end=5)]
+    path.write_text(json.dumps({"param_scheduler": dict(type="LinearLR"), "train_cfg": {}}))
+    assert read_settings(path) == {"param_scheduler": [dict(type="LinearLR")], "train_cfg": {}}
+    path.write_text('{"param_scheduler": {"type": "LinearLR", "end": NaN}}')
+    with pytest.raises(ValueError, match="NaN"):
+        read_config(path)
+
+
+MALICIOUS = [
+    ("__import__('os').system('touch {marker}')", "call __import__"),
+    ("dict(type=__import__('os').system('touch {marker}'))", "call __import__"),
+    ("[dict(type='LinearLR', end=open('{marker}', 'w').write('x'))]", "call open"),
+    ("dict(type='LinearLR').update(end=3)", "call dict\\(type='LinearLR'\\).update"),
+    ("dict(type=os.path)", "attribute access"),
+    ("dict(type='LinearLR', end=max_epochs)", "the name 'max_epochs'"),
+    ("dict(type='LinearLR', end=(lambda: 3)())", "call"),
+    ("dict(type='LinearLR', end=lambda: 3)", "a lambda"),
+    ("[dict(type='LinearLR', end=i) for i in range(3)]", "a comprehension"),
+    ("dict(type=f'{{1}}LR')", "an f-string"),
+    ("dict(type='LinearLR', end=10**10**10)", "arithmetic"),
+    ("dict(type='LinearLR', end=2*6)", "arithmetic"),
+    ("dict(type='LinearLR', **{{'end': 3}})", "\\*\\* unpacking"),
+    ("dict(type='LinearLR', end=1e999)", "non-finite"),
+    ("dict(type='LinearLR', end=[1][0])", "a subscript"),
+    ("{{1, 2}}", "a set"),
+    ("dict(type=b'LinearLR')", "bytes"),
+]
+
+
+@pytest.mark.parametrize(("value", "match"), MALICIOUS)
+def test_anything_but_literals_is_refused_and_nothing_runs(tmp_path, value, match):
+    marker = tmp_path / "executed"
+    path = tmp_path / "evil.py"
+    path.write_text("x = 1\n\nparam_scheduler = " + value.format(marker=marker) + "\n")
+    with pytest.raises(ValueError, match=match) as info:
+        read_config(path)
+    assert str(path) in str(info.value) and "line 3" in str(info.value)
+    assert not marker.exists()
+
+
+def test_syntax_errors_huge_numbers_and_other_files_are_clear(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("param_scheduler = [\n")
+    with pytest.raises(ValueError, match="parsed"):
+        read_config(path)
+    path.write_text("param_scheduler = dict(end=" + "9" * 5000 + ")\n")
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        read_config(path)
+    path.write_text("train_cfg = dict(max_epochs=3)\n")
+    with pytest.raises(ValueError, match="no param_scheduler"):
+        read_config(path)
+    other = tmp_path / "cfg.yaml"
+    other.write_text("x")
+    with pytest.raises(ValueError, match=r"\.py or \.json"):
+        read_config(other)
+    path.write_text("param_scheduler = " + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        read_config(path)
