@@ -57,7 +57,8 @@ class Schedule:
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             return float(self._scalar(_scalar_step(t)))
         if isinstance(t, np.ndarray):
-            return self._array(_numpy_steps(t), np)
+            # NumPy turns 0-d results into scalars; the contract is an array of the input's shape.
+            return np.asarray(self._array(_numpy_steps(t), np))
         return _evaluate_foreign(self, t)
 
     def curve(
@@ -159,9 +160,9 @@ class Schedule:
 
     def clip(self, begin: int, end: float = math.inf) -> Schedule:
         """``clip(self, begin, end)``: active on ``[begin, end)``, 1.0 before, held after."""
-        from schedalg.combinators import Clip
+        from schedalg.combinators import clip
 
-        return Clip(self, begin, end)
+        return clip(self, begin, end)
 
     def __bool__(self) -> bool:
         # ``if schedule:`` or ``schedule or default`` is almost always a slip for ``is None``.

@@ -1,0 +1,137 @@
+"""The laws of DESIGN §2, property-tested on random expressions."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import expressions, primitives
+
+import schedalg as sa
+
+steps = st.integers(min_value=0, max_value=5000)
+schedules = expressions(min_depth=1, max_depth=2, serializable=False)
+
+
+def same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@given(schedules, schedules, schedules, steps)
+def test_chain_is_associative(a, b, c, t):
+    left, right = sa.chain(sa.chain(a, b), c), sa.chain(a, sa.chain(b, c))
+    assert left == right
+    assert (a * b) * c == a * (b * c)
+    assert same(left(t), right(t))
+
+
+@given(schedules, steps)
+def test_chain_identity_is_constant_one(a, t):
+    assert sa.chain(a, sa.constant(1)) == a
+    assert sa.chain(sa.constant(1.0), a) == a
+    assert sa.constant(1) * a == a
+
+
+@given(schedules, schedules, steps)
+def test_chain_is_the_product(a, b, t):
+    assert same(sa.chain(a, b)(t), a(t) * b(t))
+
+
+@given(schedules)
+def test_sequence_with_one_piece_is_that_piece(a):
+    assert sa.sequence(a, at=[]) == a
+
+
+@given(st.lists(schedules, min_size=2, max_size=4), st.data())
+def test_sequence_runs_each_piece_on_its_own_clock(pieces, data):
+    gaps = data.draw(
+        st.lists(st.integers(1, 500), min_size=len(pieces) - 1, max_size=len(pieces) - 1)
+    )
+    at = list(np.cumsum(gaps).tolist())
+    s = sa.sequence(*pieces, at=at)
+    t = data.draw(steps)
+    i = sum(m <= t for m in at)
+    start = at[i - 1] if i else 0
+    assert same(s(t), pieces[i](t - start))
+    # The milestone itself belongs to the next piece, at its local step 0.
+    m = data.draw(st.sampled_from(at))
+    assert same(s(m), pieces[at.index(m) + 1](0))
+
+
+@given(schedules, st.integers(1, 50), st.integers(1, 50), steps)
+def test_per_epoch_of_per_epoch_is_the_product_staircase(s, a, b, t):
+    nested = sa.per_epoch(sa.per_epoch(s, a), b)
+    assert nested == sa.per_epoch(s, a * b)
+    assert same(nested(t), s(t // (a * b)))
+
+
+@given(schedules, st.integers(1, 50), steps)
+def test_per_epoch_semantics(s, length, t):
+    assert same(sa.per_epoch(s, length)(t), s(t // length))
+    assert same(sa.per_epoch(s, length, smooth=True)(t), s(t / length))
+
+
+@given(schedules)
+def test_clip_at_zero_is_identity(s):
+    assert sa.clip(s, 0) == s
+    assert s.clip(0) == s
+
+
+@given(schedules, st.integers(0, 300), st.integers(1, 300), steps)
+def test_clip_semantics(s, begin, length, t):
+    end = begin + length
+    c = sa.clip(s, begin, end)
+    if t < begin:
+        expected = 1.0
+    elif t < end:
+        expected = s(t - begin)
+    else:
+        expected = s(end - 1 - begin)
+    assert same(c(t), expected)
+    assert c == s.clip(begin, end)
+
+
+@given(schedules, st.integers(1, 300), st.floats(0, 1), steps)
+def test_warmup_prefix_is_a_sequence_of_a_ramp_and_the_schedule(s, w, start, t):
+    ramp = sa.linear(start, 1.0, w) * s(0)
+    expected = sa.sequence(ramp, s, at=[w])(t)
+    got = sa.warmup(s, w, start=start)(t)
+    assert got == pytest.approx(expected, rel=1e-15, abs=1e-300) or same(got, expected)
+    assert same(sa.warmup(s, w, start=start)(w), s(0))
+
+
+@given(schedules, st.integers(1, 300), st.floats(0, 1), steps)
+def test_warmup_overlay_multiplies_on_the_global_clock(s, w, start, t):
+    factor = start + (1.0 - start) * t / w if t < w else 1.0
+    assert same(sa.warmup(s, w, start=start, overlay=True)(t), factor * s(t))
+
+
+@given(schedules, st.integers(1, 5), steps)
+def test_stretch_repeat_shift(s, k, t):
+    assert same(sa.stretch(s, k)(t), s(t / k))
+    assert same(sa.shift(s, k)(t), s(t + k))
+    period = k * 7
+    assert same(sa.repeat(s, period)(t), s(t % period))
+
+
+@given(primitives())
+def test_schedules_are_immutable_values(s):
+    field = dataclasses.fields(s)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(s, field, 0)
+    assert hash(s) == hash(type(s)(*[getattr(s, f.name) for f in dataclasses.fields(s) if f.init]))
+    assert s == type(s)(*[getattr(s, f.name) for f in dataclasses.fields(s) if f.init])
+
+
+def test_structural_equality_distinguishes_different_expressions():
+    assert sa.cosine(100) != sa.cosine(101)
+    assert sa.cosine(100) != sa.polynomial(100)
+    assert sa.warmup(sa.cosine(100), 10) != sa.warmup(sa.cosine(100), 10, overlay=True)
+    assert len({sa.cosine(100), sa.cosine(100), sa.cosine(100, end=0.1)}) == 2
+
+
+def test_schedule_has_no_truth_value():
+    with pytest.raises(TypeError, match="truth value"):
+        bool(sa.cosine(10))
