@@ -36,8 +36,8 @@ from typing import Any
 
 from schedalg import _validate as check
 from schedalg.arithmetic import chain
-from schedalg.combinators import clip, per_epoch, sequence
 from schedalg.combinators import Shift as shift
+from schedalg.combinators import clip, per_epoch, sequence
 from schedalg.core import Schedule
 from schedalg.primitives import Constant as constant
 from schedalg.primitives import Cosine as cosine
@@ -436,9 +436,8 @@ def _validate_args(spec: _Spec) -> None:
                 f"total_steps={a['total_steps']}: MMEngine extrapolates past the cycle and then "
                 "raises ValueError; make end - begin <= total_steps"
             )
-    elif kind == "ReduceOnPlateau":
-        if not spec.epoch:
-            raise spec.fail("ReduceOnPlateau must have by_epoch=True (MMEngine asserts it)")
+    elif kind == "ReduceOnPlateau" and not spec.epoch:
+        raise spec.fail("ReduceOnPlateau must have by_epoch=True (MMEngine asserts it)")
 
 
 # -- when each scheduler changes the value -----------------------------------------------------
@@ -864,14 +863,70 @@ def from_config(
             )
         plateau = [s for s in group if s.kind == "ReduceOnPlateau"]
         if plateau:
-            raise plateau[0].fail(
-                "ReduceOnPlateau depends on validation metrics, not only on the step; it needs "
-                "schedalg's metric-driven schedule (schedalg.plateau), which this build does not "
-                "provide yet"
+            expr = _plateau(
+                name, group, plateau[0], bases.get(name), max_iters is not None, max_epochs
             )
-        expr = _Param(name, group, bases.get(name)).compile()
+        else:
+            expr = _Param(name, group, bases.get(name)).compile()
         result[name] = chain(constant(bases[name]), expr) if absolute else expr
     return result
+
+
+def _plateau(
+    name: str,
+    group: list[_Spec],
+    spec: _Spec,
+    base: float | None,
+    iter_loop: bool,
+    max_epochs: int | None,
+) -> Schedule:
+    """ReduceOnPlateau as ``schedalg.plateau``'s metric-driven node, scaled to a multiplier.
+
+    MMEngine compares ``value - new > eps`` and clamps at ``min_value`` in absolute numbers, so
+    the node runs on the absolute value (``start=base``) and the expression is
+    ``(1 / base) * plateau(...)``: feed it ``metrics[monitor]`` after each validation.
+    """
+    from schedalg.plateau import plateau
+
+    if len(group) > 1:
+        raise spec.fail(
+            f"ReduceOnPlateau multiplies the current {name}, whatever other schedulers made it, "
+            "and decides from that product; with other schedulers on the same parameter its "
+            "decisions are not a function of the metrics alone. Only a ReduceOnPlateau that is "
+            f"the one scheduler of its parameter can be expressed (here {len(group)} are)"
+        )
+    if base is None:
+        raise spec.fail(
+            f"min_value and eps are absolute {name} values: pass base={{{name!r}: <value>}}"
+        )
+    # Validation after epoch e runs at the scheduler's global step e + 1 (once, at step 0,
+    # under IterBasedTrainLoop); MMEngine ignores metrics outside [begin, end).
+    first, last = (0, 0) if iter_loop else (1, (max_epochs or spec.end) - 1)
+    if spec.begin > first or spec.end <= last:
+        raise spec.fail(
+            f"its window [{spec.begin}, {spec.end}) skips some validations whose metrics change "
+            "the value during training; the metric-driven node counts every metric it is fed. "
+            f"Use begin <= {first} and end >= {last + 1}"
+        )
+    a = spec.args
+    rules = {"less": "min", "greater": "max"}
+    if a["rule"] not in rules:
+        raise spec.fail(f"rule must be 'less' or 'greater', got {a['rule']!r}")
+    try:
+        node = plateau(
+            factor=float(a["factor"]),
+            patience=a["patience"],
+            threshold=float(a["threshold"]),
+            threshold_mode=a["threshold_rule"],
+            mode=rules[a["rule"]],
+            cooldown=a["cooldown"],
+            min_value=float(a["min_value"]),
+            eps=float(a["eps"]),
+            start=base,
+        )
+    except (TypeError, ValueError) as error:
+        raise spec.fail(str(error)) from None
+    return chain(constant(1.0 / base), node)
 
 
 def _bases(base: Mapping[str, float] | None) -> dict[str, float]:
@@ -913,7 +968,7 @@ def loop_arguments(train_cfg: Mapping[str, Any] | None) -> dict[str, int]:
     value = train_cfg.get(key)
     if value is None:
         return {}
-    if not check.is_integer(value) or isinstance(value, numbers.Integral) and value < 1:
+    if not check.is_integer(value) or (isinstance(value, numbers.Integral) and value < 1):
         raise ValueError(
             f"loop_arguments(): train_cfg {key} must be a positive integer, got {value!r}"
         )

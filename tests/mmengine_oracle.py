@@ -24,9 +24,11 @@ def simulate(
     lr: float = 0.01,
     momentum: float = 0.9,
     weight_decay: float = 1e-4,
+    metrics: list[float] | None = None,
 ) -> dict[str, list[float]]:
-    import torch
+    """``metrics[e]`` (if given) is the validation loss after epoch ``e``."""
     import mmengine.optim.scheduler  # noqa: F401 - registers the schedulers
+    import torch
     from mmengine.registry import PARAM_SCHEDULERS
 
     parameter = torch.nn.Parameter(torch.zeros(1))
@@ -67,4 +69,9 @@ def simulate(
                 for s in schedulers:
                     if s.by_epoch:
                         s.step()
+                if metrics is not None:
+                    loss = {"loss": metrics[i // epoch_length]}
+                    for s in schedulers:
+                        if s.by_epoch and getattr(s, "need_val_args", False):
+                            s.step(loss)
     return values

@@ -11,16 +11,16 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("torch")
 pytest.importorskip("mmengine")
 
-from mmengine_oracle import simulate  # noqa: E402
+from mmengine_oracle import simulate
 
-import schedalg as sa  # noqa: E402
-from schedalg.mmengine import from_config  # noqa: E402
+import schedalg as sa
+from schedalg.mmengine import from_config
 
 RTOL = 1e-12
 BASES = {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4}
@@ -254,7 +254,7 @@ factors = st.sampled_from([0.1, 0.25, 0.5, 0.8, 1.0])
 
 @st.composite
 def scheduler(draw, param, epochs, total):
-    kind = draw(st.sampled_from(TYPES if param == "lr" else TYPES[:-2] + ["CosineRestart"]))
+    kind = draw(st.sampled_from(TYPES if param == "lr" else [*TYPES[:-2], "CosineRestart"]))
     by_epoch = draw(st.booleans())
     convert = by_epoch and draw(st.booleans())
     horizon = epochs if by_epoch else total
@@ -366,3 +366,58 @@ def test_interleaving_refusal_is_real():
     cos = from_config(configs[1:], max_epochs=5, epoch_length=20, base=BASES)["lr"].curve(100)
     assert not np.allclose(got, 0.01 * warm * cos, rtol=1e-3)
     assert math.isfinite(got[-1])
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(type="ReduceOnPlateauLR", patience=1, factor=0.5, cooldown=1, min_value=2e-3),
+        dict(
+            type="ReduceOnPlateauMomentum",
+            patience=0,
+            factor=0.9,
+            rule="greater",
+            threshold_rule="abs",
+            threshold=0.05,
+        ),
+        dict(type="ReduceOnPlateauParamScheduler", param_name="weight_decay", patience=2, eps=1e-5),
+    ],
+)
+@settings(max_examples=15)
+@given(
+    metrics=st.lists(
+        st.sampled_from([1.0, 0.9, 0.95, 0.5, 1.2, float("nan")]), min_size=9, max_size=9
+    )
+)
+def test_reduce_on_plateau_through_the_metric_driven_node(cfg, metrics):
+    from schedalg.plateau import bind, plateaus
+
+    loop = dict(epoch_length=3, max_epochs=9)
+    want = simulate([cfg], metrics=metrics, **loop)
+    name = {"ReduceOnPlateauLR": "lr", "ReduceOnPlateauMomentum": "momentum"}.get(
+        cfg["type"], "weight_decay"
+    )
+    expr = from_config([cfg], base=BASES, **loop)[name]
+
+    (reducer,) = plateaus(expr)
+    state = reducer.initial()
+    for i, value in enumerate(want[name]):
+        if i and i % 3 == 0:
+            state = reducer.update(state, metrics[i // 3 - 1])
+        assert BASES[name] * bind(expr, [state])(i) == pytest.approx(value, rel=RTOL, abs=0)
+
+
+def test_reduce_on_plateau_limits_are_clear():
+    with pytest.raises(ValueError, match="one scheduler of its parameter"):
+        from_config(
+            [dict(type="ReduceOnPlateauLR"), dict(type="LinearLR")],
+            base=BASES,
+            epoch_length=3,
+            max_epochs=4,
+        )
+    with pytest.raises(ValueError, match="pass base"):
+        from_config([dict(type="ReduceOnPlateauLR")], epoch_length=3, max_epochs=4)
+    with pytest.raises(ValueError, match="skips some validations"):
+        from_config(
+            [dict(type="ReduceOnPlateauLR", begin=2)], base=BASES, epoch_length=3, max_epochs=4
+        )
