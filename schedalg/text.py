@@ -312,7 +312,10 @@ def _decode(value: Any, path: str, depth: int) -> Any:
     if not isinstance(value, dict):
         raise ParseError(f"from_dict(): unexpected {type(value).__name__} at {path}")
     if "$float" in value and len(value) == 1:
-        special = {"inf": math.inf, "-inf": -math.inf}.get(value["$float"])  # type: ignore[call-overload]
+        spelled = value["$float"]
+        special = {"inf": math.inf, "-inf": -math.inf}.get(
+            spelled if isinstance(spelled, str) else ""
+        )
         if special is None:
             raise ParseError(f"from_dict(): '$float' must be 'inf' or '-inf' at {path}")
         return special

@@ -393,6 +393,7 @@ def test_from_dict_fuzz_raises_only_parse_error(data):
         ({"schedalg": 1, "schedule": {"type": "cosine", "steps": 10**40}}, "digits"),
         ({"schedalg": 1, "schedule": {"type": "constant", "value": math.inf}}, "non-finite"),
         ({"schedalg": 1, "schedule": {"type": "constant", "value": {"$float": "nan"}}}, "float"),
+        ({"schedalg": 1, "schedule": {"$float": []}}, "float"),
         (
             {
                 "schedalg": 1,
