@@ -276,11 +276,10 @@ def _evaluate_foreign(schedule: Schedule, t: Any) -> Any:
     if xp.isdtype(t.dtype, "bool") or not xp.isdtype(t.dtype, ("integral", "real floating")):
         raise TypeError(f"schedule steps must be integers or reals, got an array of {t.dtype}")
     steps = xp.astype(t, xp.float64)
-    if steps.size if isinstance(steps.size, int) else True:
-        if not bool(xp.all(xp.isfinite(steps))):
-            raise ValueError("schedule steps must be finite, got NaN or inf in the array")
-        if bool(xp.any(steps < 0)):
-            raise ValueError(f"schedule steps must be non-negative, got {float(xp.min(steps))!r}")
+    if not bool(xp.all(xp.isfinite(steps))):
+        raise ValueError("schedule steps must be finite, got NaN or inf in the array")
+    if bool(xp.any(steps < 0)):
+        raise ValueError(f"schedule steps must be non-negative, got {float(xp.min(steps))!r}")
     return schedule._array(steps, xp)
 
 
