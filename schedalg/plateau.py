@@ -211,7 +211,7 @@ def plateaus(schedule: Schedule) -> list[Plateau]:
     def walk(node: Schedule) -> None:
         if isinstance(node, Plateau):
             found.append(node)
-        elif dataclasses.is_dataclass(node):
+        elif dataclasses.is_dataclass(node) and not isinstance(node, BoundPlateau):
             for _, _, child in _children(node):
                 walk(child)
 
@@ -234,7 +234,7 @@ def bind(schedule: Schedule, states: Iterable[dict[str, Any]]) -> Schedule:
         if isinstance(node, Plateau):
             state = next(iterator)
             return BoundPlateau(node, node.value(state))
-        if not dataclasses.is_dataclass(node):
+        if not dataclasses.is_dataclass(node) or isinstance(node, BoundPlateau):
             return node
         changes: dict[str, Any] = {}
         for name, index, child in _children(node):
