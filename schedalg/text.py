@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import numbers
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -515,7 +516,10 @@ def parse(text: str) -> Schedule:
     if _nesting(text) > MAX_DEPTH:
         raise ParseError(f"parse(): expression nested deeper than {MAX_DEPTH} levels")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            # Python warns about text like "1if"; the reader reports, it does not print.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except (RecursionError, MemoryError):
         # CPython reports its parser's own stack limit this way, not a real lack of memory.
         raise ParseError("parse(): expression nested too deeply for the parser") from None
