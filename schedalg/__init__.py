@@ -20,6 +20,7 @@ from schedalg.combinators import Warmup as warmup
 from schedalg.combinators import clip, per_epoch, sequence
 from schedalg.core import Schedule
 from schedalg.describe import check, describe
+from schedalg.plateau import Plateau as plateau
 from schedalg.primitives import Constant as constant
 from schedalg.primitives import Cosine as cosine
 from schedalg.primitives import CosineRestarts as cosine_restarts
@@ -68,6 +69,7 @@ __all__ = [
     "parse",
     "per_epoch",
     "piecewise",
+    "plateau",
     "polynomial",
     "repeat",
     "sequence",

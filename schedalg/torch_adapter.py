@@ -245,6 +245,8 @@ class Scheduler(LRScheduler):
         ]
 
     def _apply(self) -> None:
+        # The hot path (every training step): plain floats, no validation, no allocation
+        # beyond _last_lr.
         t = self.last_epoch
         groups = self.optimizer.param_groups
         for index, slot, fn, base, absolute in self._plan:
@@ -258,28 +260,30 @@ class Scheduler(LRScheduler):
                     group["betas"] = (value, *betas[1:])
                 continue
             current = group[slot]
-            if isinstance(current, _Tensor):
+            if type(current) is not float and isinstance(current, _Tensor):
                 current.fill_(value)
             else:
                 group[slot] = value
-        self._last_lr = [
-            g["lr"].clone() if isinstance(g["lr"], _Tensor) else g["lr"] for g in groups
-        ]
+        last = [g["lr"] for g in groups]
+        for i, v in enumerate(last):
+            if type(v) is not float and isinstance(v, _Tensor):
+                last[i] = v.clone()
+        self._last_lr = last
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Advance one step (or to ``epoch``) and apply the values; a metric, if given, is
         reported to the plateau nodes first (as ``ReduceLROnPlateau.step(metric)``)."""
         if metrics is not None:
             self.observe(metrics, apply=False)
-        self._step_count += 1
         if epoch is None:
             self.last_epoch += 1
+        elif not isinstance(epoch, numbers.Integral) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(
+                f"Scheduler.step(): epoch must be a non-negative integer, got {epoch!r}"
+            )
         else:
-            if not isinstance(epoch, numbers.Integral) or isinstance(epoch, bool) or epoch < 0:
-                raise ValueError(
-                    f"Scheduler.step(): epoch must be a non-negative integer, got {epoch!r}"
-                )
             self.last_epoch = int(epoch)
+        self._step_count += 1
         self._apply()
 
     def observe(self, metric: Any, *, apply: bool = True) -> None:
