@@ -17,8 +17,11 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedalg import plateau as _plateau
 from schedalg.core import Schedule
+
+# From-imports: the package attribute `schedalg.plateau` is the plateau() constructor.
+from schedalg.plateau import bind as _bind
+from schedalg.plateau import plateaus as _plateaus
 
 _FORMAT = "schedalg.torch.Scheduler/1"
 _Tensor = torch.Tensor
@@ -52,7 +55,7 @@ class _Entry:
     ) -> None:
         self.key, self.group, self.slot = key, group, slot
         self.schedule, self.base, self.absolute = schedule, base, absolute
-        self.plateaus = _plateau.plateaus(schedule)
+        self.plateaus = _plateaus(schedule)
         self.states = [p.initial() for p in self.plateaus]
 
 
@@ -232,7 +235,7 @@ class Scheduler(LRScheduler):
         """The step path: one tuple per entry, with the plateau states already bound."""
         plan = []
         for e in self._entries:
-            schedule = _plateau.bind(e.schedule, e.states) if e.plateaus else e.schedule
+            schedule = _bind(e.schedule, e.states) if e.plateaus else e.schedule
             plan.append((e.group, e.slot, schedule._scalar, e.base, e.absolute))
         self._plan = plan
 
