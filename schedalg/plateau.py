@@ -163,8 +163,8 @@ class Plateau(Schedule):
         raise ValueError(
             f"{self!r} has no value of its own: it is driven by metrics. Apply it with "
             "schedalg.torch.Scheduler (which feeds it scheduler.step(metric) / observe(metric)), "
-            "or evaluate schedalg.plateau.bind(expression, states) with states from "
-            "plateau.initial() / plateau.update(...)"
+            "or evaluate bind(expression, states) from the schedalg.plateau module, with states "
+            "from plateau.initial() / plateau.update(...)"
         )
 
     def _scalar(self, t: float) -> float:

@@ -127,13 +127,16 @@ def test_warmup_then_plateau_and_cosine_times_plateau(warm, every, metrics):
         reference = L.ReduceLROnPlateau(reference_opt, **config)
         ours = optimizer([0.3])
         adapter = Scheduler(ours, lr=expression)
-        step_schedule = sa.warmup(sa.constant(1.0), warm, start=0.1) if name == "warmup" else sa.cosine(500)
+        step_schedule = (
+            sa.warmup(sa.constant(1.0), warm, start=0.1) if name == "warmup" else sa.cosine(500)
+        )
         fed = iter(metrics)
         for t in range(len(metrics) * every):
             multiplier = reference_opt.param_groups[0]["lr"]
             want = 0.3 * (step_schedule(t) * multiplier)
             assert math.isclose(ours.param_groups[0]["lr"], want, rel_tol=1e-15, abs_tol=1e-300), (
-                name, t,
+                name,
+                t,
             )
             ours.step()
             if (t + 1) % every == 0:

@@ -71,7 +71,11 @@ def test_absolute_and_explicit_base():
     assert [g["lr"] for g in o.param_groups] == [3e-4, 3e-4]
     o = optimizer([0.1, 0.2], momentum=0.9)
     s = Scheduler(
-        o, lr=sa.cosine(10), momentum=sa.constant(0.8), absolute={"momentum"}, base={"lr": [1.0, 2.0]}
+        o,
+        lr=sa.cosine(10),
+        momentum=sa.constant(0.8),
+        absolute={"momentum"},
+        base={"lr": [1.0, 2.0]},
     )
     assert [g["lr"] for g in o.param_groups] == [1.0, 2.0]
     assert [g["momentum"] for g in o.param_groups] == [0.8, 0.8]
@@ -160,7 +164,7 @@ def test_state_dict_is_weights_only_and_fingerprinted():
     assert state["last_epoch"] == 5
     assert state["entries"][0]["fingerprint"] == fingerprint(sa.warmup(sa.cosine(100), 10))
     other = Scheduler(optimizer([0.1]), lr=sa.warmup(sa.cosine(200), 10))
-    with pytest.raises(ValueError, match="different schedules.*strict=False"):
+    with pytest.raises(ValueError, match=r"different schedules.*strict=False"):
         other.load_state_dict(state)
     other.load_state_dict(state, strict=False)
     assert other.last_epoch == 5

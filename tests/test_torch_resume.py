@@ -98,7 +98,7 @@ def test_load_before_optimizer_state_also_resumes():
         _train_step(model, opt, sched, t)
     state = {"opt": opt.state_dict(), "sched": sched.state_dict()}
     expected = _snapshot(opt)
-    model2, opt2, sched2 = _build("sgd", sa.cosine(40))
+    _, opt2, sched2 = _build("sgd", sa.cosine(40))
     sched2.load_state_dict(state["sched"])
     assert _snapshot(opt2) == expected
     opt2.load_state_dict(state["opt"])
