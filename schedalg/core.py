@@ -77,12 +77,14 @@ class Schedule:
         first, last = _step_range("curve", start, stop)
         n = last - first
         if out is None:
-            out = np.empty(n, dtype=dtype)
+            out = np.empty(n, dtype=_float_dtype("curve", "dtype", dtype))
         elif not isinstance(out, np.ndarray) or out.shape != (n,):
             raise ValueError(
                 f"curve(): out must be a 1-D NumPy array of length {n}, got "
                 f"{type(out).__name__} of shape {getattr(out, 'shape', None)}"
             )
+        else:
+            _float_dtype("curve", "out's dtype", out.dtype)
         if out.dtype == np.float64 and out.flags.c_contiguous:
             for lo in range(0, n, BLOCK):
                 self._fill(out[lo : lo + BLOCK], first + lo)
@@ -104,8 +106,11 @@ class Schedule:
         first, last = _step_range("chunks", start, stop)
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
             raise ValueError(f"chunks(): size must be a positive integer, got {size!r}")
-        for lo in range(first, last, size):
-            yield self.curve(lo, min(lo + size, last), dtype=dtype)
+        dtype = _float_dtype("chunks", "dtype", dtype)
+        # Validated above, eagerly; the generator below runs only when iterated.
+        return (
+            self.curve(lo, min(lo + size, last), dtype=dtype) for lo in range(first, last, size)
+        )
 
     # -- algebra --------------------------------------------------------------------------------
 
@@ -240,6 +245,17 @@ def _numpy_steps(t: np.ndarray) -> np.ndarray:
         if steps.min() < 0:
             raise ValueError(f"schedule steps must be non-negative, got {steps.min()!r}")
     return steps
+
+
+def _float_dtype(fn: str, name: str, dtype: Any) -> np.dtype:
+    # Integer or complex outputs would silently truncate or widen the float64 values.
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or not np.issubdtype(resolved, np.floating):
+        raise TypeError(f"{fn}(): {name} must be a real floating-point dtype, got {dtype!r}")
+    return resolved
 
 
 def _step_range(fn: str, start: Any, stop: Any) -> tuple[int, int]:

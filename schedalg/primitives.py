@@ -215,7 +215,11 @@ class Polynomial(Schedule):
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
         clamped = xp.where(t < self.steps, t, float(self.steps))
-        return self.end + (1.0 - self.end) * (1.0 - clamped / self.steps) ** self.power
+        # XLA turns ``x / steps`` into ``x * (1 / steps)``, so under jit ``1 - steps / steps`` can
+        # be off by an ulp, and a fractional power of it NaN or 1e-8: the hold is exactly 0 here
+        # (as ``1 - steps / steps`` is in NumPy, so NumPy values are unchanged).
+        remaining = xp.where(t < self.steps, 1.0 - clamped / self.steps, 0.0)
+        return self.end + (1.0 - self.end) * remaining**self.power
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         _fill_then_hold(self, out, start, self.steps)
@@ -304,7 +308,8 @@ class CosineRestarts(Schedule):
             cycle_start = xp.zeros_like(t)
             length = xp.full_like(t, float(self.period))
             for start, size in zip(starts[1:], lengths[1:]):
-                later = t >= start
+                # A float: JAX refuses Python ints beyond int32 (the starts reach 2**53).
+                later = t >= float(start)
                 cycle_start = xp.where(later, float(start), cycle_start)
                 length = xp.where(later, size, length)
             position = t - cycle_start
