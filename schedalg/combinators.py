@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.core import BLOCK, Schedule, format_value, select
+from schedalg.core import BLOCK, Schedule, format_value, power, select
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -40,6 +40,8 @@ class Sequence(Schedule):
     _name: ClassVar[str] = "sequence"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.pieces, (tuple, list)):
+            raise TypeError(f"sequence(): pieces must be schedules, got {self.pieces!r}")
         pieces = tuple(self.pieces)
         for i, piece in enumerate(pieces):
             _schedule("sequence", f"piece {i}", piece)
@@ -237,9 +239,11 @@ class Warmup(Schedule):
         _set(self, "start", check.real("warmup", "start", self.start))
         _set(self, "shape", check.choice("warmup", "shape", self.shape, _SHAPES))
         _set(self, "overlay", check.flag("warmup", "overlay", self.overlay))
-        if self.shape == "exponential" and not self.start > 0:
+        if self.shape == "exponential" and not (self.start > 0 and math.isfinite(1.0 / self.start)):
+            # The ramp is start * (1 / start) ** p: a subnormal start would make it inf mid-way.
             raise ValueError(
-                f"warmup(): start must be > 0 for shape='exponential', got {self.start!r}"
+                f"warmup(): start must be a normal positive number for shape='exponential', "
+                f"got {self.start!r}"
             )
 
     def _factor(self, t: Any, cos: Any) -> Any:
@@ -328,7 +332,7 @@ class Repeat(Schedule):
     def _scalar(self, t: float) -> float:
         cycle = t // self.period
         value = self.schedule._scalar(t - cycle * self.period)
-        return value if self.decay == 1.0 else self.decay**cycle * value
+        return value if self.decay == 1.0 else power(self.decay, cycle) * value
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
         cycle = t // self.period
@@ -346,7 +350,7 @@ class Repeat(Schedule):
                 end = min(n, position + self.period - offset)
                 self.schedule._fill(out[position:end], offset)
                 if self.decay != 1.0:
-                    out[position:end] *= self.decay**cycle
+                    out[position:end] *= power(self.decay, cycle)
                 position = end
         else:
             super()._fill(out, start)

@@ -219,9 +219,16 @@ def _coerce(op: str, other: Any) -> Schedule:
 # -- step validation and array dispatch ---------------------------------------------------------
 
 
+# Every integer up to 2**53 is a float64; beyond it, array and scalar evaluation could not agree.
+MAX_INTEGER_STEP = 2**53
+
+
 def _scalar_step(t: numbers.Real) -> int | float:
     if isinstance(t, numbers.Integral):
         step: int | float = int(t)
+        if step > MAX_INTEGER_STEP:
+            shown = repr(t) if len(repr(t)) <= 24 else f"{repr(t)[:20]}... ({len(repr(t))} digits)"
+            raise ValueError(f"schedule step must be at most 2**53, got {shown}")
     else:
         step = float(t)
         if not math.isfinite(step):
@@ -244,6 +251,8 @@ def _numpy_steps(t: np.ndarray) -> np.ndarray:
             raise ValueError("schedule steps must be finite, got NaN or inf in the array")
         if steps.min() < 0:
             raise ValueError(f"schedule steps must be non-negative, got {steps.min()!r}")
+        if np.issubdtype(t.dtype, np.integer) and t.max() > MAX_INTEGER_STEP:
+            raise ValueError(f"schedule steps must be at most 2**53, got {t.max()!r}")
     return steps
 
 
@@ -317,6 +326,14 @@ def _evaluate_jax(schedule: Schedule, t: Any, xp: ModuleType) -> Any:
 
 
 # -- helpers for nodes --------------------------------------------------------------------------
+
+
+def power(base: float, exponent: float) -> float:
+    """``base ** exponent`` with the array rule for overflow (inf), not Python's OverflowError."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return math.inf
 
 
 def select(t: Any, xp: ModuleType, edges: tuple[float, ...], pieces: list[Any]) -> Any:

@@ -19,19 +19,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.core import Schedule, full_like, is_jax, map_scalar, select
+from schedalg.core import Schedule, full_like, is_jax, map_scalar, power, select
 
 
 def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
-
-
-def _power(base: float, exponent: float) -> float:
-    """``base ** exponent`` with NumPy's overflow rule (inf), not Python's OverflowError."""
-    try:
-        return base**exponent
-    except OverflowError:
-        return math.inf
 
 
 def _call_vectorised(function: Callable[[Any], Any], t: Any, xp: ModuleType) -> Any:
@@ -113,7 +105,7 @@ class Exponential(Schedule):
         _set(self, "gamma", check.real("exponential", "gamma", self.gamma, above=0))
 
     def _scalar(self, t: float) -> float:
-        return _power(self.gamma, t)
+        return power(self.gamma, t)
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
         return self.gamma**t
@@ -133,7 +125,7 @@ class StepDecay(Schedule):
         _set(self, "gamma", check.real("step_decay", "gamma", self.gamma, above=0))
 
     def _scalar(self, t: float) -> float:
-        return _power(self.gamma, t // self.step_size)
+        return power(self.gamma, t // self.step_size)
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
         return self.gamma ** (t // self.step_size)
@@ -178,7 +170,7 @@ class MultiStep(Schedule):
         _set(self, "gamma", check.real("multistep", "gamma", self.gamma, above=0))
 
     def _scalar(self, t: float) -> float:
-        return _power(self.gamma, bisect.bisect_right(self.milestones, t))
+        return power(self.gamma, bisect.bisect_right(self.milestones, t))
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
         count = xp.zeros_like(t)
@@ -188,7 +180,7 @@ class MultiStep(Schedule):
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         edges = [m - start for m in self.milestones]
-        _fill_piecewise_constant(out, [self._scalar(start)], edges, self._scalar, start)
+        _fill_piecewise_constant(out, edges, self._scalar, start)
 
 
 @dataclass(frozen=True, repr=False)
@@ -282,6 +274,7 @@ class CosineRestarts(Schedule):
         _set(self, "mult", check.integer("cosine_restarts", "mult", self.mult, minimum=1))
         _set(self, "end", check.real("cosine_restarts", "end", self.end))
 
+    @functools.cached_property
     def _cycle_starts(self) -> list[int]:
         # Exact integer cycle boundaries up to 2**53 (beyond, float steps are not integers).
         starts, length = [0], self.period
@@ -294,7 +287,7 @@ class CosineRestarts(Schedule):
         if self.mult == 1:
             position, length = t % self.period, self.period
         else:
-            starts = self._cycle_starts()
+            starts = self._cycle_starts
             k = bisect.bisect_right(starts, t) - 1
             position, length = t - starts[k], self.period * self.mult**k
         return self.end + (1.0 - self.end) * (1.0 + math.cos(math.pi * position / length)) / 2
@@ -303,7 +296,7 @@ class CosineRestarts(Schedule):
         if self.mult == 1:
             position, length = t % self.period, float(self.period)
         else:
-            starts = self._cycle_starts()
+            starts = self._cycle_starts
             lengths = [float(self.period * self.mult**k) for k in range(len(starts))]
             cycle_start = xp.zeros_like(t)
             length = xp.full_like(t, float(self.period))
@@ -380,9 +373,9 @@ class Cyclic(Schedule):
         elif self.mode == "triangular":
             scale = 1.0
         elif self.mode == "triangular2":
-            scale = 1 / (2.0 ** (cycle - 1))
+            scale = 1 / power(2.0, cycle - 1)
         else:
-            scale = _power(self.gamma, t)
+            scale = power(self.gamma, t)
         return self.low + (self.high - self.low) * factor * scale
 
     def _array(self, t: Any, xp: ModuleType) -> Any:

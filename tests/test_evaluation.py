@@ -158,3 +158,25 @@ def test_curve_dtype_out_and_chunks():
     np.testing.assert_array_equal(buffer, full)
     np.testing.assert_array_equal(np.concatenate(list(s.chunks(1000, size=77))), full)
     np.testing.assert_array_equal(np.concatenate(list(s.chunks(10, 1000, size=300))), full[10:])
+
+
+def test_overflowing_scales_agree_on_every_path():
+    # 2.0 ** (cycle - 1) and decay ** cycle overflow: inf in arrays, so inf (not OverflowError)
+    # in the scalar path too, which is what the adapter calls each step.
+    with np.errstate(over="ignore"):
+        cases = [
+            (sa.cyclic(0.1, 1.0, 1, mode="triangular2"), 3000),
+            (sa.repeat(sa.constant(1.0), 1, decay=2.0), 2000),
+        ]
+        for s, t in cases:
+            assert s(t) == s(np.array([t]))[0] == s.curve(t, t + 1)[0]
+
+
+def test_integer_steps_beyond_float64_precision_are_refused():
+    s = sa.exponential(0.5)
+    assert s(2**53) == 0.0
+    for bad in (2**53 + 1, 10**400):
+        with pytest.raises(ValueError, match="2\\*\\*53"):
+            s(bad)
+    with pytest.raises(ValueError, match="2\\*\\*53"):
+        s(np.array([2**60], dtype=np.int64))

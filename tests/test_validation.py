@@ -106,6 +106,7 @@ CASES = [
     (sa.clip, (S, 5, 2), "clip", "end"),
     (sa.clip, (S, 5, 7.5), "clip", "end"),
     (sa.clip, (0.5, 5), "clip", "schedule"),
+    (lambda: sa.combinators.Sequence(5, []), (), "sequence", "pieces"),
     (sa.per_epoch, (S, 0), "per_epoch", "epoch_length"),
     (sa.per_epoch, (S, 2.5), "per_epoch", "epoch_length"),
     (sa.per_epoch, (S, 10, "yes"), "per_epoch", "smooth"),
@@ -113,6 +114,7 @@ CASES = [
     (sa.warmup, (S, 0), "warmup", "steps"),
     (sa.warmup, (S, 10, nan), "warmup", "start"),
     (sa.warmup, (S, 10, 0.0, "exponential"), "warmup", "start"),
+    (sa.warmup, (S, 10, 1e-320, "exponential"), "warmup", "start"),  # 1 / start overflows
     (sa.warmup, (S, 10, 0.1, "quadratic"), "warmup", "shape"),
     (sa.warmup, (S, 10, 0.1, "linear", 1), "warmup", "overlay"),
     (sa.stretch, (S, 0), "stretch", "factor"),
