@@ -799,8 +799,6 @@ def _affine_holds(spec: _Spec, last: int) -> bool:
         return last == a["T_max"]
     if spec.kind == "OneCycle":
         return last == a["total_steps"] - 1
-    if spec.kind == "CosineRestart":
-        return False
     return False
 
 
