@@ -596,6 +596,8 @@ class _Param:
         self.multiplicative = [s for s in specs if _multiplicative(s)]
         self.factors = {s.index: _factor(s) for s in self.multiplicative}
         self.initial = self._initial_values()
+        cycles = [s for s in specs if s.kind == "OneCycle"]
+        self.last_cycle = cycles[-1] if cycles else None
 
     def _initial_values(self) -> dict[int, float]:
         """Each scheduler's ``base_values`` as a multiplier: 1.0, or eta_max / div_factor after
@@ -697,25 +699,37 @@ class _Param:
             starts = [sum(a["periods"][: i + 1]) for i in range(len(pieces) - 1)]
             curve = sequence(*pieces, at=starts)
         elif kind == "OneCycle":
-            # Computed in absolute numbers, then scaled: MMEngine's phase formulas cancel
-            # (e.g. (min - max) * 1 + max), and only the same operands round the same way.
-            scale = self._absolute(spec, 1.0, "eta_max") if a["eta_max"] else 1.0
-            curve = one_cycle(
-                a["total_steps"],
-                pct_start=a["pct_start"],
-                div=float(a["div_factor"]),
-                final_div=float(a["final_div_factor"]),
-                anneal=a["anneal_strategy"],
-                three_phase=a["three_phase"],
-                peak=float(a["eta_max"]),
-            )
-            curve = _scaled(scale, curve)
+            # MMEngine's OneCycle reads initial_lr, max_lr and min_lr from the param group at
+            # every step, and each OneCycle's constructor overwrites them: every step after
+            # construction uses the values of the last OneCycle built; the step a OneCycle
+            # takes while it is built (global step 0) uses its own.
+            assert self.last_cycle is not None
+            curve = self._cycle(spec, self.last_cycle)
+            if spec.begin == 0 and self.last_cycle is not spec:
+                curve = sequence(self._cycle(spec, spec), shift(curve, 1), at=[1])
         else:
             raise AssertionError(kind)
         final = curve(last)
         if not _affine_holds(spec, last):
             curve = clip(curve, 0, last + 1)
         return curve, final
+
+    def _cycle(self, spec: _Spec, values: _Spec) -> Schedule:
+        """``spec``'s OneCycle phases with the lr values (eta_max, div, final_div) of ``values``."""
+        a, v = spec.args, values.args
+        # Computed in absolute numbers, then scaled: MMEngine's phase formulas cancel
+        # (e.g. (min - max) * 1 + max), and only the same operands round the same way.
+        scale = self._absolute(values, 1.0, "eta_max") if v["eta_max"] else 1.0
+        curve = one_cycle(
+            a["total_steps"],
+            pct_start=a["pct_start"],
+            div=float(v["div_factor"]),
+            final_div=float(v["final_div_factor"]),
+            anneal=a["anneal_strategy"],
+            three_phase=a["three_phase"],
+            peak=float(v["eta_max"]),
+        )
+        return _scaled(scale, curve)
 
     def compile(self) -> Schedule:
         affine = [s for s in self.specs if not _multiplicative(s)]

@@ -157,6 +157,31 @@ def test_onecycle_overwrites_initial_lr_of_later_schedulers():
     assert_matches(configs, epoch_length=10, max_epochs=5)
 
 
+@pytest.mark.parametrize("first_begin", [0, 2])
+def test_last_onecycle_built_sets_the_lr_values_of_every_onecycle(first_begin):
+    # MMEngine's OneCycle reads initial/max/min lr from the param group, which the last
+    # OneCycle built overwrote; only the first one's construction step uses its own values.
+    configs = [
+        dict(type="OneCycleLR", eta_max=0.1, total_steps=10, by_epoch=False, begin=first_begin),
+        dict(type="LinearLR", start_factor=0.5, by_epoch=False, begin=12, end=15),
+        dict(
+            type="OneCycleLR",
+            eta_max=0.02,
+            div_factor=5.0,
+            final_div_factor=100.0,
+            pct_start=0.5,
+            by_epoch=False,
+            begin=15,
+            end=25,
+        ),
+    ]
+    configs[0]["end"] = first_begin + 10
+    exprs = assert_matches(configs, epoch_length=25, max_iters=25)
+    if first_begin == 0:
+        assert 0.01 * exprs["lr"](0) == pytest.approx(0.1 / 25, rel=1e-15)
+    assert 0.01 * exprs["lr"](first_begin + 2) == pytest.approx(0.02, rel=1e-15)
+
+
 def test_handover_chain_affine_pieces():
     configs = [
         dict(type="LinearLR", start_factor=0.3, by_epoch=False, begin=0, end=8),
