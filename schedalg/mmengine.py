@@ -31,7 +31,7 @@ import bisect
 import math
 import numbers
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from schedalg import _validate as check
@@ -337,8 +337,9 @@ def _spec(
     else:
         unit = 1
     spec = _Spec(index, label, kind, param, unit, begin, end, args, epoch=by_epoch)
-    _validate_args(spec)
-    return spec
+    # The last global step the training run takes (after its last iteration or epoch).
+    horizon = default_epochs if by_epoch else default_iters
+    return _validate_args(spec, horizon)
 
 
 def _list(label: str, name: str, value: Any) -> list[Any]:
@@ -356,8 +357,12 @@ def _real(spec: _Spec, name: str, *, low: float | None = None, high: float | Non
     return float(value)
 
 
-def _validate_args(spec: _Spec) -> None:
-    """MMEngine's own constructor checks, plus the inputs MMEngine crashes on later."""
+def _validate_args(spec: _Spec, horizon: int | None) -> _Spec:
+    """MMEngine's own constructor checks, plus the inputs MMEngine crashes on later.
+
+    ``horizon`` is the last global step the training run takes (None: unknown). Returns the
+    spec, with a OneCycle's window cut where the training run ends before MMEngine would raise.
+    """
     a, kind = spec.args, spec.kind
     total = spec.length - 1  # MMEngine's total_iters for Constant, Linear, Poly
     if kind == "Constant":
@@ -430,14 +435,84 @@ def _validate_args(spec: _Spec) -> None:
                 f"anneal_strategy must be 'cos' or 'linear', got {a['anneal_strategy']!r}"
             )
         check.flag(_FN, f"{spec.label}: three_phase", a["three_phase"])
-        if spec.length > a["total_steps"]:
-            raise spec.fail(
-                f"its window [{spec.begin}, {spec.end}) has {spec.length} steps but "
-                f"total_steps={a['total_steps']}: MMEngine extrapolates past the cycle and then "
-                "raises ValueError; make end - begin <= total_steps"
-            )
+        return _cycle_window(spec, horizon)
     elif kind == "ReduceOnPlateau" and not spec.epoch:
         raise spec.fail("ReduceOnPlateau must have by_epoch=True (MMEngine asserts it)")
+    return spec
+
+
+def _cycle_ends(a: dict[str, Any]) -> list[float]:
+    """OneCycle's phase end steps, as MMEngine computes them."""
+    total, pct = a["total_steps"], a["pct_start"]
+    if a["three_phase"]:
+        return [float(pct * total) - 1, float(2 * pct * total) - 2, total - 1]
+    return [float(pct * total) - 1, total - 1]
+
+
+def _cycle_value(a: dict[str, Any], v: dict[str, Any], t: int) -> float:
+    """MMEngine's ``OneCycleParamScheduler._get_value`` at local step ``t``: phases of ``a``,
+    lr values of ``v`` (the param group's initial/max/min lr). Raises ZeroDivisionError where
+    MMEngine does."""
+    initial = v["eta_max"] / v["div_factor"]
+    low = initial / v["final_div_factor"]
+    peak = v["eta_max"]
+    values = [initial, peak, initial, low] if a["three_phase"] else [initial, peak, low]
+    ends = _cycle_ends(a)
+    start = 0.0
+    for i, end in enumerate(ends):
+        if t <= end or i == len(ends) - 1:
+            pct = (t - start) / (end - start)
+            first, last = values[i], values[i + 1]
+            if a["anneal_strategy"] == "cos":
+                return last + (first - last) / 2.0 * (math.cos(math.pi * pct) + 1)
+            return (last - first) * pct + first
+        start = end
+    raise AssertionError("unreachable")
+
+
+def _cycle_window(spec: _Spec, horizon: int | None) -> _Spec:
+    """A OneCycle's window, refused where MMEngine raises during the training run.
+
+    MMEngine raises ValueError at local step ``total_steps + 1`` and extrapolates the last phase
+    at ``total_steps``. Steps the run never takes do not matter, so the window is cut after the
+    last step the run takes (``horizon``) when that avoids them.
+    """
+    a, total = spec.args, spec.args["total_steps"]
+    if float(a["pct_start"] * total) - 1 == 0:
+        raise spec.fail(
+            f"pct_start * total_steps = 1 (pct_start={a['pct_start']!r}, total_steps={total}) "
+            "makes MMEngine divide by zero in its first phase"
+        )
+    last = spec.end - 1 if horizon is None else min(spec.end - 1, horizon)
+    reached = last - spec.begin  # the last local step the training run takes
+    run = (
+        "the training run reaches it"
+        if horizon is not None
+        else "the training run may reach it (pass max_epochs or max_iters if it stops earlier)"
+    )
+    if reached > total:
+        raise spec.fail(
+            f"its window [{spec.begin}, {spec.end}) has {spec.length} steps but "
+            f"total_steps={total}: MMEngine raises ValueError ('Tried to step {total + 2} "
+            f"times') at its local step {total + 1} (global step {spec.begin + total + 1}), "
+            f"and {run}; make end - begin <= total_steps + 1"
+        )
+    length = min(spec.length, total + 1)
+    if length == total + 1:
+        try:
+            _cycle_value(a, a, total)
+        except ZeroDivisionError:
+            if reached == total:
+                raise spec.fail(
+                    f"at its local step total_steps={total} (global step {spec.begin + total}) "
+                    "MMEngine extrapolates past the cycle and divides by zero (its last phase "
+                    f"has no length with pct_start={a['pct_start']!r}), and {run}; "
+                    "make end - begin <= total_steps"
+                ) from None
+            length = total
+    if length == spec.length:
+        return spec
+    return replace(spec, end=spec.begin + length)
 
 
 # -- when each scheduler changes the value -----------------------------------------------------
@@ -729,6 +804,12 @@ class _Param:
             three_phase=a["three_phase"],
             peak=float(v["eta_max"]),
         )
+        total = a["total_steps"]
+        if spec.length > total:
+            # MMEngine extrapolates the last phase at step total_steps (the window is cut
+            # before any later step): one_cycle holds its final value there instead.
+            extra = constant(_cycle_value(a, v, total))
+            curve = sequence(curve, extra, at=[total])
         return _scaled(scale, curve)
 
     def compile(self) -> Schedule:
@@ -812,7 +893,7 @@ def _affine_holds(spec: _Spec, last: int) -> bool:
     if spec.kind == "CosineAnnealing":
         return last == a["T_max"]
     if spec.kind == "OneCycle":
-        return last == a["total_steps"] - 1
+        return last >= a["total_steps"] - 1
     return False
 
 

@@ -182,6 +182,41 @@ def test_last_onecycle_built_sets_the_lr_values_of_every_onecycle(first_begin):
     assert 0.01 * exprs["lr"](first_begin + 2) == pytest.approx(0.02, rel=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("cfg", "epochs"),
+    [
+        (dict(total_steps=11, end=12), 6),  # the run stops before MMEngine would raise
+        (dict(total_steps=11, end=12), 7),
+        (dict(total_steps=10, end=11), 7),  # extrapolated at step total_steps, used
+        (dict(total_steps=10, end=11, three_phase=True, anneal_strategy="linear"), 8),
+        (dict(total_steps=10, end=30, pct_start=0.5), 5),  # run ends at step 10 = total_steps
+        (dict(total_steps=10, end=11, pct_start=1.0), 4),  # the 0/0 step is never taken
+    ],
+)
+def test_onecycle_past_total_steps_is_exact_while_mmengine_runs(cfg, epochs):
+    config = dict(type="OneCycleLR", eta_max=0.1, by_epoch=False, begin=0, **cfg)
+    configs = [config, dict(type="LinearLR", start_factor=0.5, by_epoch=False, begin=11, end=13)]
+    assert_matches(configs, epoch_length=2, max_epochs=epochs)
+
+
+@pytest.mark.parametrize(
+    ("cfg", "loop", "match"),
+    [
+        (dict(total_steps=4, end=10), dict(max_epochs=5), r"raises ValueError .* local step 5"),
+        (dict(total_steps=4, end=10), {}, "pass max_epochs or max_iters"),
+        (dict(total_steps=10, end=11, pct_start=1.0), dict(max_epochs=10), "divides by zero"),
+        (dict(total_steps=4, pct_start=0.25, end=4), dict(max_epochs=4), "first phase"),
+    ],
+)
+def test_onecycle_refusals_say_what_mmengine_does(cfg, loop, match):
+    config = dict(type="OneCycleLR", eta_max=0.1, by_epoch=True, **cfg)
+    with pytest.raises(ValueError, match=r"param_scheduler\[0\] \(OneCycleLR\): .*" + match):
+        from_config([config], epoch_length=2, base=BASES, **loop)
+    if loop:
+        with pytest.raises((ValueError, ZeroDivisionError)):
+            simulate([config], epoch_length=2, **loop)
+
+
 def test_handover_chain_affine_pieces():
     configs = [
         dict(type="LinearLR", start_factor=0.3, by_epoch=False, begin=0, end=8),
@@ -321,6 +356,9 @@ def scheduler(draw, param, epochs, total):
         cfg["pct_start"] = draw(st.sampled_from([0.25, 0.5]))
         cfg["three_phase"] = draw(st.booleans())
         cfg["anneal_strategy"] = draw(st.sampled_from(["cos", "linear"]))
+        if draw(st.booleans()):
+            # Around the window's length: MMEngine extrapolates at total_steps, raises after.
+            cfg["total_steps"] = draw(st.integers(max(length - 2, 1), length + 1))
     elif kind == "CosineRestart":
         periods = draw(st.lists(st.integers(1, 6), min_size=1, max_size=3))
         cfg["periods"] = periods
