@@ -90,27 +90,39 @@ def _register_core() -> None:
                 and "_name" in vars(value)
             ):
                 register(value)
-    # Arithmetic nodes have no validation of their own: build them through the operators and
-    # public functions, which check their operands.
-    register(ar.Chain, build=lambda factors: _nary(ar.Chain, "factors", factors))
-    register(ar.Sum, build=lambda terms: _nary(ar.Sum, "terms", terms))
-    register(ar.Minimum, build=lambda operands: _nary(ar.Minimum, "operands", operands))
-    register(ar.Maximum, build=lambda operands: _nary(ar.Maximum, "operands", operands))
-    register(ar.Difference, build=lambda left, right: ar.Difference(*_schedules(left, right)))
-    register(ar.Quotient, build=lambda left, right: ar.Quotient(*_schedules(left, right)))
+    # Build through the public constructors, as users and ``parse`` do: they normalise
+    # (``clip(s, 0)`` is ``s``, nested chains flatten, ...), so ``from_dict`` never makes a tree
+    # that ``parse(repr(...))`` would not give back, and equal input gives equal fingerprints.
+    register(
+        co.Sequence,
+        build=lambda pieces, at: co.sequence(*_listed("sequence", "pieces", pieces), at=at),
+    )
+    register(co.Clip, build=co.clip)
+    register(co.PerEpoch, build=co.per_epoch)
+    register(ar.Chain, build=lambda factors: ar.chain(*_listed("chain", "factors", factors)))
+    register(ar.Sum, build=lambda terms: ar.add(*_listed("add", "terms", terms)))
+    register(
+        ar.Minimum, build=lambda operands: ar.minimum(*_listed("minimum", "operands", operands))
+    )
+    register(
+        ar.Maximum, build=lambda operands: ar.maximum(*_listed("maximum", "operands", operands))
+    )
+    register(ar.Difference, build=lambda left, right: ar.Difference(*_pair(left, right)))
+    register(ar.Quotient, build=lambda left, right: ar.Quotient(*_pair(left, right)))
 
 
-def _schedules(*values: Any) -> tuple[Schedule, ...]:
+def _pair(*values: Any) -> tuple[Schedule, ...]:
+    # Data names every operand as a node: a bare number is not a schedule here.
     for value in values:
         if not isinstance(value, Schedule):
             raise TypeError(f"an operand must be a schedule, got {value!r}")
     return values
 
 
-def _nary(cls: type, name: str, values: Any) -> Schedule:
-    if not isinstance(values, (list, tuple)) or len(values) < 2:
-        raise ValueError(f"{cls._name}: {name} must be a list of at least two schedules")
-    return cls(_schedules(*values))
+def _listed(fn: str, name: str, values: Any) -> tuple[Any, ...]:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{fn}(): {name} must be a non-empty list of schedules, got {values!r}")
+    return _pair(*values) if fn != "sequence" else tuple(values)
 
 
 # Library modules that define further nodes; imported only to resolve an unknown name, never a
@@ -178,15 +190,19 @@ def _name_of(node: Schedule, strict: bool = True) -> str:
 # -- writing ---------------------------------------------------------------------------------------
 
 
-def _fields(node: Schedule) -> list[tuple[str, Any]]:
+def _fields(node: Schedule, canonical: bool = False) -> list[tuple[str, Any]]:
     """The init fields of a node that differ from their defaults (defaults are implied, so adding
-    a field with a default later keeps old dicts and fingerprints valid)."""
+    a field with a default later keeps old dicts and fingerprints valid). For a fingerprint a
+    value equal to the default (``1`` for ``1.0``) is left out too, as ``==`` says it is the
+    same."""
     out = []
     for field in dataclasses.fields(node):  # type: ignore[arg-type]
         if not field.init:
             continue
         value = getattr(node, field.name)
-        if field.default is not dataclasses.MISSING and _same(value, field.default):
+        if field.default is not dataclasses.MISSING and (
+            _same(value, field.default) or (canonical and _equal(value, field.default))
+        ):
             continue
         out.append((field.name, value))
     return out
@@ -196,12 +212,19 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # an odd field value (an array?) is simply not the default
+        return False
+
+
 def _encode(value: Any, *, functions: bool, canonical: bool, depth: int = 0) -> Any:
     if depth > 10 * MAX_DEPTH:
         raise SerializationError("schedule is nested too deeply to serialize")
     if isinstance(value, Schedule):
         encoded: dict[str, Any] = {"type": _name_of(value, strict=not functions)}
-        for name, field_value in _fields(value):
+        for name, field_value in _fields(value, canonical):
             if name == "type":
                 raise SerializationError(
                     f"{type(value).__qualname__} has a reserved field {name!r}"
@@ -219,7 +242,8 @@ def _encode(value: Any, *, functions: bool, canonical: bool, depth: int = 0) -> 
         if not math.isfinite(number):
             return {"$float": repr(number)}
         # In a fingerprint, equal schedules hash equally: 2.0 == 2 (and -0.0 == 0).
-        if canonical and number.is_integer() and abs(number) < 2**53:
+        # int() of a float is exact at any magnitude, so 1e20 and 10**20 (equal) meet here too.
+        if canonical and number.is_integer():
             return int(number)
         return number
     if isinstance(value, (tuple, list)):

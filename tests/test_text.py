@@ -402,9 +402,12 @@ def test_from_dict_fuzz_raises_only_parse_error(data):
             "Python function",
         ),
         ({"schedalg": 1, "schedule": {"type": "chain", "factors": [1, 2]}}, "schedule"),
-        ({"schedalg": 1, "schedule": {"type": "chain", "factors": []}}, "at least two"),
+        ({"schedalg": 1, "schedule": {"type": "chain", "factors": []}}, "non-empty list"),
         ({"schedalg": 1, "schedule": {"type": "subtract", "left": 1, "right": 2}}, "schedule"),
-        ({"schedalg": 1, "schedule": {"type": "sequence", "pieces": 1, "at": []}}, "iterable"),
+        (
+            {"schedalg": 1, "schedule": {"type": "sequence", "pieces": 1, "at": []}},
+            "non-empty list",
+        ),
         ({"schedalg": 1, "schedule": {"type": "clip", "schedule": {}, "begin": 1}}, "type"),
         ({"schedalg": 1, "schedule": {"type": "constant"}, "extra": 1}, "unexpected keys"),
     ],
@@ -428,3 +431,98 @@ def test_library_nodes_outside_the_core_join_the_registry():
     data = json.loads(json.dumps(to_dict(schedule)))
     assert data["schedule"]["schedule"] == {"type": "plateau", "patience": 3, "mode": "max"}
     assert from_dict(data) == schedule
+
+
+# -- from_dict builds through the public constructors ---------------------------------------------
+
+
+def _raw_wrappers():
+    """Trees made straight from the node classes, which the public constructors never make."""
+    from schedalg import arithmetic as ar
+    from schedalg import combinators as co
+
+    one = sa.constant(1.0)
+    return [
+        lambda s, o: co.Clip(s, 0),
+        lambda s, o: ar.Chain((s, one)),
+        lambda s, o: ar.Chain((ar.Chain((s, o)), o)),
+        lambda s, o: ar.Sum((ar.Sum((s, o)), o)),
+        lambda s, o: ar.Minimum((ar.Minimum((s, o)), o)),
+        lambda s, o: ar.Maximum((s, ar.Maximum((o, s)))),
+        lambda s, o: co.PerEpoch(co.PerEpoch(s, 2), 3),
+        lambda s, o: co.Sequence((s,), ()),
+        lambda s, o: co.Sequence((co.Sequence((s,), ()), o), (5,)),
+    ]
+
+
+@st.composite
+def raw_trees(draw):
+    schedule = draw(expressions(1, 2))
+    for _ in range(draw(st.integers(1, 3))):
+        wrap = draw(st.sampled_from(_raw_wrappers()))
+        schedule = wrap(schedule, draw(primitives()))
+    return schedule
+
+
+@given(raw_trees() | mutated_dicts())
+def test_from_dict_gives_what_parse_gives(item):
+    try:
+        schedule = from_dict(to_dict(item) if isinstance(item, sa.Schedule) else item)
+    except ParseError:
+        return
+    again = parse(repr(schedule))
+    assert again == schedule
+    assert fingerprint(again) == fingerprint(schedule)
+    assert from_dict(to_dict(schedule)) == schedule
+
+
+@pytest.mark.parametrize(
+    "node, expected",
+    [
+        ({"type": "clip", "schedule": {"type": "cosine", "steps": 9}, "begin": 0}, "cosine(9)"),
+        (
+            {
+                "type": "chain",
+                "factors": [{"type": "cosine", "steps": 9}, {"type": "constant", "value": 1.0}],
+            },
+            "cosine(9)",
+        ),
+        ({"type": "sequence", "pieces": [{"type": "cosine", "steps": 9}], "at": []}, "cosine(9)"),
+        (
+            {
+                "type": "per_epoch",
+                "schedule": {"type": "per_epoch", "schedule": {"type": "cosine", "steps": 9},
+                             "epoch_length": 2},
+                "epoch_length": 3,
+            },
+            "per_epoch(cosine(9), 6)",
+        ),
+    ],
+)  # fmt: skip
+def test_from_dict_normalises_like_the_constructors(node, expected):
+    data = {"schedalg": 1, "schedule": node}
+    schedule = from_dict(data)
+    assert schedule == parse(expected)
+    assert fingerprint(schedule) == fingerprint(parse(expected))
+
+
+@given(
+    st.integers(2**53, 10**30) | st.integers(-(10**30), -(2**53)),
+    st.sampled_from(["stretch", "constant", "linear_end"]),
+)
+def test_fingerprint_of_large_integral_values_follows_equality(big, where):
+    as_float = float(big)
+    exact = int(as_float)  # the integer equal to that float
+    if where == "stretch":
+        a, b = sa.stretch(sa.cosine(10), abs(exact)), sa.stretch(sa.cosine(10), abs(as_float))
+    elif where == "constant":
+        a, b = sa.constant(exact), sa.constant(as_float)
+    else:
+        a, b = sa.linear(1.0, exact, 10), sa.linear(1.0, as_float, 10)
+    assert a == b and hash(a) == hash(b)
+    assert fingerprint(a) == fingerprint(b)
+    if exact + 1 != as_float:
+        other = sa.constant(exact + 1)
+        assert (other == sa.constant(as_float)) == (
+            fingerprint(other) == fingerprint(sa.constant(as_float))
+        )
