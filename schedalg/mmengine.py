@@ -161,8 +161,19 @@ def _label(index: int, cfg: Mapping[str, Any]) -> str:
 
 def _integral(spec_label: str, name: str, value: Any) -> int:
     """MMEngine steps are integers; a float that is one is accepted (JSON writes 12.0)."""
+    if isinstance(value, bool):
+        raise TypeError(
+            f"{_FN}(): {spec_label}: {name} must be an integer number of steps, got {value!r} "
+            "(a boolean)"
+        )
     if check.is_integer(value):
         return int(value)
+    if check.is_real(value) and not math.isfinite(value):
+        raise ValueError(
+            f"{_FN}(): {spec_label}: {name} must be a finite number of steps, got {value!r} "
+            f"(a scheduler that never ends leaves end out under no loop, or uses MMEngine's "
+            f"end=INF={INF})"
+        )
     if check.is_real(value) and float(value).is_integer():
         return int(value)
     raise ValueError(
@@ -238,7 +249,7 @@ def _spec(
     name = cfg.pop("type", None)
     if isinstance(name, str) and name.startswith("mmengine."):
         name = name[len("mmengine.") :]
-    if name not in _TYPES:
+    if not isinstance(name, str) or name not in _TYPES:
         raise ValueError(
             f"{_FN}(): param_scheduler[{index}]: type must be one of MMEngine's parameter "
             f"schedulers (e.g. 'LinearLR', 'CosineAnnealingMomentum', "
@@ -289,6 +300,8 @@ def _spec(
     for key, value in (("begin", begin), ("end", end)):
         if not check.is_real(value):
             raise TypeError(f"{_FN}(): {label}: {key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            _integral(label, key, value)  # raises, explaining MMEngine's end=INF
     if convert:
         if kind == "ReduceOnPlateau":
             raise ValueError(
@@ -422,8 +435,12 @@ def _validate_args(spec: _Spec, horizon: int | None) -> _Spec:
         _real(spec, "power", low=0.0)
     elif kind == "OneCycle":
         _real(spec, "eta_max")
-        _real(spec, "div_factor")
-        _real(spec, "final_div_factor")
+        for name in ("div_factor", "final_div_factor"):
+            if _real(spec, name) <= 0:
+                raise spec.fail(
+                    f"{name} must be > 0, got {a[name]!r} (MMEngine divides by it: 0 raises "
+                    "ZeroDivisionError, a negative one makes a negative lr)"
+                )
         if a["total_steps"] is None:
             a["total_steps"] = spec.length
         elif not check.is_integer(a["total_steps"]) or a["total_steps"] <= 0:
@@ -880,8 +897,7 @@ class _Param:
                     f"it changes the {self.name} {_describe(spec)} from iteration {first[0]} to "
                     f"{last[0]}, and {s.label} changes it too at iteration {k[0]}; MMEngine then "
                     f"interleaves an {_why(spec)} with another update, which has no closed form "
-                    "in schedalg. Make their windows [begin, end) not overlap (or use eta_min=0, "
-                    "which makes CosineAnnealing/Poly multiplicative)"
+                    f"in schedalg. Make their windows [begin, end) not overlap{_remedy(spec)}"
                 )
 
 
@@ -908,6 +924,19 @@ def _describe(spec: _Spec) -> str:
         "OneCycle": "with absolute values (OneCycle)",
         "CosineRestart": "with absolute restarts (CosineRestart)",
     }.get(spec.kind, "")
+
+
+def _remedy(spec: _Spec) -> str:
+    """What else makes ``spec`` multiplicative, if anything."""
+    a = spec.args
+    if spec.kind == "Poly" or (spec.kind == "CosineAnnealing" and a["eta_min"] != 0):
+        return " (or use eta_min=0, which makes CosineAnnealing/Poly multiplicative)"
+    if spec.kind == "CosineAnnealing":
+        return (
+            f" (or make T_max >= end - begin - 1 = {spec.length - 1}: past T_max={a['T_max']} "
+            "MMEngine's cosine update is affine, not multiplicative)"
+        )
+    return ""
 
 
 def _why(spec: _Spec) -> str:

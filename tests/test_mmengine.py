@@ -278,6 +278,36 @@ def test_bad_configs_are_clear_errors(config, loop, match):
         from_config([config], **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("config", "error", "match"),
+    [
+        (dict(type="OneCycleLR", eta_max=0.1, div_factor=0), ValueError, "div_factor must be > 0"),
+        (dict(type="OneCycleLR", final_div_factor=0), ValueError, "final_div_factor must be > 0"),
+        (dict(type="OneCycleLR", eta_max=0.1, div_factor=-1), ValueError, "div_factor must be > 0"),
+        (dict(type="LinearLR", end=float("inf")), ValueError, "end must be a finite.*INF"),
+        (dict(type="CosineAnnealingLR", T_max=True), TypeError, "T_max .* got True .a boolean"),
+        (dict(type="StepLR", step_size=True), TypeError, "step_size .* got True .a boolean"),
+        (dict(type="PolyLR", power=True), TypeError, "power must be a finite number"),
+    ],
+)
+def test_numeric_fields_are_refused_with_the_scheduler_named(config, error, match):
+    with pytest.raises(error, match=r"^from_config\(\): param_scheduler\[0\] \(\w+\): " + match):
+        from_config([config], epoch_length=5, max_epochs=6, base=BASES)
+
+
+def test_misleading_errors_are_clear():
+    with pytest.raises(ValueError, match=r"type must be one of .* got \['LinearLR'\]"):
+        from_config([dict(type=["LinearLR"])], epoch_length=5, max_epochs=6)
+    past_t_max = [
+        dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=45),
+        dict(type="CosineAnnealingLR", T_max=2, by_epoch=True, begin=0),
+    ]
+    with pytest.raises(ValueError, match="no closed form") as caught:
+        from_config(past_t_max, epoch_length=20, max_epochs=5)
+    assert "eta_min=0" not in str(caught.value)
+    assert "T_max >= end - begin - 1 = 4" in str(caught.value)
+
+
 def test_loop_arguments_are_validated():
     with pytest.raises(ValueError, match="not both"):
         from_config(dict(type="LinearLR"), epoch_length=5, max_epochs=2, max_iters=10)
