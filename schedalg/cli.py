@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -22,6 +23,9 @@ import numpy as np
 from schedalg.core import Schedule
 
 USAGE_ERROR = 2
+# The largest --width/--height: pixels for a PNG (Agg needs width * height * 4 bytes and refuses
+# sides over 2**16), columns or rows for the terminal.
+MAX_SIDE = 10_000
 
 
 class UserError(Exception):
@@ -55,6 +59,10 @@ def _size(text: str) -> tuple[int, int]:
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
         raise argparse.ArgumentTypeError(f"--size must be WIDTHxHEIGHT, e.g. 800x450, got {text!r}")
+    if any(int(p) > MAX_SIDE for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"--size: width and height must be at most {MAX_SIDE}, got {text!r}"
+        )
     return int(parts[0]), int(parts[1])
 
 
@@ -94,10 +102,17 @@ def _build_parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser("plot", help="draw the curve (PNG with -o, else in the terminal)")
     common(plot, several=True)
-    plot.add_argument("-o", "--output", help="image file to write (PNG; needs matplotlib)")
+    plot.add_argument(
+        "-o",
+        "--output",
+        help="image file to write (needs matplotlib); the suffix picks the format, and a name "
+        "without one gets .png",
+    )
     plot.add_argument("--log", action="store_true", help="logarithmic value axis")
-    plot.add_argument("--width", type=_positive("--width"), help="pixels (PNG) or columns")
-    plot.add_argument("--height", type=_positive("--height"), help="pixels (PNG) or rows")
+    plot.add_argument(
+        "--width", type=_positive("--width", MAX_SIDE), help="pixels (PNG) or columns"
+    )
+    plot.add_argument("--height", type=_positive("--height", MAX_SIDE), help="pixels (PNG) or rows")
     plot.add_argument("--size", type=_size, help="WIDTHxHEIGHT, same as --width and --height")
 
     describe = commands.add_parser("describe", help="summarise the curve: phases, peak, jumps")
@@ -142,6 +157,9 @@ def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, 
                 data = json.load(handle)
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise UserError(f"cannot read {text}: {error}") from None
+        except (RecursionError, MemoryError):
+            # The json module recurses per bracket: '[' * 100000 exhausts the stack.
+            raise UserError(f"cannot read {text}: JSON nested too deeply") from None
         if isinstance(data, dict) and "schedalg" in data:
             try:
                 return [(os.path.basename(text), from_dict(data))]
@@ -189,6 +207,8 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
     except (OSError, ValueError, TypeError, KeyError, SyntaxError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(f"{path}: {message}") from None
+    except (RecursionError, MemoryError):
+        raise UserError(f"{path}: nested too deeply to read") from None
     name = os.path.basename(path)
     return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
 
@@ -257,27 +277,45 @@ def _plot(args: argparse.Namespace, out: Any) -> int:
             "writing an image needs matplotlib: pip install 'schedalg[plot]' "
             "(or leave out -o for a terminal plot)"
         ) from None
-    from schedalg.plot import save_png
+    from schedalg.plot import drawable, save_png
 
-    if args.log and not any((values > 0).any() for _, values in series):
-        raise UserError("log scale needs positive values, and no curve has any")
+    path = _image_path(args.output)
+    try:
+        drawable(series, log=args.log)
+    except ValueError as error:
+        raise UserError(str(error)) from None
     title = series[0][0] if len(series) == 1 else None
     try:
-        save_png(
-            series,
-            args.output,
-            width=width or 800,
-            height=height or 450,
-            log=args.log,
-            boundaries=boundaries,
-            title=title,
-        )
+        with warnings.catch_warnings():
+            # matplotlib's warnings (fonts, layout) are not the user's problem; errors still are.
+            warnings.simplefilter("ignore")
+            save_png(
+                series,
+                path,
+                width=width or 800,
+                height=height or 450,
+                log=args.log,
+                boundaries=boundaries,
+                title=title,
+            )
+    except MemoryError:
+        raise UserError(f"not enough memory to draw a {width}x{height} image") from None
     except OSError as error:
-        raise UserError(f"cannot write {args.output}: {error.strerror or error}") from None
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
     except ValueError as error:
-        raise UserError(f"cannot write {args.output}: {str(error).splitlines()[0]}") from None
-    print(f"wrote {args.output} ({width or 800}x{height or 450} pixels)", file=sys.stderr)
+        raise UserError(f"cannot write {path}: {str(error).splitlines()[0]}") from None
+    print(f"wrote {path} ({width or 800}x{height or 450} pixels)", file=sys.stderr)
     return 0
+
+
+def _image_path(output: str) -> str:
+    """The file ``-o`` names: a directory is refused, a name without a suffix gets ``.png``."""
+    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        raise UserError(f"-o must name an image file, not a directory: {output}")
+    name = os.path.basename(output)
+    if not os.path.splitext(name)[1]:
+        return output + ".png"
+    return output
 
 
 def _describe(args: argparse.Namespace, out: Any) -> int:

@@ -319,7 +319,9 @@ def describe(schedule: Schedule, steps: int) -> Description:
     if not isinstance(schedule, Schedule):
         raise TypeError(f"describe(): schedule must be a Schedule, got {schedule!r}")
     n = _check_steps("describe", "steps", steps)
-    values = schedule.curve(n)
+    with np.errstate(all="ignore"):
+        # NaN and infinite values are reported in the description, not warned about.
+        values = schedule.curve(n)
     tree = [e for e in events(schedule, n) if 0 < e.step < n]
     jumps = _jumps(values)
     finite = np.isfinite(values)
@@ -372,7 +374,9 @@ def check(schedule: Schedule, total_steps: int) -> list[CheckWarning]:
     if not isinstance(schedule, Schedule):
         raise TypeError(f"check(): schedule must be a Schedule, got {schedule!r}")
     n = _check_steps("check", "total_steps", total_steps)
-    values = schedule.curve(n)
+    with np.errstate(all="ignore"):
+        # NaN and infinite values are what check reports; NumPy need not warn about them too.
+        values = schedule.curve(n)
     found: list[CheckWarning] = []
     tree = events(schedule, n)
 

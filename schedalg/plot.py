@@ -30,6 +30,17 @@ def _transform(values: np.ndarray, log: bool) -> np.ndarray:
         return np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
 
 
+def drawable(series: Sequence[tuple[str, np.ndarray]], *, log: bool = False) -> None:
+    """Raise ``ValueError("nothing to draw: ...")`` when no series has a point to draw: the
+    terminal plot and the image refuse the same input with the same words."""
+    if not any(np.isfinite(_transform(values, log)).any() for _, values in series):
+        raise ValueError(
+            "nothing to draw: every value is non-positive (log scale) or not finite"
+            if log
+            else "nothing to draw: every value is NaN or infinite"
+        )
+
+
 def text_plot(
     series: Sequence[tuple[str, np.ndarray]],
     *,
@@ -49,14 +60,9 @@ def text_plot(
         raise ValueError("text_plot(): every series needs the same, non-zero number of steps")
     columns = min(width, n)
     edges = [c * n // columns for c in range(columns + 1)]
+    drawable(series, log=log)
     coords = [_transform(values, log) for _, values in series]
     finite = np.concatenate([c[np.isfinite(c)] for c in coords])
-    if finite.size == 0:
-        raise ValueError(
-            "nothing to draw: every value is non-positive (log scale) or not finite"
-            if log
-            else "nothing to draw: every value is NaN or infinite"
-        )
     low, high = float(finite.min()), float(finite.max())
     if high - low <= 1e-12 * max(abs(low), abs(high), 1e-300):
         pad = abs(low) * 0.5 if low else 0.5

@@ -239,3 +239,63 @@ def test_config_input(capsys, tmp_path):
     values = np.array([float(r.split(",")[1]) for r in rows[1:]])
     assert values[0] == pytest.approx(0.001)
     assert values[4000] == pytest.approx(0.1) and values[5500] == pytest.approx(0.01)
+
+
+# -- hostile or odd input: one line, exit 2 ------------------------------------------------------
+
+
+def test_deeply_nested_json_is_a_user_error(capsys, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    deep_dict = tmp_path / "deep_dict.json"
+    deep_dict.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    for path in (deep, deep_dict):
+        status, out, err = call(capsys, "describe", str(path), "--steps", "10")
+        assert status == 2 and out == ""
+        assert err.startswith("schedalg: error:") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "size", [["--size", "100000x100000"], ["--width", "100000"], ["--height", "10001"]]
+)
+def test_image_size_is_bounded_at_parsing(capsys, tmp_path, size):
+    out = tmp_path / "a.png"
+    status, _, err = call(capsys, "plot", "cosine(10)", "--steps", "20", "-o", str(out), *size)
+    assert status == 2 and "at most 10000" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_output_directory_is_refused_and_suffix_rule_is_reported(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    for target in (str(tmp_path) + "/", str(tmp_path)):
+        status, _, err = call(capsys, "plot", "cosine(10)", "-n", "20", "-o", target)
+        assert status == 2 and "not a directory" in err and err.count("\n") == 1
+    assert not (tmp_path / ".png").exists()
+    status, _, err = call(capsys, "plot", "cosine(10)", "-n", "20", "-o", str(tmp_path / "out"))
+    assert status == 0 and (tmp_path / "out.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "out").exists()
+    assert err == f"wrote {tmp_path / 'out.png'} (800x450 pixels)\n"
+
+
+@pytest.mark.parametrize("log", [[], ["--log"]])
+def test_nothing_to_draw_is_refused_the_same_way_with_and_without_o(capsys, tmp_path, log):
+    pytest.importorskip("matplotlib")
+    expr = "cosine(4) / (cosine(4) - cosine(4))" if not log else "-1.0 * cosine(8)"
+    status, _, terminal = call(capsys, "plot", expr, "-n", "4", *log)
+    out = tmp_path / "a.png"
+    status_png, _, image = call(capsys, "plot", expr, "-n", "4", "-o", str(out), *log)
+    assert status == status_png == 2 and "nothing to draw" in terminal
+    assert image == terminal and not out.exists()
+
+
+def test_check_and_png_output_carry_no_warnings(tmp_path):
+    pytest.importorskip("matplotlib")
+    expr = "constant(1e308) * constant(10.0) + cosine(4) / (cosine(4) - cosine(4))"
+    result = run("check", expr, "--steps", "5")
+    assert result.returncode == 1 and "warning [nan]" in result.stdout
+    assert result.stderr == ""
+    out = tmp_path / "a.png"
+    # A label full of TeX-like dollar signs and a huge log range provoke matplotlib's warnings.
+    result = run("plot", "constant(1e-300) + cosine(10)", "-n", "10", "--log", "-o", str(out))
+    assert result.returncode == 0
+    assert result.stderr == f"wrote {out} (800x450 pixels)\n"
