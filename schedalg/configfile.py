@@ -5,7 +5,9 @@ top-level assignments ``param_scheduler = ...`` and ``train_cfg = ...`` are read
 may only be literals — ``dict(...)`` calls with keyword arguments, ``{...}``, lists, tuples,
 numbers, strings, ``True``/``False``/``None`` and a unary minus on a number. Anything else (a
 name, an attribute, any other call, arithmetic, a lambda, a comprehension, an f-string) is a
-``ValueError`` naming the file, the line and the construct. A ``.json`` file holds either the
+``ValueError`` naming the file, the line and the construct, and so is any other top-level
+statement that changes these names afterwards (``+=``, ``x[0]['end'] = 5``, ``.append``,
+``del``) and a ``_base_`` (inheritance is not followed). A ``.json`` file holds either the
 ``param_scheduler`` value itself or an object with ``"param_scheduler"`` (and ``"train_cfg"``).
 """
 
@@ -80,22 +82,66 @@ def _from_python(name: str, text: str) -> dict[str, Any]:
     except (SyntaxError, ValueError, RecursionError) as error:
         raise ValueError(f"{name}: not a Python file that can be parsed: {error}") from None
     values: dict[str, Any] = {}
+    inherits = False
     for statement in tree.body:
-        if isinstance(statement, ast.Assign):
+        plain = isinstance(statement, ast.Assign) and all(
+            isinstance(target, ast.Name) for target in statement.targets
+        )
+        if plain:
             targets, value = statement.targets, statement.value
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        elif (
+            isinstance(statement, ast.AnnAssign)
+            and statement.value is not None
+            and isinstance(statement.target, ast.Name)
+        ):
             targets, value = [statement.target], statement.value
         else:
+            # Anything else that touches the names (+=, x[0]['end'] = 5, .append(...), del,
+            # a tuple target, ...) changes the value after the assignment read here.
+            touched = _touched(statement)
+            if touched:
+                raise ValueError(
+                    f"{name}: line {statement.lineno}: this statement changes {touched}, which "
+                    "is only read from plain assignments 'name = <literal>' (nothing is "
+                    "executed); write the final value in one assignment"
+                )
             continue
         for target in targets:
-            if isinstance(target, ast.Name) and target.id in _NAMES:
+            assert isinstance(target, ast.Name)
+            if target.id == "_base_":
+                inherits = True
+            if target.id in _NAMES:
                 try:
                     values[target.id] = _literal(value)
                 except _Refused as error:
                     raise ValueError(f"{name}: {target.id}: {error}") from None
                 except RecursionError:
                     raise ValueError(f"{name}: {target.id}: nested too deeply") from None
+    if inherits:
+        raise ValueError(
+            f"{name}: the config has _base_ = ...: _base_ inheritance is not followed (the "
+            "values this file inherits or merges into are not read); write param_scheduler and "
+            "train_cfg out in full in a config without _base_"
+        )
     return values
+
+
+def _touched(statement: ast.stmt) -> str:
+    """The read names that ``statement`` assigns, deletes or calls methods of, if any."""
+    found = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and node.id in _NAMES:
+            store = isinstance(node.ctx, (ast.Store, ast.Del))
+            if store or isinstance(statement, (ast.AugAssign, ast.Expr, ast.Delete)):
+                found.add(node.id)
+            elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and any(
+                node in ast.walk(target)
+                for target in (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+            ):
+                found.add(node.id)  # param_scheduler[0]['end'] = 5
+    return " and ".join(sorted(found))
 
 
 def _where(node: ast.AST) -> str:

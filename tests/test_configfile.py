@@ -12,7 +12,6 @@ from schedalg.mmengine import from_config, loop_arguments
 
 GOOD = """
 # a typical MMEngine config, trimmed
-_base_ = ['../_base_/default_runtime.py']
 import os  # imports and other statements are ignored, never run
 max_epochs = 12
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
@@ -118,3 +117,37 @@ def test_syntax_errors_huge_numbers_and_other_files_are_clear(tmp_path):
     path.write_text("param_scheduler = " + "[" * 2000 + "]" * 2000 + "\n")
     with pytest.raises(ValueError, match=re.escape(str(path))):
         read_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("param_scheduler += [dict(type='StepLR', step_size=2)]\n", 2),
+        ("param_scheduler[0]['end'] = 5\n", 2),
+        ("param_scheduler.append(dict(type='StepLR', step_size=2))\n", 2),
+        ("param_scheduler: list = []\nparam_scheduler[0] = 1\n", 3),
+        ("del param_scheduler\n", 2),
+        ("train_cfg['max_epochs'] = 3\n", 2),
+        ("train_cfg.update(max_epochs=3)\n", 2),
+        ("a, param_scheduler = 1, 2\n", 2),
+    ],
+)
+def test_later_changes_to_the_read_names_are_refused(tmp_path, text, line):
+    path = tmp_path / "cfg.py"
+    path.write_text("param_scheduler = [dict(type='LinearLR', end=4)]\n" + text)
+    with pytest.raises(ValueError, match=rf"cfg.py: line {line}: this statement changes"):
+        read_settings(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "_base_ = ['./base.py']\nparam_scheduler = dict(milestones=[16, 22])\n",
+        "_base_ = './base.py'\nparam_scheduler = [dict(type='LinearLR', end=4)]\n",
+    ],
+)
+def test_base_inheritance_is_not_followed_and_says_so(tmp_path, text):
+    path = tmp_path / "child.py"
+    path.write_text(text)
+    with pytest.raises(ValueError, match="_base_ inheritance is not followed"):
+        read_settings(path)
