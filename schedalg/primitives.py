@@ -824,12 +824,9 @@ def _fill_then_hold(schedule: Schedule, out: np.ndarray, start: int, hold_from: 
 
 
 def _fill_piecewise_constant(
-    out: np.ndarray,
-    first: list[float],
-    edges: list[int],
-    value_at: Callable[[int], float],
-    start: int,
+    out: np.ndarray, edges: list[int], value_at: Callable[[int], float], start: int
 ) -> None:
+    """Fill a curve that is constant between ``edges`` (offsets into ``out``): one value each."""
     n = out.shape[0]
     cuts = sorted({e for e in edges if 0 < e < n})
     position = 0
