@@ -10,12 +10,12 @@ User errors print one line on stderr and exit with status 2; ``check`` exits 1 w
 from __future__ import annotations
 
 import argparse
-import io
 import json
+import math
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -342,41 +342,75 @@ def _check(args: argparse.Namespace, out: Any) -> int:
     return status
 
 
+# Steps per piece when streaming an export: the curve and its text never exist whole in memory.
+_EXPORT_CHUNK = 1 << 16
+
+
+def _pieces(schedule: Schedule, steps: int) -> Iterator[np.ndarray]:
+    """The curve of ``[0, steps)`` in pieces, with the same errors as ``_curve``."""
+    try:
+        chunks = iter(schedule.chunks(0, steps, size=_EXPORT_CHUNK))
+        while True:
+            with np.errstate(all="ignore"):
+                piece = next(chunks, None)
+            if piece is None:
+                return
+            yield piece
+    except MemoryError:
+        raise UserError(f"not enough memory for a curve of {steps} steps") from None
+    except (ValueError, TypeError) as error:
+        raise UserError(f"cannot evaluate the schedule: {error}") from None
+
+
 def _export(args: argparse.Namespace, out: Any) -> int:
     schedules = _gather(args)
-    curves = [(label, schedule, _curve(schedule, args.steps)) for label, schedule in schedules]
+    n = args.steps
     if args.format == "npy":
         if args.output is None:
             raise UserError("--format npy writes binary data: give a file with -o")
-        array = curves[0][2] if len(curves) == 1 else np.stack([c for _, _, c in curves])
-        buffer = io.BytesIO()
-        np.save(buffer, array)
-        _write(args.output, buffer.getvalue())
+        shape = (n,) if len(schedules) == 1 else (len(schedules), n)
+        header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+
+        def binary(handle: Any) -> None:
+            np.lib.format.write_array_header_1_0(handle, header)
+            for _, schedule in schedules:
+                for piece in _pieces(schedule, n):
+                    handle.write(piece.astype("<f8", copy=False).tobytes())
+
+        _stream(args.output, out, binary, binary=True)
         return 0
     if args.format == "json":
-        data = {
-            "steps": args.steps,
-            "curves": [
-                {
-                    "label": label,
-                    "expression": repr(schedule),
-                    "values": [float(v) if np.isfinite(v) else None for v in curve],
-                }
-                for label, schedule, curve in curves
-            ],
-        }
-        text = json.dumps(data, allow_nan=False) + "\n"
+
+        def text(handle: Any) -> None:
+            handle.write(f'{{"steps": {json.dumps(n)}, "curves": [')
+            for i, (label, schedule) in enumerate(schedules):
+                head = json.dumps({"label": label, "expression": repr(schedule)})[:-1]
+                handle.write((", " if i else "") + head + ', "values": [')
+                first = True
+                for piece in _pieces(schedule, n):
+                    items = [json.dumps(v) if math.isfinite(v) else "null" for v in piece.tolist()]
+                    handle.write(("" if first else ", ") + ", ".join(items))
+                    first = False
+                handle.write("]}")
+            handle.write("]}\n")
+
     else:
-        lines = ["step," + ",".join(_csv_field(label) for label, _, _ in curves)]
-        columns = [curve.tolist() for _, _, curve in curves]
-        lines.extend(
-            f"{t}," + ",".join(repr(column[t]) for column in columns) for t in range(args.steps)
-        )
-        text = "\n".join(lines) + "\n"
-    if args.output is None:
-        out.write(text)
-    else:
-        _write(args.output, text.encode("utf-8"))
+
+        def text(handle: Any) -> None:
+            handle.write("step," + ",".join(_csv_field(label) for label, _ in schedules) + "\n")
+            step = 0
+            streams = [_pieces(schedule, n) for _, schedule in schedules]
+            for pieces in zip(*streams):
+                columns = [piece.tolist() for piece in pieces]
+                handle.write(
+                    "".join(
+                        f"{step + i}," + ",".join(repr(column[i]) for column in columns) + "\n"
+                        for i in range(len(columns[0]))
+                    )
+                )
+                step += len(columns[0])
+
+    _stream(args.output, out, text, binary=False)
     return 0
 
 
@@ -386,10 +420,18 @@ def _csv_field(text: str) -> str:
     return text
 
 
-def _write(path: str, data: bytes) -> None:
+def _stream(path: str | None, out: Any, write: Any, *, binary: bool) -> None:
+    """Run ``write(handle)`` on standard output or on the file ``path``."""
+    if path is None:
+        write(out)
+        return
     try:
-        with open(path, "wb") as handle:
-            handle.write(data)
+        if binary:
+            with open(path, "wb") as handle:
+                write(handle)
+        else:
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                write(handle)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 

@@ -299,3 +299,34 @@ def test_check_and_png_output_carry_no_warnings(tmp_path):
     result = run("plot", "constant(1e-300) + cosine(10)", "-n", "10", "--log", "-o", str(out))
     assert result.returncode == 0
     assert result.stderr == f"wrote {out} (800x450 pixels)\n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "npy"])
+def test_export_streams_in_pieces(capsys, tmp_path, monkeypatch, fmt):
+    import schedalg.cli as cli
+
+    asked: list[int] = []
+    original = sa.Schedule.curve
+
+    def curve(self, start, stop=None, **kwargs):
+        asked.append((stop - start) if stop is not None else start)
+        return original(self, start, stop, **kwargs)
+
+    monkeypatch.setattr(cli, "_EXPORT_CHUNK", 7)
+    monkeypatch.setattr(sa.Schedule, "curve", curve)
+    a, b = sa.warmup(sa.cosine(40), 5), sa.constant(2.0) / sa.linear(1.0, 0.0, 30)
+    path = tmp_path / f"out.{fmt}"
+    assert call(capsys, "export", repr(a), repr(b), "-n", "50", "-f", fmt, "-o", str(path))[0] == 0
+    assert asked and max(asked) <= 7
+    monkeypatch.setattr(sa.Schedule, "curve", original)
+    with np.errstate(divide="ignore"):
+        expected = np.stack([a.curve(50), b.curve(50)])
+    if fmt == "npy":
+        assert np.array_equal(np.load(path), expected)
+    elif fmt == "json":
+        values = [c["values"] for c in json.loads(path.read_text())["curves"]]
+        assert values == [[v if np.isfinite(v) else None for v in row] for row in expected.tolist()]
+    else:
+        rows = path.read_text().splitlines()[1:]
+        table = np.array([[float(x) for x in row.split(",")] for row in rows])
+        assert np.array_equal(table[:, 1:].T, expected, equal_nan=True)
