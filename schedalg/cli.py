@@ -206,7 +206,8 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
         raise UserError(f"cannot read the config {path}: {error}") from None
     except (OSError, ValueError, TypeError, KeyError, SyntaxError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"{path}: {message}") from None
+        # The config reader already names the file in its messages; say it once.
+        raise UserError(message if str(path) in message else f"{path}: {message}") from None
     except (RecursionError, MemoryError):
         raise UserError(f"{path}: nested too deeply to read") from None
     name = os.path.basename(path)

@@ -330,3 +330,11 @@ def test_export_streams_in_pieces(capsys, tmp_path, monkeypatch, fmt):
         rows = path.read_text().splitlines()[1:]
         table = np.array([[float(x) for x in row.split(",")] for row in rows])
         assert np.array_equal(table[:, 1:].T, expected, equal_nan=True)
+
+
+def test_config_errors_name_the_file_once(tmp_path, capsys):
+    config = tmp_path / "bad_loop.py"
+    config.write_text("train_cfg = 5\nparam_scheduler = []\n")
+    assert main(["describe", str(config), "--steps", "10"]) == 2
+    error = capsys.readouterr().err
+    assert error.count(str(config)) == 1, error
