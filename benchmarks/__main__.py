@@ -1,0 +1,36 @@
+"""``python -m benchmarks [--quick]``: one run, one table of medians and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+from benchmarks.suite import report, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats and shorter torch loops (noisier)"
+    )
+    args = parser.parse_args(argv)
+    print(f"python {platform.python_version()} on {platform.machine()}, {_cpu()}")
+    rows = run(quick=args.quick)
+    print(report(rows))
+    return 0
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
