@@ -180,10 +180,19 @@ def _convert_leaf(s: Any, ctx: str, starts: list[float]) -> list[_Curve]:
         elif isinstance(s, L.CosineAnnealingLR):
             b, eta = _base(s, i, ctx), float(s.eta_min)
             steps = _as_int(name, "T_max", s.T_max, 1)
-            if b != 0:
+            own = float(s.base_lrs[i])
+            if b != own:
+                # Opening a SequentialLR whose initial_lr OneCycleLR overwrote: the recursion
+                # starts from that lr, but its step past T_max adds a term built from its own
+                # base_lr, which then carries on.
+                after = Shift(_cosine_abs(own, eta, steps), steps + 1)
+                curves.append(
+                    _Curve(None, sequence(_cosine_abs(b, eta, steps), after, at=[steps + 1]))
+                )
+            elif b != 0:
                 curves.append(_leaf(Cosine(steps, end=eta / b, periodic=True), b, start))
             else:
-                curves.append(_Curve(None, eta - eta * Cosine(steps, periodic=True)))
+                curves.append(_Curve(None, _cosine_abs(b, eta, steps)))
         elif isinstance(s, L.CosineAnnealingWarmRestarts):
             b, eta = float(s.base_lrs[i]), float(s.eta_min)
             restarts = CosineRestarts(_as_int(name, "T_0", s.T_0, 1), s.T_mult)
@@ -203,6 +212,13 @@ def _convert_leaf(s: Any, ctx: str, starts: list[float]) -> list[_Curve]:
             curves.append(_leaf(_multiplier(s, i, ctx), b, start))
     del groups
     return curves
+
+
+def _cosine_abs(base: float, eta: float, steps: int) -> Schedule:
+    """CosineAnnealingLR's absolute curve from ``base`` (periodic past ``T_max``, as torch)."""
+    if base != 0:
+        return base * Cosine(steps, end=eta / base, periodic=True)
+    return eta - eta * Cosine(steps, periodic=True)
 
 
 def _cyclic(s: Any, i: int, low: float, high: float) -> Schedule:

@@ -390,3 +390,15 @@ def test_cyclic_after_another_scheduler_is_refused():
 def test_not_a_scheduler():
     with pytest.raises(TypeError, match="from_torch"):
         from_torch(object())
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.001])
+def test_cosine_opening_a_sequential_whose_initial_lr_one_cycle_overwrote(eta):
+    # The recursion starts from OneCycleLR's max_lr / div_factor, but the step past T_max adds
+    # a term built from the cosine's own base_lr, which carries on from there.
+    def make(o):
+        cos = L.CosineAnnealingLR(o, 6, eta)
+        one_cycle = L.OneCycleLR(o, 0.5, total_steps=400, cycle_momentum=False)
+        return L.SequentialLR(o, [cos, one_cycle], [20])
+
+    lockstep(make, [1.0, 0.3], 40, t_max=6)
