@@ -54,6 +54,9 @@ class Schedule:
 
     def __call__(self, t: Any) -> Any:
         """The value at step ``t``: a float for a scalar, else an array of the input's library."""
+        # The adapter calls this every step: plain ints skip the abstract-class checks below.
+        if type(t) is int and 0 <= t <= MAX_INTEGER_STEP:
+            return float(self._scalar(t))
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             return float(self._scalar(_scalar_step(t)))
         if isinstance(t, np.ndarray):
@@ -326,6 +329,19 @@ def _evaluate_jax(schedule: Schedule, t: Any, xp: ModuleType) -> Any:
 
 
 # -- helpers for nodes --------------------------------------------------------------------------
+
+_RAMP = np.arange(BLOCK, dtype=np.float64)
+_RAMP.flags.writeable = False
+
+
+def steps_into(out: np.ndarray, start: int) -> np.ndarray:
+    """Write the steps ``start, start + 1, ...`` into ``out`` (exact: integers below 2**53)."""
+    n = out.shape[0]
+    if n <= BLOCK:
+        np.add(_RAMP[:n], float(start), out=out)
+    else:
+        out[...] = np.arange(start, start + n, dtype=np.float64)
+    return out
 
 
 def power(base: float, exponent: float) -> float:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.core import Schedule, full_like, is_jax, map_scalar, power, select
+from schedalg.core import Schedule, full_like, is_jax, map_scalar, power, select, steps_into
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -89,8 +89,13 @@ class Linear(Schedule):
         clamped = xp.where(t < self.steps, t, float(self.steps))
         return self.start + (self.end - self.start) * clamped / self.steps
 
+    def _formula_in_place(self, values: np.ndarray) -> None:
+        values *= self.end - self.start
+        values /= self.steps
+        values += self.start
+
     def _fill(self, out: np.ndarray, start: int) -> None:
-        _fill_then_hold(self, out, start, self.steps)
+        _fill_then_hold(self, out, start, self.steps, self._formula_in_place)
 
 
 @dataclass(frozen=True, repr=False)
@@ -247,11 +252,20 @@ class Cosine(Schedule):
             t = xp.where(t < self.steps, t, float(self.steps))
         return self.end + (1.0 - self.end) * (1.0 + xp.cos(math.pi * t / self.steps)) / 2
 
+    def _formula_in_place(self, values: np.ndarray) -> None:
+        values *= math.pi
+        values /= self.steps
+        np.cos(values, out=values)
+        values += 1.0
+        values *= 1.0 - self.end
+        values /= 2
+        values += self.end
+
     def _fill(self, out: np.ndarray, start: int) -> None:
         if self.periodic:
-            super()._fill(out, start)
+            self._formula_in_place(steps_into(out, start))
         else:
-            _fill_then_hold(self, out, start, self.steps)
+            _fill_then_hold(self, out, start, self.steps, self._formula_in_place)
 
 
 @dataclass(frozen=True, repr=False)
@@ -813,12 +827,26 @@ class Piecewise(Schedule):
 # -- fill helpers -----------------------------------------------------------------------------
 
 
-def _fill_then_hold(schedule: Schedule, out: np.ndarray, start: int, hold_from: int) -> None:
-    """Fill with the formula before ``hold_from`` and with the value at ``hold_from`` after it."""
+def _fill_then_hold(
+    schedule: Schedule,
+    out: np.ndarray,
+    start: int,
+    hold_from: int,
+    formula: Callable[[np.ndarray], None] | None = None,
+) -> None:
+    """Fill with the formula before ``hold_from`` and with the value at ``hold_from`` after it.
+
+    ``formula(out)``, when given, turns the steps written in ``out`` into values in place, with
+    the same operations in the same order as ``_array`` (so the curve is bit-identical to it)
+    but without its temporaries.
+    """
     n = out.shape[0]
     split = min(max(hold_from - start, 0), n)
     if split:
-        out[:split] = schedule._array(np.arange(start, start + split, dtype=np.float64), np)
+        if formula is None:
+            out[:split] = schedule._array(np.arange(start, start + split, dtype=np.float64), np)
+        else:
+            formula(steps_into(out[:split], start))
     if split < n:
         out[split:] = schedule._scalar(max(hold_from, start))
 
