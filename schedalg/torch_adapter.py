@@ -8,7 +8,6 @@ reducer states of metric-driven (``plateau``) nodes. ``step()`` writes ``base * 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import numbers
 from collections.abc import Collection, Mapping
@@ -22,27 +21,10 @@ from schedalg.core import Schedule
 # From-imports: the package attribute `schedalg.plateau` is the plateau() constructor.
 from schedalg.plateau import bind as _bind
 from schedalg.plateau import plateaus as _plateaus
+from schedalg.text import fingerprint
 
 _FORMAT = "schedalg.torch.Scheduler/1"
 _Tensor = torch.Tensor
-
-
-def fingerprint(schedule: Schedule) -> str:
-    """The schedule's stable fingerprint (``schedalg.text.fingerprint``).
-
-    Expressions that cannot be serialized (``from_fn``, ``cumulative`` of a Python function)
-    fall back to a hash of their repr, which names the function.
-    """
-    try:
-        from schedalg.text import fingerprint as text_fingerprint
-    except ImportError:
-        text_fingerprint = None
-    if text_fingerprint is not None:
-        try:
-            return str(text_fingerprint(schedule))
-        except (TypeError, ValueError):
-            pass
-    return "repr-sha256:" + hashlib.sha256(repr(schedule).encode()).hexdigest()
 
 
 class _Entry:
