@@ -465,8 +465,26 @@ def _one_cycle_array(
     return result
 
 
+class _OneCycleCurve(Schedule):
+    """Evaluation shared by the one-cycle curves: torch's phases, held from ``total - 1`` on."""
+
+    total: int
+    anneal: str
+    _phases: list[tuple[float, float, float, float]]
+
+    def _scalar(self, t: float) -> float:
+        return _one_cycle_scalar(self._phases, self.anneal, min(t, self.total - 1))
+
+    def _array(self, t: Any, xp: ModuleType) -> Any:
+        clamped = xp.where(t < self.total - 1, t, float(self.total - 1))
+        return _one_cycle_array(self._phases, self.anneal, clamped, xp)
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        _fill_then_hold(self, out, start, self.total - 1)
+
+
 @dataclass(frozen=True, repr=False)
-class OneCycle(Schedule):
+class OneCycle(_OneCycleCurve):
     """``one_cycle(total, pct_start=0.3, div=25.0, final_div=1e4, anneal='cos',
     three_phase=False, peak=1.0)``: torch's ``OneCycleLR`` learning rate.
 
@@ -510,19 +528,9 @@ class OneCycle(Schedule):
         )
         return _one_cycle_phases("one_cycle", self.total, self.pct_start, self.three_phase, values)
 
-    def _scalar(self, t: float) -> float:
-        return _one_cycle_scalar(self._phases, self.anneal, min(t, self.total - 1))
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        clamped = xp.where(t < self.total - 1, t, float(self.total - 1))
-        return _one_cycle_array(self._phases, self.anneal, clamped, xp)
-
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        _fill_then_hold(self, out, start, self.total - 1)
-
 
 @dataclass(frozen=True, repr=False)
-class OneCycleMomentum(Schedule):
+class OneCycleMomentum(_OneCycleCurve):
     """``one_cycle_momentum(total, pct_start=0.3, low=0.85, high=0.95, anneal='cos',
     three_phase=False)``: the momentum torch's ``OneCycleLR`` cycles against the learning rate.
 
@@ -559,16 +567,6 @@ class OneCycleMomentum(Schedule):
         return _one_cycle_phases(
             "one_cycle_momentum", self.total, self.pct_start, self.three_phase, values
         )
-
-    def _scalar(self, t: float) -> float:
-        return _one_cycle_scalar(self._phases, self.anneal, min(t, self.total - 1))
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        clamped = xp.where(t < self.total - 1, t, float(self.total - 1))
-        return _one_cycle_array(self._phases, self.anneal, clamped, xp)
-
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        _fill_then_hold(self, out, start, self.total - 1)
 
 
 @dataclass(frozen=True, repr=False)
