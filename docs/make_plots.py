@@ -1,4 +1,4 @@
-"""Regenerate the plots of docs/readme/mmengine.md: ``python docs/make_plots.py``.
+"""Regenerate the MMEngine plots shown in README.md: ``python docs/make_plots.py``.
 
 Each plot is the schedalg expression ``from_config`` builds for a documented MMEngine example,
 times the optimizer's lr (0.01), momentum (0.9) or weight decay (1e-4).
