@@ -151,6 +151,7 @@ class Scheduler(LRScheduler):
                 entries.append(_Entry(key, index, slot, schedule, value, key in absolute_keys))
         self.optimizer = optimizer
         self._entries = entries
+        self._group_count = len(groups)
         for group in groups:  # as torch does, for code that reads initial_lr
             lr_value = group["lr"]
             group.setdefault(
@@ -234,6 +235,13 @@ class Scheduler(LRScheduler):
         # beyond _last_lr.
         t = self.last_epoch
         groups = self.optimizer.param_groups
+        if len(groups) != self._group_count:
+            # A group added later would silently keep its value: say so instead.
+            raise RuntimeError(
+                f"Scheduler: the optimizer has {len(groups)} param groups, but it had "
+                f"{self._group_count} when the scheduler was built; build the Scheduler after "
+                "adding every param group (or build a new one)"
+            )
         for index, slot, fn, base, absolute in self._plan:
             value = float(fn(t)) if absolute else base * fn(t)
             group = groups[index]

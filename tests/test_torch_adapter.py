@@ -176,3 +176,13 @@ def test_state_dict_is_weights_only_and_fingerprinted():
 def test_fingerprint_distinguishes_schedules():
     assert fingerprint(sa.cosine(100)) == fingerprint(sa.cosine(100))
     assert fingerprint(sa.cosine(100)) != fingerprint(sa.cosine(101))
+
+
+def test_a_param_group_added_later_is_an_error_not_a_silent_constant():
+    first = torch.nn.Parameter(torch.zeros(2))
+    second = torch.nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.SGD([first], lr=1.0)
+    scheduler = Scheduler(optimizer, lr=sa.cosine(10))
+    optimizer.add_param_group({"params": [second], "lr": 0.5})
+    with pytest.raises(RuntimeError, match="param groups"):
+        scheduler.step()
