@@ -303,7 +303,8 @@ def _swalr(s: Any, i: int, start: float) -> _Curve:
     else:
         rel = Linear(1.0, swa / lr0, steps) if lr0 else None
         absolute = lr0 * rel if rel is not None else swa * Linear(0.0, 1.0, steps)
-    return _Curve(rel, absolute)
+    # Built after another scheduler moved the lr: relative to lr0, not to the fresh optimizer's lr.
+    return _Curve(rel if lr0 == float(group["initial_lr"]) else None, absolute)
 
 
 def _convert_sequential(s: Any, starts: list[float]) -> list[_Curve]:
@@ -355,6 +356,19 @@ def _convert_sequential(s: Any, starts: list[float]) -> list[_Curve]:
     return [_sequence(curves, at) for curves in per_group]
 
 
+def _seq_pieces(s: Any) -> list[tuple[Any, float]]:
+    """A SequentialLR's schedulers that are ever active, each with how many steps it is."""
+    milestones, schedulers = list(s._milestones), list(s._schedulers)
+    first = bisect.bisect_right(milestones, 0)
+    pieces = []
+    for j in range(first, len(schedulers)):
+        begin = 0 if j == first else milestones[j - 1]
+        end = milestones[j] if j < len(milestones) else math.inf
+        if end > begin:
+            pieces.append((schedulers[j], end - begin))
+    return pieces
+
+
 def _sequence(curves: list[_Curve], at: list[int]) -> _Curve:
     rels = [c.rel for c in curves]
     rel = sequence(*rels, at=at) if all(r is not None for r in rels) else None
@@ -382,20 +396,33 @@ def _convert_chained(s: Any, starts: list[float]) -> list[_Curve]:
     children = _flatten(s)
     if len(children) == 1:
         return _convert(children[0], "top", starts)
-    for child in children:
-        if isinstance(child, (*_OVERWRITING, L.ReduceLROnPlateau)):
-            raise _refuse(
-                "ChainedScheduler",
-                f"{type(child).__name__} overwrites the lr on every step, so the schedulers "
-                "before it are lost and the ones after it keep only their last step's ratio: "
-                "not a product of curves. Multiply the expressions with chain() instead",
-            )
-        if isinstance(child, L.CosineAnnealingLR) and child.eta_min != 0:
-            raise _refuse(
-                "ChainedScheduler",
-                "CosineAnnealingLR with eta_min != 0 updates the lr affinely (not by a ratio), "
-                "so the chain is not a product of multipliers",
-            )
+    for member in children:
+        nested = isinstance(member, L.SequentialLR)
+        where = " (inside a nested SequentialLR)" if nested else ""
+        for child, span in _seq_pieces(member) if nested else [(member, None)]:
+            if isinstance(child, (*_OVERWRITING, L.ReduceLROnPlateau)):
+                raise _refuse(
+                    "ChainedScheduler",
+                    f"{type(child).__name__}{where} overwrites the lr on every step, so the "
+                    "schedulers before it are lost and the ones after it keep only their last "
+                    "step's ratio: not a product of curves. Multiply the expressions with "
+                    "chain() instead",
+                )
+            if isinstance(child, L.CosineAnnealingLR) and child.eta_min != 0:
+                raise _refuse(
+                    "ChainedScheduler",
+                    f"CosineAnnealingLR{where} with eta_min != 0 updates the lr affinely (not by "
+                    "a ratio), so the chain is not a product of multipliers",
+                )
+            if nested and isinstance(child, L.CosineAnnealingLR):
+                steps = _as_int("CosineAnnealingLR", "T_max", child.T_max, 1)
+                if span > steps + 1:
+                    raise _refuse(
+                        "ChainedScheduler",
+                        f"CosineAnnealingLR(T_max={steps}){where} is still active past T_max, "
+                        "where torch restarts it from base_lr, forgetting the other factors: "
+                        "not a product of multipliers",
+                    )
     groups = s.optimizer.param_groups
     bases = {tuple(float(b) for b in c.base_lrs) for c in children if hasattr(c, "base_lrs")}
     seqs = [c for c in children if isinstance(c, L.SequentialLR)]
@@ -565,7 +592,12 @@ def from_torch(scheduler: Any) -> TorchSchedules:
       (torch fails or double-steps them), SWALR, or momentum-cycling pieces; ``LinearLR``/
       ``PolynomialLR`` with ``total_iters=0`` at a milestone (torch divides by zero); non-integer
       step counts; a scheduler whose current lr shows it was built on an lr already changed by
-      another scheduler.
+      another scheduler; a scheduler constructed with ``last_epoch != -1`` (and a stepped
+      ``CosineAnnealingWarmRestarts``, which keeps no step count to tell the two apart). The
+      ChainedScheduler checks apply to the pieces of a nested SequentialLR too (there a
+      CosineAnnealingLR must not stay active past ``T_max``).
+    - Absolute values also where the start is not the lr the optimizer was built with: a tree
+      holding ``CyclicLR`` (it writes ``initial_lr``), or ``SWALR`` built after the lr moved.
     """
     if isinstance(scheduler, L.ReduceLROnPlateau):
         return _plateau(scheduler)
@@ -589,9 +621,13 @@ def from_torch(scheduler: Any) -> TorchSchedules:
         raise
     except (ValueError, TypeError) as error:
         raise _refuse(type(scheduler).__name__, f"no schedalg equivalent: {error}") from None
-    relative = all(c.rel is not None for c in curves) and not _has(scheduler, L.OneCycleLR)
+    # CyclicLR and OneCycleLR write initial_lr themselves, so it need not be the lr the
+    # optimizer was built with (which a relative result multiplies): give absolute values.
+    relative = all(c.rel is not None for c in curves) and not _has(
+        scheduler, (L.OneCycleLR, L.CyclicLR)
+    )
     lr = [c.rel if relative else c.abs for c in curves]
-    _check_start(scheduler, lr, starts, relative)
+    _check_now(scheduler, lr, starts, relative)
     momentum = None
     if isinstance(scheduler, L.CyclicLR) and scheduler.cycle_momentum:
         momentum = [
@@ -610,24 +646,69 @@ def from_torch(scheduler: Any) -> TorchSchedules:
     )
 
 
-def _has(s: Any, kind: type) -> bool:
+def _has(s: Any, kind: type | tuple[type, ...]) -> bool:
     if isinstance(s, kind):
         return True
     return any(_has(c, kind) for c in getattr(s, "_schedulers", ()))
 
 
-def _check_start(s: Any, lr: list[Schedule], starts: list[float], relative: bool) -> None:
-    """At step 0 the torch lr must be the expression's: else the scheduler was built on an lr
-    that another scheduler had already changed (torch's constructors compound)."""
-    leaf = _flatten(s)[0] if isinstance(s, L.ChainedScheduler) else s
-    if getattr(leaf, "last_epoch", None) != 0 or isinstance(s, SWALR):
+def _clock(s: Any) -> int:
+    """Steps since construction; refuses a scheduler constructed with ``last_epoch != -1``
+    (torch's curve then does not start at the expression's step 0)."""
+    name = type(s).__name__
+    if isinstance(s, L.ChainedScheduler):
+        clocks = {_clock(c) for c in s._schedulers}
+        if len(clocks) != 1:
+            raise _refuse(name, f"its schedulers have taken different numbers of steps {clocks}")
+        return clocks.pop()
+    if isinstance(s, L.SequentialLR):
+        t, milestones = s.last_epoch, list(s._milestones)
+        idx = bisect.bisect_right(milestones, t)
+        local = t - milestones[idx - 1] if idx > 0 else t
+        if s._schedulers[idx].last_epoch != local:
+            raise _refuse(
+                name,
+                f"its step {t} and its active scheduler's step "
+                f"{s._schedulers[idx].last_epoch} (expected {local}) disagree: it or a scheduler "
+                "inside it was constructed with last_epoch != -1 or stepped on its own",
+            )
+        return t
+    if isinstance(s, L.CosineAnnealingWarmRestarts):
+        # It keeps no step count: a stepped one cannot be told from one built with last_epoch.
+        if s.last_epoch != 0:
+            raise _refuse(
+                name,
+                f"last_epoch={s.last_epoch}: convert it before stepping it and construct it "
+                "with last_epoch=-1 (it keeps no step count, so its start cannot be recovered)",
+            )
+        return 0
+    if isinstance(s, SWALR):
+        return s._step_count - 1
+    if s._step_count - 1 != s.last_epoch:
+        raise _refuse(
+            name,
+            f"last_epoch={s.last_epoch} after {s._step_count - 1} steps: it was constructed with "
+            "last_epoch != -1 (or stepped with an epoch), so its curve does not start at step 0",
+        )
+    return s.last_epoch
+
+
+def _check_now(s: Any, lr: list[Schedule], starts: list[float], relative: bool) -> None:
+    """Now (step ``t`` since construction) the torch lr must be the expression's: else the
+    scheduler was built on an lr that another scheduler had already changed (torch's
+    constructors compound), or was constructed with ``last_epoch != -1``."""
+    t = _clock(s)
+    if isinstance(s, SWALR) or (t > 0 and _has(s, L.OneCycleLR)):
+        # SWALR starts from the current lr; OneCycleLR overwrites the lr (and torch
+        # extrapolates past total_steps where schedalg holds the final value).
         return
     for i, group in enumerate(s.optimizer.param_groups):
-        expected = lr[i](0) * starts[i] if relative else lr[i](0)
+        expected = float(lr[i](t)) * starts[i] if relative else float(lr[i](t))
         actual = float(group["lr"])
-        if not math.isclose(actual, expected, rel_tol=1e-12, abs_tol=1e-300):
+        # Loose enough for torch's recursions over many steps (§9), far below any compounding.
+        if not math.isclose(actual, expected, rel_tol=1e-12 * (1 + t), abs_tol=1e-300):
             raise _refuse(
                 type(s).__name__,
-                f"group {i} holds lr={actual!r} at step 0 where the converted schedule gives "
+                f"group {i} holds lr={actual!r} at step {t} where the converted schedule gives "
                 f"{expected!r}: it was built on an lr another scheduler had already changed",
             )

@@ -16,7 +16,7 @@ from torch.optim.swa_utils import SWALR
 
 import schedalg as sa
 from schedalg.torch import Scheduler, from_torch
-from tests.torch_helpers import lockstep, optimizer
+from tests.torch_helpers import lockstep, optimizer, tol
 
 lrs = st.lists(st.floats(1e-4, 2.0), min_size=1, max_size=3)
 factor = st.floats(0.05, 1.0)
@@ -402,3 +402,189 @@ def test_cosine_opening_a_sequential_whose_initial_lr_one_cycle_overwrote(eta):
         return L.SequentialLR(o, [cos, one_cycle], [20])
 
     lockstep(make, [1.0, 0.3], 40, t_max=6)
+
+
+# -- reviewer's reproducers: each was a silently different curve ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (  # past T_max the nested cosine restarts from base_lr
+            lambda o: L.ChainedScheduler(
+                [
+                    L.ExponentialLR(o, 0.5),
+                    L.SequentialLR(o, [L.CosineAnnealingLR(o, 4), L.StepLR(o, 1, 0.9)], [6]),
+                ]
+            ),
+            "past T_max",
+        ),
+        (
+            lambda o: L.ChainedScheduler(
+                [
+                    L.ExponentialLR(o, 0.9),
+                    L.SequentialLR(o, [L.ConstantLR(o, 0.5, 2), L.LambdaLR(o, g_lambda)], [3]),
+                ]
+            ),
+            "LambdaLR .inside a nested SequentialLR. overwrites",
+        ),
+        (
+            lambda o: L.ChainedScheduler(
+                [
+                    L.ExponentialLR(o, 0.9),
+                    L.SequentialLR(
+                        o, [L.ConstantLR(o, 0.5, 2), L.CosineAnnealingLR(o, 10, 0.1)], [3]
+                    ),
+                ]
+            ),
+            "eta_min",
+        ),
+        (
+            lambda o: L.ChainedScheduler(
+                [
+                    L.ExponentialLR(o, 0.9),
+                    L.SequentialLR(
+                        o, [L.ConstantLR(o, 0.5, 2), L.CosineAnnealingWarmRestarts(o, 5)], [3]
+                    ),
+                ]
+            ),
+            "overwrites",
+        ),
+    ],
+)
+def test_chained_checks_the_pieces_of_a_nested_sequential(make, message):
+    with pytest.raises(ValueError, match=message):
+        from_torch(make(optimizer([1.0])))
+
+
+@pytest.mark.parametrize("milestone", [3, 5])
+def test_chained_nested_sequential_cosine_within_t_max_is_reproduced(milestone):
+    # Active only up to its step T_max, the nested cosine is a pure multiplier.
+    lockstep(
+        lambda o: L.ChainedScheduler(
+            [
+                L.ExponentialLR(o, 0.5),
+                L.SequentialLR(o, [L.CosineAnnealingLR(o, 4), L.StepLR(o, 1, 0.9)], [milestone]),
+            ]
+        ),
+        [1.0, 0.3],
+        20,
+    )
+
+
+def test_cyclic_opening_a_sequential_gives_absolute_values():
+    # CyclicLR's constructor sets lr = base_lr before initial_lr is recorded, so the curve is
+    # not relative to the lr the optimizer was built with.
+    def make(o):
+        cyclic = L.CyclicLR(o, 0.01, 0.1, 2, cycle_momentum=False)
+        return L.SequentialLR(o, [cyclic, L.ExponentialLR(o, 0.5)], [0])
+
+    conv = lockstep(make, [1.0], 10)
+    assert conv.absolute == ("lr",)
+    lockstep(
+        lambda o: L.SequentialLR(
+            o, [L.CyclicLR(o, 0.01, 0.1, 2, cycle_momentum=False), L.ExponentialLR(o, 0.5)], [4]
+        ),
+        [1.0],
+        12,
+    )
+
+
+def _resumed(o, make):
+    for g in o.param_groups:
+        g["initial_lr"] = g["lr"]
+    return make(o)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda o: L.CosineAnnealingLR(o, 10, last_epoch=4), "last_epoch"),
+        (lambda o: L.StepLR(o, 3, 0.5, last_epoch=4), "last_epoch"),
+        (lambda o: L.ExponentialLR(o, 0.9, last_epoch=0), "last_epoch"),
+        (lambda o: L.CosineAnnealingWarmRestarts(o, 5, last_epoch=4), "last_epoch"),
+        (
+            lambda o: L.ChainedScheduler(
+                [L.ConstantLR(o, 0.5, 3), L.CosineAnnealingLR(o, 10, last_epoch=4)]
+            ),
+            "last_epoch",
+        ),
+        (
+            lambda o: L.SequentialLR(
+                o, [L.ExponentialLR(o, 0.9, last_epoch=4), L.StepLR(o, 2, 0.5)], [3]
+            ),
+            "disagree",
+        ),
+    ],
+)
+def test_constructed_with_last_epoch_is_refused(make, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match=message):
+            from_torch(_resumed(optimizer([1.0]), make))
+
+
+def test_stepped_after_being_built_on_a_changed_lr_is_refused():
+    o = optimizer([1.0])
+    L.LinearLR(o, 0.5, 1.0, 4)
+    s = L.CosineAnnealingLR(o, 10)
+    o.step(), s.step()
+    with pytest.raises(ValueError, match="already changed"):
+        from_torch(s)
+
+
+@pytest.mark.parametrize(
+    ("make", "n"),
+    [
+        (lambda o: L.CosineAnnealingLR(o, 10), 15),
+        (lambda o: L.CosineAnnealingLR(o, 10, 0.05), 25),
+        (lambda o: L.StepLR(o, 3, 0.5), 7),
+        (lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.3, 4), L.ExponentialLR(o, 0.99)]), 6),
+        (
+            lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.5, 1.0, 4), L.ExponentialLR(o, 0.9)], [3]),
+            8,
+        ),
+        (
+            lambda o: L.ChainedScheduler(
+                [
+                    L.SequentialLR(o, [L.LinearLR(o, 0.5, 1.0, 4), L.ExponentialLR(o, 0.9)], [3]),
+                    L.StepLR(o, 2, 0.5),
+                ]
+            ),
+            7,
+        ),
+        (lambda o: L.OneCycleLR(o, 0.5, total_steps=10, cycle_momentum=False), 10),
+    ],
+)
+def test_converting_a_stepped_scheduler_still_works(make, n):
+    # result.lr is the curve from construction, whatever the scheduler has stepped since.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = optimizer([0.7], momentum=0.9)
+        s = make(theirs)
+        want = [float(theirs.param_groups[0]["lr"])]
+        for _ in range(n):
+            theirs.step(), s.step()
+            want.append(float(theirs.param_groups[0]["lr"]))
+        conv = from_torch(s)
+        ours = optimizer([0.7], momentum=0.9)
+        adapter = Scheduler(ours, **conv)
+        for t in range(min(n, 9)):
+            assert math.isclose(float(ours.param_groups[0]["lr"]), want[t], **tol(t, 10, 0.7))
+            ours.step(), adapter.step()
+
+
+def test_swalr_built_after_the_lr_moved_gives_absolute_values():
+    o = optimizer([1.0], momentum=0.9)
+    cosine = L.CosineAnnealingLR(o, 10)
+    for _ in range(5):
+        o.step(), cosine.step()
+    swa = SWALR(o, swa_lr=0.05, anneal_epochs=3, anneal_strategy="linear")
+    conv = from_torch(swa)
+    assert conv.absolute == ("lr",)
+    ours = optimizer([1.0], momentum=0.9)
+    adapter = Scheduler(ours, **conv)
+    for t in range(6):
+        want, got = float(o.param_groups[0]["lr"]), float(ours.param_groups[0]["lr"])
+        assert math.isclose(got, want, rel_tol=1e-15, abs_tol=1e-300), (t, want, got)
+        o.step(), swa.step(), ours.step(), adapter.step()
