@@ -672,6 +672,18 @@ def _clock(s: Any) -> int:
                 f"{s._schedulers[idx].last_epoch} (expected {local}) disagree: it or a scheduler "
                 "inside it was constructed with last_epoch != -1 or stepped on its own",
             )
+        # A CosineAnnealingWarmRestarts resumes from its own T_cur at its milestone, which a
+        # constructor's last_epoch leaves non-zero (its last_epoch is reset to 0 there).
+        for j, piece in enumerate(s._schedulers[idx:], idx):
+            if isinstance(piece, L.CosineAnnealingWarmRestarts):
+                want = _restarts_t_cur(piece, local) if j == idx else 0
+                if piece.T_cur != want:
+                    raise _refuse(
+                        name,
+                        f"its CosineAnnealingWarmRestarts has T_cur={piece.T_cur} where {want} "
+                        "is expected: it was constructed with last_epoch != -1 or stepped on "
+                        "its own",
+                    )
         return t
     if isinstance(s, L.CosineAnnealingWarmRestarts):
         # It keeps no step count: a stepped one cannot be told from one built with last_epoch.
@@ -691,6 +703,16 @@ def _clock(s: Any) -> int:
             "last_epoch != -1 (or stepped with an epoch), so its curve does not start at step 0",
         )
     return s.last_epoch
+
+
+def _restarts_t_cur(s: Any, t: int) -> float:
+    """CosineAnnealingWarmRestarts' T_cur after ``t`` steps from a fresh start."""
+    t_cur, t_i = 0, s.T_0
+    for _ in range(t):
+        t_cur += 1
+        if t_cur >= t_i:
+            t_cur, t_i = t_cur - t_i, t_i * s.T_mult
+    return t_cur
 
 
 def _check_now(s: Any, lr: list[Schedule], starts: list[float], relative: bool) -> None:

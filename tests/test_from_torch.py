@@ -588,3 +588,33 @@ def test_swalr_built_after_the_lr_moved_gives_absolute_values():
         want, got = float(o.param_groups[0]["lr"]), float(ours.param_groups[0]["lr"])
         assert math.isclose(got, want, rel_tol=1e-15, abs_tol=1e-300), (t, want, got)
         o.step(), swa.step(), ours.step(), adapter.step()
+
+
+def test_sequential_with_warm_restarts_constructed_with_last_epoch_is_refused():
+    # At its milestone it resumes from T_cur, which last_epoch=2 left at 3.
+    o = optimizer([1.0])
+    o.param_groups[0]["initial_lr"] = 1.0
+    seq = L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.CosineAnnealingWarmRestarts(o, 5, last_epoch=2)], [3]
+    )
+    with pytest.raises(ValueError, match="T_cur"):
+        from_torch(seq)
+
+
+def test_sequential_with_warm_restarts_converts_after_stepping():
+    def make(o):
+        return L.SequentialLR(
+            o, [L.ExponentialLR(o, 0.9), L.CosineAnnealingWarmRestarts(o, 3, 2)], [2]
+        )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = optimizer([1.0])
+        seq = make(theirs)
+        want = [float(theirs.param_groups[0]["lr"])]
+        for _ in range(20):
+            theirs.step(), seq.step()
+            want.append(float(theirs.param_groups[0]["lr"]))
+        conv = from_torch(seq)
+        got = [1.0 * conv.lr(t) for t in range(21)]
+        assert all(math.isclose(a, b, rel_tol=1e-15, abs_tol=1e-300) for a, b in zip(got, want))
