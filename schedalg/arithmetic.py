@@ -21,10 +21,6 @@ from schedalg.primitives import Constant
 _SUM, _PRODUCT = 1, 2
 
 
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)
-
-
 def _operand(node: Schedule, parenthesize_below: int, bare_constant: bool = True) -> str:
     if isinstance(node, Constant) and bare_constant:
         return repr(node.value)

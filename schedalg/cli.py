@@ -10,6 +10,7 @@ User errors print one line on stderr and exit with status 2; ``check`` exits 1 w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -231,16 +232,22 @@ def _gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
     return found
 
 
-def _curve(schedule: Schedule, steps: int) -> np.ndarray:
+@contextlib.contextmanager
+def _evaluating(steps: int) -> Iterator[None]:
+    """Evaluation failures as one-line user errors."""
     try:
-        # NaN or inf values are reported (check) or written (export), not warned about.
-        with np.errstate(all="ignore"):
-            return schedule.curve(steps)
+        yield
     except MemoryError:
         raise UserError(f"not enough memory for a curve of {steps} steps") from None
     except (ValueError, TypeError) as error:
         # A Python function inside the expression may refuse some steps.
         raise UserError(f"cannot evaluate the schedule: {error}") from None
+
+
+def _curve(schedule: Schedule, steps: int) -> np.ndarray:
+    # NaN or inf values are reported (check) or written (export), not warned about.
+    with _evaluating(steps), np.errstate(all="ignore"):
+        return schedule.curve(steps)
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -349,7 +356,7 @@ _EXPORT_CHUNK = 1 << 16
 
 def _pieces(schedule: Schedule, steps: int) -> Iterator[np.ndarray]:
     """The curve of ``[0, steps)`` in pieces, with the same errors as ``_curve``."""
-    try:
+    with _evaluating(steps):
         chunks = iter(schedule.chunks(0, steps, size=_EXPORT_CHUNK))
         while True:
             with np.errstate(all="ignore"):
@@ -357,10 +364,6 @@ def _pieces(schedule: Schedule, steps: int) -> Iterator[np.ndarray]:
             if piece is None:
                 return
             yield piece
-    except MemoryError:
-        raise UserError(f"not enough memory for a curve of {steps} steps") from None
-    except (ValueError, TypeError) as error:
-        raise UserError(f"cannot evaluate the schedule: {error}") from None
 
 
 def _export(args: argparse.Namespace, out: Any) -> int:

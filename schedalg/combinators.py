@@ -19,10 +19,6 @@ from schedalg import _validate as check
 from schedalg.core import BLOCK, Schedule, format_value, power, select
 
 
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)
-
-
 def _schedule(fn: str, name: str, value: object) -> Schedule:
     if not isinstance(value, Schedule):
         raise TypeError(f"{fn}(): {name} must be a Schedule, got {value!r}")
@@ -53,8 +49,8 @@ class Sequence(Schedule):
                 f"sequence(): at must have one milestone fewer than there are pieces "
                 f"({len(pieces)} pieces), got {list(at)!r}"
             )
-        _set(self, "pieces", pieces)
-        _set(self, "at", at)
+        self._set("pieces", pieces)
+        self._set("at", at)
 
     def __repr__(self) -> str:
         pieces = ", ".join(repr(p) for p in self.pieces)
@@ -100,14 +96,14 @@ class Clip(Schedule):
 
     def __post_init__(self) -> None:
         _schedule("clip", "schedule", self.schedule)
-        _set(self, "begin", check.integer("clip", "begin", self.begin, minimum=0))
+        self._set("begin", check.integer("clip", "begin", self.begin, minimum=0))
         if self.end != _INF:
             if not check.is_integer(self.end) or not self.end > self.begin:
                 raise (ValueError if check.is_integer(self.end) else TypeError)(
                     f"clip(): end must be an integer greater than begin={self.begin!r} or inf, "
                     f"got {self.end!r}"
                 )
-            _set(self, "end", int(self.end))
+            self._set("end", int(self.end))
 
     def __repr__(self) -> str:
         args = [repr(self.schedule), repr(self.begin)]
@@ -168,12 +164,11 @@ class PerEpoch(Schedule):
 
     def __post_init__(self) -> None:
         _schedule("per_epoch", "schedule", self.schedule)
-        _set(
-            self,
+        self._set(
             "epoch_length",
             check.integer("per_epoch", "epoch_length", self.epoch_length, minimum=1),
         )
-        _set(self, "smooth", check.flag("per_epoch", "smooth", self.smooth))
+        self._set("smooth", check.flag("per_epoch", "smooth", self.smooth))
 
     def _scalar(self, t: float) -> float:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
@@ -235,10 +230,10 @@ class Warmup(Schedule):
 
     def __post_init__(self) -> None:
         _schedule("warmup", "schedule", self.schedule)
-        _set(self, "steps", check.integer("warmup", "steps", self.steps, minimum=1))
-        _set(self, "start", check.real("warmup", "start", self.start))
-        _set(self, "shape", check.choice("warmup", "shape", self.shape, _SHAPES))
-        _set(self, "overlay", check.flag("warmup", "overlay", self.overlay))
+        self._set("steps", check.integer("warmup", "steps", self.steps, minimum=1))
+        self._set("start", check.real("warmup", "start", self.start))
+        self._set("shape", check.choice("warmup", "shape", self.shape, _SHAPES))
+        self._set("overlay", check.flag("warmup", "overlay", self.overlay))
         if self.shape == "exponential" and not (self.start > 0 and math.isfinite(1.0 / self.start)):
             # The ramp is start * (1 / start) ** p: a subnormal start would make it inf mid-way.
             raise ValueError(
@@ -304,7 +299,7 @@ class Stretch(Schedule):
 
     def __post_init__(self) -> None:
         _schedule("stretch", "schedule", self.schedule)
-        _set(self, "factor", check.positive_length("stretch", "factor", self.factor))
+        self._set("factor", check.positive_length("stretch", "factor", self.factor))
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t / self.factor)
@@ -326,8 +321,8 @@ class Repeat(Schedule):
 
     def __post_init__(self) -> None:
         _schedule("repeat", "schedule", self.schedule)
-        _set(self, "period", check.integer("repeat", "period", self.period, minimum=1))
-        _set(self, "decay", check.real("repeat", "decay", self.decay, above=0))
+        self._set("period", check.integer("repeat", "period", self.period, minimum=1))
+        self._set("decay", check.real("repeat", "decay", self.decay, above=0))
 
     def _scalar(self, t: float) -> float:
         cycle = t // self.period
@@ -368,7 +363,7 @@ class Shift(Schedule):
 
     def __post_init__(self) -> None:
         _schedule("shift", "schedule", self.schedule)
-        _set(self, "offset", check.integer("shift", "offset", self.offset, minimum=0))
+        self._set("offset", check.integer("shift", "offset", self.offset, minimum=0))
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t + self.offset)

@@ -176,6 +176,10 @@ class Schedule:
         # ``if schedule:`` or ``schedule or default`` is almost always a slip for ``is None``.
         raise TypeError("a Schedule has no truth value; compare with `is None` instead")
 
+    def _set(self, name: str, value: Any) -> None:
+        """Store a normalised constructor argument (the dataclasses are frozen)."""
+        object.__setattr__(self, name, value)
+
     # -- printing ------------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -374,10 +378,6 @@ def select(t: Any, xp: ModuleType, edges: tuple[float, ...], pieces: list[Any]) 
             out[mask] = piece(t[mask] - lower, xp)
         lower = upper
     return out
-
-
-def full_like(t: Any, xp: ModuleType, value: float) -> Any:
-    return xp.full_like(t, value)
 
 
 def map_scalar(function: Any, t: Any, xp: ModuleType) -> Any:

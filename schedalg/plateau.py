@@ -34,14 +34,10 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from schedalg import _validate as check
-from schedalg.core import Schedule, full_like
+from schedalg.core import Schedule
 
 _MODES = ("min", "max")
 _THRESHOLD_MODES = ("rel", "abs")
-
-
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,21 +76,20 @@ class Plateau(Schedule):
 
     def __post_init__(self) -> None:
         fn = "plateau"
-        _set(self, "factor", check.real(fn, "factor", self.factor, at_least=0))
+        self._set("factor", check.real(fn, "factor", self.factor, at_least=0))
         if not self.factor < 1.0:
             raise ValueError(f"plateau(): factor must be < 1, got {self.factor!r}")
-        _set(self, "patience", check.integer(fn, "patience", self.patience, minimum=0))
-        _set(self, "threshold", check.real(fn, "threshold", self.threshold, at_least=0))
-        _set(
-            self,
+        self._set("patience", check.integer(fn, "patience", self.patience, minimum=0))
+        self._set("threshold", check.real(fn, "threshold", self.threshold, at_least=0))
+        self._set(
             "threshold_mode",
             check.choice(fn, "threshold_mode", self.threshold_mode, _THRESHOLD_MODES),
         )
-        _set(self, "mode", check.choice(fn, "mode", self.mode, _MODES))
-        _set(self, "cooldown", check.integer(fn, "cooldown", self.cooldown, minimum=0))
-        _set(self, "min_value", check.real(fn, "min_value", self.min_value, at_least=0))
-        _set(self, "eps", check.real(fn, "eps", self.eps, at_least=0))
-        _set(self, "start", check.real(fn, "start", self.start))
+        self._set("mode", check.choice(fn, "mode", self.mode, _MODES))
+        self._set("cooldown", check.integer(fn, "cooldown", self.cooldown, minimum=0))
+        self._set("min_value", check.real(fn, "min_value", self.min_value, at_least=0))
+        self._set("eps", check.real(fn, "eps", self.eps, at_least=0))
+        self._set("start", check.real(fn, "start", self.start))
 
     # -- the reducer ------------------------------------------------------------------------
 
@@ -188,7 +183,7 @@ class BoundPlateau(Schedule):
         return self.value
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
-        return full_like(t, xp, self.value)
+        return xp.full_like(t, self.value)
 
 
 def _children(node: Schedule) -> Iterator[tuple[str, int | None, Schedule]]:

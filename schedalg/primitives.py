@@ -19,11 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.core import Schedule, full_like, is_jax, map_scalar, power, select, steps_into
-
-
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)
+from schedalg.core import Schedule, is_jax, map_scalar, power, select, steps_into
 
 
 def _call_vectorised(function: Callable[[Any], Any], t: Any, xp: ModuleType) -> Any:
@@ -48,7 +44,7 @@ class Constant(Schedule):
     _positional: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        _set(self, "value", check.real("constant", "value", self.value))
+        self._set("value", check.real("constant", "value", self.value))
 
     def __repr__(self) -> str:
         return f"constant({self.value!r})"
@@ -57,7 +53,7 @@ class Constant(Schedule):
         return self.value
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
-        return full_like(t, xp, self.value)
+        return xp.full_like(t, self.value)
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         out.fill(self.value)
@@ -78,9 +74,9 @@ class Linear(Schedule):
     _positional: ClassVar[int] = 3
 
     def __post_init__(self) -> None:
-        _set(self, "start", check.real("linear", "start", self.start))
-        _set(self, "end", check.real("linear", "end", self.end))
-        _set(self, "steps", check.integer("linear", "steps", self.steps, minimum=1))
+        self._set("start", check.real("linear", "start", self.start))
+        self._set("end", check.real("linear", "end", self.end))
+        self._set("steps", check.integer("linear", "steps", self.steps, minimum=1))
 
     def _scalar(self, t: float) -> float:
         return self.start + (self.end - self.start) * min(t, self.steps) / self.steps
@@ -107,7 +103,7 @@ class Exponential(Schedule):
     _positional: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        _set(self, "gamma", check.real("exponential", "gamma", self.gamma, above=0))
+        self._set("gamma", check.real("exponential", "gamma", self.gamma, above=0))
 
     def _scalar(self, t: float) -> float:
         return power(self.gamma, t)
@@ -126,8 +122,8 @@ class StepDecay(Schedule):
     _positional: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
-        _set(self, "step_size", check.integer("step_decay", "step_size", self.step_size, minimum=1))
-        _set(self, "gamma", check.real("step_decay", "gamma", self.gamma, above=0))
+        self._set("step_size", check.integer("step_decay", "step_size", self.step_size, minimum=1))
+        self._set("gamma", check.real("step_decay", "gamma", self.gamma, above=0))
 
     def _scalar(self, t: float) -> float:
         return power(self.gamma, t // self.step_size)
@@ -160,8 +156,7 @@ class MultiStep(Schedule):
     _positional: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
-        _set(
-            self,
+        self._set(
             "milestones",
             check.integer_list(
                 "multistep",
@@ -172,7 +167,7 @@ class MultiStep(Schedule):
                 nonempty=True,
             ),
         )
-        _set(self, "gamma", check.real("multistep", "gamma", self.gamma, above=0))
+        self._set("gamma", check.real("multistep", "gamma", self.gamma, above=0))
 
     def _scalar(self, t: float) -> float:
         return power(self.gamma, bisect.bisect_right(self.milestones, t))
@@ -203,9 +198,9 @@ class Polynomial(Schedule):
     _positional: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        _set(self, "steps", check.integer("polynomial", "steps", self.steps, minimum=1))
-        _set(self, "power", check.real("polynomial", "power", self.power, at_least=0))
-        _set(self, "end", check.real("polynomial", "end", self.end))
+        self._set("steps", check.integer("polynomial", "steps", self.steps, minimum=1))
+        self._set("power", check.real("polynomial", "power", self.power, at_least=0))
+        self._set("end", check.real("polynomial", "end", self.end))
 
     def _scalar(self, t: float) -> float:
         return self.end + (1.0 - self.end) * (1.0 - min(self.steps, t) / self.steps) ** self.power
@@ -238,9 +233,9 @@ class Cosine(Schedule):
     _positional: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        _set(self, "steps", check.integer("cosine", "steps", self.steps, minimum=1))
-        _set(self, "end", check.real("cosine", "end", self.end))
-        _set(self, "periodic", check.flag("cosine", "periodic", self.periodic))
+        self._set("steps", check.integer("cosine", "steps", self.steps, minimum=1))
+        self._set("end", check.real("cosine", "end", self.end))
+        self._set("periodic", check.flag("cosine", "periodic", self.periodic))
 
     def _scalar(self, t: float) -> float:
         if not self.periodic and t > self.steps:
@@ -284,9 +279,9 @@ class CosineRestarts(Schedule):
     _positional: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        _set(self, "period", check.integer("cosine_restarts", "period", self.period, minimum=1))
-        _set(self, "mult", check.integer("cosine_restarts", "mult", self.mult, minimum=1))
-        _set(self, "end", check.real("cosine_restarts", "end", self.end))
+        self._set("period", check.integer("cosine_restarts", "period", self.period, minimum=1))
+        self._set("mult", check.integer("cosine_restarts", "mult", self.mult, minimum=1))
+        self._set("end", check.real("cosine_restarts", "end", self.end))
 
     @functools.cached_property
     def _cycle_starts(self) -> list[int]:
@@ -351,22 +346,21 @@ class Cyclic(Schedule):
     _positional: ClassVar[int] = 3
 
     def __post_init__(self) -> None:
-        _set(self, "low", check.real("cyclic", "low", self.low))
-        _set(self, "high", check.real("cyclic", "high", self.high))
-        _set(self, "up", check.positive_length("cyclic", "up", self.up))
+        self._set("low", check.real("cyclic", "low", self.low))
+        self._set("high", check.real("cyclic", "high", self.high))
+        self._set("up", check.positive_length("cyclic", "up", self.up))
         if self.down is not None:
             down = self.down
             if check.is_integer(down):
                 down = check.integer("cyclic", "down", down, minimum=0)
             else:
                 down = check.real("cyclic", "down", down, at_least=0)
-            _set(self, "down", down)
-        _set(self, "mode", check.choice("cyclic", "mode", self.mode, _CYCLIC_MODES))
-        _set(self, "gamma", check.real("cyclic", "gamma", self.gamma, above=0))
+            self._set("down", down)
+        self._set("mode", check.choice("cyclic", "mode", self.mode, _CYCLIC_MODES))
+        self._set("gamma", check.real("cyclic", "gamma", self.gamma, above=0))
         if self.scale_fn is not None:
             check.function("cyclic", "scale_fn", self.scale_fn)
-        _set(
-            self,
+        self._set(
             "scale_mode",
             check.choice("cyclic", "scale_mode", self.scale_mode, ("cycle", "iterations")),
         )
@@ -508,13 +502,13 @@ class OneCycle(_OneCycleCurve):
 
     def __post_init__(self) -> None:
         fn = "one_cycle"
-        _set(self, "total", check.integer(fn, "total", self.total, minimum=1))
-        _set(self, "pct_start", check.real(fn, "pct_start", self.pct_start, at_least=0, at_most=1))
-        _set(self, "div", check.real(fn, "div", self.div, above=0))
-        _set(self, "final_div", check.real(fn, "final_div", self.final_div, above=0))
-        _set(self, "anneal", check.choice(fn, "anneal", self.anneal, _ANNEALS))
-        _set(self, "three_phase", check.flag(fn, "three_phase", self.three_phase))
-        _set(self, "peak", check.real(fn, "peak", self.peak))
+        self._set("total", check.integer(fn, "total", self.total, minimum=1))
+        self._set("pct_start", check.real(fn, "pct_start", self.pct_start, at_least=0, at_most=1))
+        self._set("div", check.real(fn, "div", self.div, above=0))
+        self._set("final_div", check.real(fn, "final_div", self.final_div, above=0))
+        self._set("anneal", check.choice(fn, "anneal", self.anneal, _ANNEALS))
+        self._set("three_phase", check.flag(fn, "three_phase", self.three_phase))
+        self._set("peak", check.real(fn, "peak", self.peak))
         self._phases  # noqa: B018 - validates the phases eagerly
 
     @functools.cached_property
@@ -549,12 +543,12 @@ class OneCycleMomentum(_OneCycleCurve):
 
     def __post_init__(self) -> None:
         fn = "one_cycle_momentum"
-        _set(self, "total", check.integer(fn, "total", self.total, minimum=1))
-        _set(self, "pct_start", check.real(fn, "pct_start", self.pct_start, at_least=0, at_most=1))
-        _set(self, "low", check.real(fn, "low", self.low))
-        _set(self, "high", check.real(fn, "high", self.high))
-        _set(self, "anneal", check.choice(fn, "anneal", self.anneal, _ANNEALS))
-        _set(self, "three_phase", check.flag(fn, "three_phase", self.three_phase))
+        self._set("total", check.integer(fn, "total", self.total, minimum=1))
+        self._set("pct_start", check.real(fn, "pct_start", self.pct_start, at_least=0, at_most=1))
+        self._set("low", check.real(fn, "low", self.low))
+        self._set("high", check.real(fn, "high", self.high))
+        self._set("anneal", check.choice(fn, "anneal", self.anneal, _ANNEALS))
+        self._set("three_phase", check.flag(fn, "three_phase", self.three_phase))
         self._phases  # noqa: B018 - validates the phases eagerly
 
     @functools.cached_property
@@ -650,7 +644,7 @@ class InverseSqrt(Schedule):
     _positional: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        _set(self, "timescale", check.positive_length("inverse_sqrt", "timescale", self.timescale))
+        self._set("timescale", check.positive_length("inverse_sqrt", "timescale", self.timescale))
 
     def _scalar(self, t: float) -> float:
         return 1.0 / math.sqrt((t + self.timescale) / self.timescale)
@@ -685,12 +679,12 @@ class WarmupStableDecay(Schedule):
 
     def __post_init__(self) -> None:
         fn = "warmup_stable_decay"
-        _set(self, "warmup", check.integer(fn, "warmup", self.warmup, minimum=0))
-        _set(self, "stable", check.integer(fn, "stable", self.stable, minimum=0))
-        _set(self, "decay", check.integer(fn, "decay", self.decay, minimum=1))
-        _set(self, "end", check.real(fn, "end", self.end))
-        _set(self, "warmup_shape", check.choice(fn, "warmup_shape", self.warmup_shape, _WSD_WARMUP))
-        _set(self, "decay_shape", check.choice(fn, "decay_shape", self.decay_shape, _WSD_DECAY))
+        self._set("warmup", check.integer(fn, "warmup", self.warmup, minimum=0))
+        self._set("stable", check.integer(fn, "stable", self.stable, minimum=0))
+        self._set("decay", check.integer(fn, "decay", self.decay, minimum=1))
+        self._set("end", check.real(fn, "end", self.end))
+        self._set("warmup_shape", check.choice(fn, "warmup_shape", self.warmup_shape, _WSD_WARMUP))
+        self._set("decay_shape", check.choice(fn, "decay_shape", self.decay_shape, _WSD_DECAY))
 
     def _ramp(self, p: Any, cos: Any, sqrt: Any) -> Any:
         if self.warmup_shape == "linear":
@@ -781,9 +775,8 @@ class Piecewise(Schedule):
                 f"{fn}(): points must start at step 0 with strictly increasing steps, "
                 f"got {[list(p) for p in normalized]!r}"
             )
-        _set(self, "points", tuple(normalized))
-        _set(
-            self,
+        self._set("points", tuple(normalized))
+        self._set(
             "interpolation",
             check.choice(fn, "interpolation", self.interpolation, _INTERPOLATIONS),
         )

@@ -174,14 +174,19 @@ def test_swalr(lrs, swa, anneal, strategy, n):
 # -- nesting ------------------------------------------------------------------------------------
 
 
+# Multiplicative schedulers: at home both in a SequentialLR and in a ChainedScheduler.
+MULTIPLIERS = [
+    lambda o: L.LinearLR(o, 0.25, 1.0, 7),
+    lambda o: L.ConstantLR(o, 0.5, 5),
+    lambda o: L.ExponentialLR(o, 0.97),
+    lambda o: L.StepLR(o, 4, 0.7),
+    lambda o: L.MultiStepLR(o, [3, 9], 0.5),
+    lambda o: L.PolynomialLR(o, 12, 2.0),
+]
+
 leaf_makers = st.sampled_from(
     [
-        lambda o: L.LinearLR(o, 0.25, 1.0, 7),
-        lambda o: L.ConstantLR(o, 0.5, 5),
-        lambda o: L.ExponentialLR(o, 0.97),
-        lambda o: L.StepLR(o, 4, 0.7),
-        lambda o: L.MultiStepLR(o, [3, 9], 0.5),
-        lambda o: L.PolynomialLR(o, 12, 2.0),
+        *MULTIPLIERS,
         lambda o: L.CosineAnnealingLR(o, 6),
         lambda o: L.CosineAnnealingLR(o, 9, 0.01),
         lambda o: L.LambdaLR(o, g_lambda),
@@ -211,12 +216,7 @@ def test_sequential_lr(lrs, makers, gaps, n):
 
 chainable = st.sampled_from(
     [
-        lambda o: L.LinearLR(o, 0.25, 1.0, 7),
-        lambda o: L.ConstantLR(o, 0.5, 5),
-        lambda o: L.ExponentialLR(o, 0.97),
-        lambda o: L.StepLR(o, 4, 0.7),
-        lambda o: L.MultiStepLR(o, [3, 9], 0.5),
-        lambda o: L.PolynomialLR(o, 12, 2.0),
+        *MULTIPLIERS,
         lambda o: L.MultiplicativeLR(o, f_half),
         lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.5, 1.0, 4), L.ExponentialLR(o, 0.9)], [3]),
         lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.3, 4), L.ExponentialLR(o, 0.99)]),
