@@ -415,7 +415,14 @@ def _anneal(kind: str, start: float, end: float, pct: Any, cos: Callable[[Any], 
     return (end - start) * pct + start
 
 
-def _one_cycle_phases(
+def one_cycle_ends(total: int, pct_start: float, three_phase: bool) -> list[float]:
+    """The last step of each OneCycle phase, as torch and MMEngine compute them (floats)."""
+    if three_phase:
+        return [float(pct_start * total) - 1, float(2 * pct_start * total) - 2, total - 1]
+    return [float(pct_start * total) - 1, total - 1]
+
+
+def one_cycle_phases(
     fn: str, total: int, pct_start: float, three_phase: bool, values: tuple[float, ...]
 ) -> list[tuple[float, float, float, float]]:
     """torch's OneCycleLR phases as ``(begin, end, start_value, end_value)``, float boundaries.
@@ -423,10 +430,7 @@ def _one_cycle_phases(
     A phase of zero length is reachable only when it is the first one (``pct_start * total == 1``):
     torch divides by zero there, so that is refused. Later zero-length phases are never selected.
     """
-    if three_phase:
-        ends = [float(pct_start * total) - 1, float(2 * pct_start * total) - 2, total - 1]
-    else:
-        ends = [float(pct_start * total) - 1, total - 1]
+    ends = one_cycle_ends(total, pct_start, three_phase)
     if ends[0] == 0:
         raise ValueError(
             f"{fn}(): pct_start * total must not be 1 (torch's OneCycleLR divides by zero in its "
@@ -436,7 +440,7 @@ def _one_cycle_phases(
     return [(b, e, values[i], values[i + 1]) for i, (b, e) in enumerate(zip(begins, ends))]
 
 
-def _one_cycle_scalar(
+def one_cycle_at(
     phases: list[tuple[float, float, float, float]], kind: str, t: float
 ) -> float:
     for i, (begin, end, start_value, end_value) in enumerate(phases):
@@ -449,7 +453,7 @@ def _one_cycle_array(
     phases: list[tuple[float, float, float, float]], kind: str, t: Any, xp: ModuleType
 ) -> Any:
     # The first phase whose end is >= t wins, as in torch's loop: build the selection backwards.
-    # Zero-length phases are never selected (see _one_cycle_phases) and would divide by zero.
+    # Zero-length phases are never selected (see one_cycle_phases) and would divide by zero.
     live = [p for i, p in enumerate(phases) if p[1] != p[0] or i == 0]
     begin, end, start_value, end_value = live[-1]
     result = _anneal(kind, start_value, end_value, (t - begin) / (end - begin), xp.cos)
@@ -467,7 +471,7 @@ class _OneCycleCurve(Schedule):
     _phases: list[tuple[float, float, float, float]]
 
     def _scalar(self, t: float) -> float:
-        return _one_cycle_scalar(self._phases, self.anneal, min(t, self.total - 1))
+        return one_cycle_at(self._phases, self.anneal, min(t, self.total - 1))
 
     def _array(self, t: Any, xp: ModuleType) -> Any:
         clamped = xp.where(t < self.total - 1, t, float(self.total - 1))
@@ -520,7 +524,7 @@ class OneCycle(_OneCycleCurve):
             if self.three_phase
             else (initial, self.peak, final)
         )
-        return _one_cycle_phases("one_cycle", self.total, self.pct_start, self.three_phase, values)
+        return one_cycle_phases("one_cycle", self.total, self.pct_start, self.three_phase, values)
 
 
 @dataclass(frozen=True, repr=False)
@@ -558,7 +562,7 @@ class OneCycleMomentum(_OneCycleCurve):
             if self.three_phase
             else (self.high, self.low, self.high)
         )
-        return _one_cycle_phases(
+        return one_cycle_phases(
             "one_cycle_momentum", self.total, self.pct_start, self.three_phase, values
         )
 
