@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from schedalg.node import NodeType
+
 
 def _fail(fn: str, name: str, requirement: str, value: object, error: type = ValueError) -> None:
     raise error(f"{fn}(): {name} must be {requirement}, got {value!r}")
@@ -34,7 +36,7 @@ def integer(fn: str, name: str, value: object, *, minimum: int = 0) -> int:
         _fail(fn, name, requirement, value, TypeError)
     if value < minimum:  # type: ignore[operator]
         _fail(fn, name, requirement, value)
-    return int(value)  # type: ignore[arg-type]
+    return int(value)  # type: ignore[call-overload]
 
 
 def real(
@@ -105,7 +107,7 @@ def integer_list(
     requirement = f"a {'non-empty ' if nonempty else ''}{order} list of integers >= {minimum}"
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         _fail(fn, name, requirement, value, TypeError)
-    items = tuple(value)  # type: ignore[arg-type]
+    items: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]
     if not all(is_integer(v) for v in items):
         _fail(fn, name, requirement, list(items), TypeError)
     if (nonempty and not items) or any(v < minimum for v in items):
@@ -114,3 +116,101 @@ def integer_list(
         if b < a or (strictly_increasing and b == a):
             _fail(fn, name, requirement, list(items))
     return tuple(int(v) for v in items)
+
+
+# -- declarative validators, for node parameters: ``param(an_integer(minimum=1))`` --------------
+#
+# Each returns ``check(function_name, parameter_name, value) -> normalised value``.
+
+Check = Callable[[str, str, Any], Any]
+
+
+def an_integer(*, minimum: int = 0) -> Check:
+    def check(fn: str, name: str, value: Any) -> int:
+        return integer(fn, name, value, minimum=minimum)
+
+    return check
+
+
+def a_number(
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    finite: bool = True,
+) -> Check:
+    def check(fn: str, name: str, value: Any) -> float:
+        return real(fn, name, value, above=above, at_least=at_least, at_most=at_most, finite=finite)
+
+    return check
+
+
+def a_length() -> Check:
+    """A positive length: ints stay ints, reals become floats."""
+    return positive_length
+
+
+def a_flag() -> Check:
+    return flag
+
+
+def one_of(*options: str) -> Check:
+    def check(fn: str, name: str, value: Any) -> str:
+        return choice(fn, name, value, options)
+
+    return check
+
+
+def a_function() -> Check:
+    return function
+
+
+def optional(inner: Check) -> Check:
+    """``None`` or what ``inner`` accepts."""
+
+    def check(fn: str, name: str, value: Any) -> Any:
+        return None if value is None else inner(fn, name, value)
+
+    check.holds_function = getattr(inner, "holds_function", False)  # type: ignore[attr-defined]
+    return check
+
+
+def integers(*, minimum: int, strictly_increasing: bool, nonempty: bool) -> Check:
+    def check(fn: str, name: str, value: Any) -> tuple[int, ...]:
+        return integer_list(
+            fn,
+            name,
+            value,
+            minimum=minimum,
+            strictly_increasing=strictly_increasing,
+            nonempty=nonempty,
+        )
+
+    return check
+
+
+function.holds_function = True  # type: ignore[attr-defined]
+
+
+def a_schedule() -> Check:
+    def check(fn: str, name: str, value: Any) -> Any:
+        if not isinstance(type(value), NodeType):
+            raise TypeError(f"{fn}(): {name} must be a Schedule, got {value!r}")
+        return value
+
+    return check
+
+
+def schedules(*, item: str = "piece") -> Check:
+    """A tuple of schedules (a list or tuple is accepted); an entry that is not one is named by
+    its position: ``sequence(): piece 1 must be a Schedule``."""
+
+    def check(fn: str, name: str, value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, (tuple, list)):
+            raise TypeError(f"{fn}(): {name} must be schedules, got {value!r}")
+        for i, entry in enumerate(value):
+            if not isinstance(type(entry), NodeType):
+                raise TypeError(f"{fn}(): {item} {i} must be a Schedule, got {entry!r}")
+        return tuple(value)
+
+    return check
