@@ -14,33 +14,19 @@ at or past the end.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-import math
-import numbers
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from schedalg.core import Schedule
+from schedalg._validate import is_integer
+from schedalg.expression import Schedule
+from schedalg.tree import MAX_EVENTS, Mark, events
 
 # Above this many steps a curve no longer fits comfortably in memory (8 bytes per step).
 MAX_STEPS = 50_000_000
-# Event lists are capped: a repeat() over a million cycles has a million boundaries.
-MAX_EVENTS = 200
 _SHOWN = 12
-
-
-@dataclass(frozen=True)
-class Event:
-    """A step the expression tree marks: ``kind`` is ``boundary``, ``warmup_end``, ``milestone``
-    or ``end`` (where a decaying primitive stops changing)."""
-
-    step: int
-    kind: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -73,7 +59,7 @@ class Description:
     min_step: int
     min: float
     phases: tuple[Phase, ...]
-    boundaries: tuple[Event, ...]
+    boundaries: tuple[Mark, ...]
     discontinuities: tuple[Jump, ...]
     zeros: tuple[tuple[int, int], ...]  # half-open step ranges where the value is exactly 0
     nonfinite: int
@@ -134,145 +120,11 @@ def _listing(items: list[str]) -> str:
 
 
 def _check_steps(fn: str, name: str, value: Any) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ValueError(f"{fn}(): {name} must be a positive integer, got {value!r}")
     if value > MAX_STEPS:
         raise ValueError(f"{fn}(): {name} must be at most {MAX_STEPS}, got {value!r}")
     return int(value)
-
-
-# -- the tree walk: events on the global clock -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Clock:
-    """Global step = ``scale * local + offset`` while the node is active on ``[lo, hi)``."""
-
-    scale: float = 1.0
-    offset: float = 0.0
-    lo: float = 0.0
-    hi: float = math.inf
-
-    def inner(
-        self, scale: float = 1.0, offset: float = 0.0, lo: float = 0.0, hi: float = math.inf
-    ) -> _Clock:
-        # The child's local step u maps to this node's local step scale*u + offset.
-        glo = self.scale * lo + self.offset
-        ghi = self.scale * hi + self.offset if hi != math.inf else math.inf
-        return _Clock(
-            self.scale * scale,
-            self.scale * offset + self.offset,
-            max(self.lo, glo),
-            min(self.hi, ghi),
-        )
-
-    def to_global(self, local: float) -> float:
-        return self.scale * local + self.offset
-
-
-def events(schedule: Schedule, horizon: int) -> list[Event]:
-    """The steps in ``(0, horizon]`` that the expression tree marks, on the global clock, sorted
-    (at most ``MAX_EVENTS``; steps past the horizon are kept when they are milestones or ends,
-    since ``check`` reports those)."""
-    found: list[Event] = []
-    _walk(schedule, _Clock(), horizon, found, 0)
-    unique = {(e.step, e.kind, e.label): e for e in found}
-    return sorted(unique.values(), key=lambda e: (e.step, e.kind, e.label))[:MAX_EVENTS]
-
-
-def _walk(node: Schedule, clock: _Clock, horizon: int, out: list[Event], depth: int) -> None:
-    from schedalg import arithmetic as ar
-    from schedalg import combinators as co
-    from schedalg import primitives as pr
-
-    if depth > 200 or len(out) > 4 * MAX_EVENTS or clock.lo >= max(horizon, 1) * 4:
-        return
-
-    def mark(local: float, kind: str, label: str) -> None:
-        step = clock.to_global(local)
-        if not (clock.lo <= step < clock.hi or (step == clock.hi and kind != "boundary")):
-            return
-        if step > 0 and math.isfinite(step):
-            out.append(Event(math.ceil(step), kind, label))
-
-    def visit(child: Schedule, sub: _Clock) -> None:
-        if sub.lo < sub.hi:
-            _walk(child, sub, horizon, out, depth + 1)
-
-    if isinstance(node, co.Sequence):
-        starts = (0, *node.at)
-        for i, piece in enumerate(node.pieces):
-            end = node.at[i] if i < len(node.at) else math.inf
-            if i:
-                mark(starts[i], "milestone", f"sequence piece {i + 1}")
-            visit(piece, clock.inner(1.0, starts[i], 0.0, end - starts[i]))
-    elif isinstance(node, co.Warmup):
-        mark(node.steps, "warmup_end", "after warm-up")
-        if node.overlay:
-            visit(node.schedule, clock)
-        else:
-            visit(node.schedule, clock.inner(1.0, node.steps))
-    elif isinstance(node, co.Clip):
-        mark(node.begin, "milestone", "clip begins")
-        if node.end != math.inf:
-            mark(node.end, "boundary", "clip ends (held)")
-        visit(node.schedule, clock.inner(1.0, node.begin, 0.0, node.end - node.begin))
-    elif isinstance(node, co.PerEpoch):
-        visit(node.schedule, clock.inner(node.epoch_length))
-    elif isinstance(node, co.Stretch):
-        visit(node.schedule, clock.inner(node.factor))
-    elif isinstance(node, co.Shift):
-        visit(node.schedule, clock.inner(1.0, -node.offset, node.offset))
-    elif isinstance(node, co.Repeat):
-        cycles = min(math.ceil(max(horizon, 1) / node.period / max(clock.scale, 1e-12)) + 1, 50)
-        for k in range(cycles):
-            if k:
-                mark(k * node.period, "boundary", f"cycle {k + 1}")
-            visit(node.schedule, clock.inner(1.0, k * node.period, 0.0, node.period))
-    elif isinstance(node, (ar.Chain, ar.Sum, ar.Difference, ar.Quotient, ar.Minimum, ar.Maximum)):
-        for field in dataclasses.fields(node):
-            value = getattr(node, field.name)
-            for child in value if isinstance(value, tuple) else (value,):
-                visit(child, clock)
-    else:
-        for local, kind, label in _primitive_events(node, pr):
-            mark(local, kind, label)
-
-
-def _primitive_events(node: Schedule, pr: Any) -> Iterator[tuple[float, str, str]]:
-    name = getattr(node, "_name", type(node).__name__)
-    if isinstance(node, (pr.Linear, pr.Polynomial)):
-        yield node.steps, "end", f"{name} ends"
-    elif isinstance(node, pr.Cosine):
-        yield node.steps, "end", "cosine ends"
-    elif isinstance(node, pr.MultiStep):
-        for m in node.milestones:
-            if m > 0:
-                yield m, "milestone", "multistep milestone"
-    elif isinstance(node, pr.StepDecay):
-        for k in range(1, 51):
-            yield k * node.step_size, "boundary", "step decay"
-    elif isinstance(node, pr.CosineRestarts):
-        start, length = 0, node.period
-        for _ in range(50):
-            start += length
-            length *= node.mult
-            yield start, "boundary", "restart"
-    elif isinstance(node, (pr.OneCycle, pr.OneCycleMomentum)):
-        for _begin, end, _a, _b in node._phases[:-1]:
-            yield end, "boundary", "one_cycle phase"
-        yield node.total - 1, "end", "one_cycle ends"
-    elif isinstance(node, pr.WarmupStableDecay):
-        if node.warmup:
-            yield node.warmup, "warmup_end", "after warm-up"
-        if node.stable:
-            yield node.warmup + node.stable, "boundary", "decay begins"
-        yield node.warmup + node.stable + node.decay, "end", "decay ends"
-    elif isinstance(node, pr.Piecewise):
-        for step, _value in node.points[1:-1]:
-            yield step, "boundary", "piecewise point"
-        if len(node.points) > 1:
-            yield node.points[-1][0], "end", "piecewise ends"
 
 
 # -- describe --------------------------------------------------------------------------------------
@@ -334,9 +186,11 @@ def describe(schedule: Schedule, steps: int) -> Description:
     labels: dict[int, str] = {}
     for event in tree:
         labels.setdefault(event.step, event.label)
-    for step in jumps:
+    # Both lists are capped separately, so a staircase's many jumps never push a boundary of
+    # the tree out of the phases.
+    for step in jumps[:MAX_EVENTS]:
         labels.setdefault(step, "after a jump")
-    cuts = sorted(labels)[:MAX_EVENTS]
+    cuts = sorted(labels)
     phases = []
     bounds = [0, *cuts, n]
     for i, (a, b) in enumerate(itertools.pairwise(bounds)):

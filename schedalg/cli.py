@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from schedalg.core import Schedule
+from schedalg.expression import Schedule
 
 USAGE_ERROR = 2
 # The largest --width/--height: pixels for a PNG (Agg needs width * height * 4 bytes and refuses
@@ -68,7 +68,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from schedalg.describe import MAX_STEPS
+    from schedalg.analysis import MAX_STEPS
 
     parser = _Parser(
         prog="schedalg",
@@ -254,7 +254,7 @@ def _curve(schedule: Schedule, steps: int) -> np.ndarray:
 
 
 def _plot(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.describe import events
+    from schedalg.analysis import events
 
     schedules = _gather(args)
     series = [(label, _curve(s, args.steps)) for label, s in schedules]
@@ -327,7 +327,7 @@ def _image_path(output: str) -> str:
 
 
 def _describe(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.describe import describe
+    from schedalg.analysis import describe
 
     for label, schedule in _gather(args):
         if label != repr(schedule):
@@ -337,7 +337,7 @@ def _describe(args: argparse.Namespace, out: Any) -> int:
 
 
 def _check(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.describe import check
+    from schedalg.analysis import check
 
     status = 0
     for label, schedule in _gather(args):

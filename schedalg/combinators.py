@@ -1,66 +1,68 @@
-"""Combinators: schedules built from schedules. Semantics fixed by DESIGN §2.
+"""Combinators: schedules built from schedules (the fixed semantics of ``docs/design.md``).
 
 Each node evaluates a child only on the steps the child owns: a ``sequence`` gives every piece
 its own slice of a curve, a held tail is a fill, nothing is evaluated everywhere and then selected
-(except under JAX tracing, where shapes must be static).
+(except under JAX tracing, where shapes must be static). Each declares the clock its children
+run on, which is how ``describe`` and ``check`` place a child's events on the global clock.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any, ClassVar
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.core import BLOCK, Schedule, format_value, power, select
+from schedalg.backends import BLOCK, fill_staircase, power, select
+from schedalg.expression import Schedule
+from schedalg.node import Child, Clock, Event, param
+from schedalg.printing import format_value
 
 
-def _schedule(fn: str, name: str, value: object) -> Schedule:
-    if not isinstance(value, Schedule):
-        raise TypeError(f"{fn}(): {name} must be a Schedule, got {value!r}")
-    return value
-
-
-@dataclass(frozen=True, repr=False)
-class Sequence(Schedule):
+class sequence(Schedule):
     """``sequence(a, b, c, at=[m1, m2])``: ``a(t)`` on ``[0, m1)``, ``b(t - m1)`` on ``[m1, m2)``,
     ``c(t - m2)`` from ``m2`` on — every piece on its own clock from 0 (torch's ``SequentialLR``,
-    optax's ``join_schedules``)."""
+    optax's ``join_schedules``). A single piece is that piece (``at=[]``)."""
 
-    pieces: tuple[Schedule, ...]
-    at: tuple[int, ...]
-    _name: ClassVar[str] = "sequence"
+    pieces: tuple[Schedule, ...] = param(check.schedules(), variadic=True)
+    at: tuple[int, ...] = param(check.integers(minimum=1, strictly_increasing=True, nonempty=False))
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.pieces, (tuple, list)):
-            raise TypeError(f"sequence(): pieces must be schedules, got {self.pieces!r}")
-        pieces = tuple(self.pieces)
-        for i, piece in enumerate(pieces):
-            _schedule("sequence", f"piece {i}", piece)
-        at = check.integer_list(
-            "sequence", "at", self.at, minimum=1, strictly_increasing=True, nonempty=False
-        )
-        if len(at) != len(pieces) - 1:
+    if TYPE_CHECKING:  # the public signature (the node's metaclass builds it from the fields)
+
+        def __init__(self, *pieces: Schedule, at: Iterable[int]) -> None: ...
+
+    def _check(self) -> None:
+        if len(self.at) != len(self.pieces) - 1:
             raise ValueError(
                 f"sequence(): at must have one milestone fewer than there are pieces "
-                f"({len(pieces)} pieces), got {list(at)!r}"
+                f"({len(self.pieces)} pieces), got {list(self.at)!r}"
             )
-        self._set("pieces", pieces)
-        self._set("at", at)
+
+    def _simplify(self) -> Schedule:
+        return self.pieces[0] if len(self.pieces) == 1 else self
 
     def __repr__(self) -> str:
         pieces = ", ".join(repr(p) for p in self.pieces)
         return f"sequence({pieces}, at={format_value(self.at)})"
 
+    def children(self) -> Iterator[Child]:
+        starts = (0, *self.at)
+        for i, piece in enumerate(self.pieces):
+            end = self.at[i] if i < len(self.at) else math.inf
+            yield Child("pieces", i, piece, Clock(offset=starts[i], hi=end - starts[i]))
+
+    def events(self) -> Iterator[Event]:
+        for i, milestone in enumerate(self.at, 2):
+            yield Event(milestone, "milestone", f"sequence piece {i}")
+
     def _scalar(self, t: float) -> float:
         i = bisect.bisect_right(self.at, t)
         return self.pieces[i]._scalar(t - self.at[i - 1] if i else t)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         return select(t, xp, tuple(float(m) for m in self.at), [p._array for p in self.pieces])
 
     def _fill(self, out: np.ndarray, start: int) -> None:
@@ -73,108 +75,30 @@ class Sequence(Schedule):
                 piece._fill(out[lo - start : hi - start], lo - starts[i])
 
 
-def sequence(*pieces: Schedule, at: Any) -> Schedule:
-    """``sequence(a, b, c, at=[m1, m2])``; a single piece is that piece (``at=[]``)."""
-    node = Sequence(pieces, at)
-    return node.pieces[0] if len(node.pieces) == 1 else node
-
-
-_INF = math.inf
-
-
-@dataclass(frozen=True, repr=False)
-class Clip(Schedule):
-    """``clip(schedule, begin, end=inf)``: ``1.0`` before ``begin``; ``schedule(t - begin)`` on
-    ``[begin, end)``; the last value inside, ``schedule(end - 1 - begin)``, from ``end`` on
-    (MMEngine's ``begin``/``end`` interval)."""
-
-    schedule: Schedule
-    begin: int
-    end: int | float = _INF
-    _name: ClassVar[str] = "clip"
-    _positional: ClassVar[int] = 3
-
-    def __post_init__(self) -> None:
-        _schedule("clip", "schedule", self.schedule)
-        self._set("begin", check.integer("clip", "begin", self.begin, minimum=0))
-        if self.end != _INF:
-            if not check.is_integer(self.end) or not self.end > self.begin:
-                raise (ValueError if check.is_integer(self.end) else TypeError)(
-                    f"clip(): end must be an integer greater than begin={self.begin!r} or inf, "
-                    f"got {self.end!r}"
-                )
-            self._set("end", int(self.end))
-
-    def __repr__(self) -> str:
-        args = [repr(self.schedule), repr(self.begin)]
-        if self.end != _INF:
-            args.append(repr(self.end))
-        return f"clip({', '.join(args)})"
-
-    @property
-    def _held(self) -> float:
-        return self.schedule._scalar(self.end - 1 - self.begin)
-
-    def _scalar(self, t: float) -> float:
-        if t < self.begin:
-            return 1.0
-        if t < self.end:
-            return self.schedule._scalar(t - self.begin)
-        return self._held
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        pieces = [lambda local, xp: xp.ones_like(local), self.schedule._array]
-        edges: tuple[float, ...] = (float(self.begin),)
-        if self.end != _INF:
-            held = self._held
-            pieces.append(lambda local, xp: xp.full_like(local, held))
-            edges += (float(self.end),)
-        if self.begin == 0:
-            return select(t, xp, edges[1:], pieces[1:])
-        return select(t, xp, edges, pieces)
-
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        stop = start + out.shape[0]
-        before = min(max(self.begin - start, 0), out.shape[0])
-        out[:before] = 1.0
-        lo, hi = max(start, self.begin), min(stop, self.end)
-        if lo < hi:
-            self.schedule._fill(out[lo - start : int(hi) - start], lo - self.begin)
-        if stop > self.end:
-            out[max(int(self.end) - start, 0) :] = self._held
-
-
-def clip(schedule: Schedule, begin: int, end: int | float = _INF) -> Schedule:
-    """``clip(s, begin, end)``; ``clip(s, 0)`` is ``s`` itself."""
-    node = Clip(schedule, begin, end)
-    return node.schedule if node.begin == 0 and node.end == _INF else node
-
-
-@dataclass(frozen=True, repr=False)
-class PerEpoch(Schedule):
+class per_epoch(Schedule):
     """``per_epoch(schedule, epoch_length, smooth=False)``: ``schedule(floor(t / L))`` — a
     schedule written in epochs, read per iteration (MMEngine ``by_epoch=True``); with
-    ``smooth=True``, ``schedule(t / L)``: updated every iteration (``convert_to_iter_based``)."""
+    ``smooth=True``, ``schedule(t / L)``: updated every iteration (``convert_to_iter_based``).
+    Nested staircases merge: ``per_epoch(per_epoch(s, a), b)`` is ``per_epoch(s, a * b)``."""
 
-    schedule: Schedule
-    epoch_length: int
-    smooth: bool = False
-    _name: ClassVar[str] = "per_epoch"
-    _positional: ClassVar[int] = 2
+    schedule: Schedule = param(check.a_schedule())
+    epoch_length: int = param(check.an_integer(minimum=1))
+    smooth: bool = param(check.a_flag(), default=False)
 
-    def __post_init__(self) -> None:
-        _schedule("per_epoch", "schedule", self.schedule)
-        self._set(
-            "epoch_length",
-            check.integer("per_epoch", "epoch_length", self.epoch_length, minimum=1),
-        )
-        self._set("smooth", check.flag("per_epoch", "smooth", self.smooth))
+    def _simplify(self) -> Schedule:
+        inner = self.schedule
+        if isinstance(inner, per_epoch) and not inner.smooth and not self.smooth:
+            return per_epoch(inner.schedule, inner.epoch_length * self.epoch_length)
+        return self
+
+    def children(self) -> Iterator[Child]:
+        yield Child("schedule", None, self.schedule, Clock(scale=self.epoch_length))
 
     def _scalar(self, t: float) -> float:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
         return self.schedule._scalar(epoch)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
         return self.schedule._array(epoch, xp)
 
@@ -182,32 +106,20 @@ class PerEpoch(Schedule):
         if self.smooth or self.epoch_length == 1:
             super()._fill(out, start)
             return
+
         # One value per epoch, repeated: the inner schedule sees n / L steps, not n.
-        n, length = out.shape[0], self.epoch_length
-        first, last = start // length, (start + n - 1) // length
-        values = np.empty(last - first + 1)
-        self.schedule._fill(values, first)
-        counts = np.full(values.shape[0], length)
-        counts[0] = min(n, (first + 1) * length - start)
-        counts[-1] = n - counts[:-1].sum() if last > first else n
-        out[...] = np.repeat(values, counts)
+        def epoch_values(first: int, count: int) -> np.ndarray:
+            values = np.empty(count)
+            self.schedule._fill(values, first)
+            return values
 
-
-def per_epoch(schedule: Schedule, epoch_length: int, smooth: bool = False) -> Schedule:
-    """``per_epoch(s, L)``; nested staircases merge: ``per_epoch(per_epoch(s, a), b)`` is
-    ``per_epoch(s, a * b)``."""
-    node = PerEpoch(schedule, epoch_length, smooth)
-    inner = node.schedule
-    if isinstance(inner, PerEpoch) and not inner.smooth and not node.smooth:
-        return PerEpoch(inner.schedule, inner.epoch_length * node.epoch_length)
-    return node
+        fill_staircase(out, start, self.epoch_length, epoch_values)
 
 
 _SHAPES = ("linear", "exponential", "cosine", "constant")
 
 
-@dataclass(frozen=True, repr=False)
-class Warmup(Schedule):
+class warmup(Schedule):
     """``warmup(schedule, steps, start=0.0, shape='linear', overlay=False)``.
 
     Prefix (default): a ramp from ``start * s(0)`` at ``t = 0`` that reaches ``s(0)`` at
@@ -220,26 +132,26 @@ class Warmup(Schedule):
     ``start + (1 - start) * (1 - cos(pi p)) / 2``; constant ``start``.
     """
 
-    schedule: Schedule
-    steps: int
-    start: float = 0.0
-    shape: str = "linear"
-    overlay: bool = False
-    _name: ClassVar[str] = "warmup"
-    _positional: ClassVar[int] = 2
+    schedule: Schedule = param(check.a_schedule())
+    steps: int = param(check.an_integer(minimum=1))
+    start: float = param(check.a_number(), default=0.0)
+    shape: str = param(check.one_of(*_SHAPES), default="linear")
+    overlay: bool = param(check.a_flag(), default=False)
 
-    def __post_init__(self) -> None:
-        _schedule("warmup", "schedule", self.schedule)
-        self._set("steps", check.integer("warmup", "steps", self.steps, minimum=1))
-        self._set("start", check.real("warmup", "start", self.start))
-        self._set("shape", check.choice("warmup", "shape", self.shape, _SHAPES))
-        self._set("overlay", check.flag("warmup", "overlay", self.overlay))
+    def _check(self) -> None:
         if self.shape == "exponential" and not (self.start > 0 and math.isfinite(1.0 / self.start)):
             # The ramp is start * (1 / start) ** p: a subnormal start would make it inf mid-way.
             raise ValueError(
                 f"warmup(): start must be a normal positive number for shape='exponential', "
                 f"got {self.start!r}"
             )
+
+    def children(self) -> Iterator[Child]:
+        clock = Clock() if self.overlay else Clock(offset=self.steps)
+        yield Child("schedule", None, self.schedule, clock)
+
+    def events(self) -> Iterator[Event]:
+        yield Event(self.steps, "warmup_end", "after warm-up")
 
     def _factor(self, t: Any, cos: Any) -> Any:
         if self.shape == "linear":
@@ -258,7 +170,7 @@ class Warmup(Schedule):
             return self._factor(t, math.cos) * self.schedule._scalar(0)
         return self.schedule._scalar(t - self.steps)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         if self.overlay:
             ramp = self._factor(xp.where(t < self.steps, t, float(self.steps)), xp.cos)
             ramp = xp.where(t < self.steps, ramp, 1.0)
@@ -287,49 +199,54 @@ class Warmup(Schedule):
             self.schedule._fill(out[split:], start + split - self.steps)
 
 
-@dataclass(frozen=True, repr=False)
-class Stretch(Schedule):
+class stretch(Schedule):
     """``stretch(schedule, factor)``: ``schedule(t / factor)`` — the whole curve ``factor`` times
-    longer (Composer's scale-schedule ratio is ``1 / factor``)."""
+    longer (Composer's scale-schedule ratio is ``1 / factor``). ``stretch(s, 1)`` is ``s``, and
+    ``stretch(stretch(s, a), b)`` is ``stretch(s, a * b)``."""
 
-    schedule: Schedule
-    factor: int | float
-    _name: ClassVar[str] = "stretch"
-    _positional: ClassVar[int] = 2
+    schedule: Schedule = param(check.a_schedule())
+    factor: int | float = param(check.a_length())
 
-    def __post_init__(self) -> None:
-        _schedule("stretch", "schedule", self.schedule)
-        self._set("factor", check.positive_length("stretch", "factor", self.factor))
+    def _simplify(self) -> Schedule:
+        if self.factor == 1:
+            return self.schedule
+        if isinstance(self.schedule, stretch):
+            return stretch(self.schedule.schedule, self.schedule.factor * self.factor)
+        return self
+
+    def children(self) -> Iterator[Child]:
+        yield Child("schedule", None, self.schedule, Clock(scale=self.factor))
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t / self.factor)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         return self.schedule._array(t / self.factor, xp)
 
 
-@dataclass(frozen=True, repr=False)
-class Repeat(Schedule):
+class repeat(Schedule):
     """``repeat(schedule, period, decay=1.0)``: ``decay ** k * schedule(t - k * period)`` in cycle
     ``k = floor(t / period)`` — restart any schedule every ``period`` steps."""
 
-    schedule: Schedule
-    period: int
-    decay: float = 1.0
-    _name: ClassVar[str] = "repeat"
-    _positional: ClassVar[int] = 2
+    schedule: Schedule = param(check.a_schedule())
+    period: int = param(check.an_integer(minimum=1))
+    decay: float = param(check.a_number(above=0), default=1.0)
 
-    def __post_init__(self) -> None:
-        _schedule("repeat", "schedule", self.schedule)
-        self._set("period", check.integer("repeat", "period", self.period, minimum=1))
-        self._set("decay", check.real("repeat", "decay", self.decay, above=0))
+    def children(self) -> Iterator[Child]:
+        yield Child("schedule", None, self.schedule, Clock(hi=self.period, period=self.period))
+
+    def events(self) -> Iterator[Event]:
+        k = 1
+        while True:
+            yield Event(k * self.period, "boundary", f"cycle {k + 1}")
+            k += 1
 
     def _scalar(self, t: float) -> float:
         cycle = t // self.period
         value = self.schedule._scalar(t - cycle * self.period)
         return value if self.decay == 1.0 else power(self.decay, cycle) * value
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         cycle = t // self.period
         value = self.schedule._array(t - cycle * self.period, xp)
         return value if self.decay == 1.0 else self.decay**cycle * value
@@ -351,24 +268,28 @@ class Repeat(Schedule):
             super()._fill(out, start)
 
 
-@dataclass(frozen=True, repr=False)
-class Shift(Schedule):
+class shift(Schedule):
     """``shift(schedule, offset)``: ``schedule(t + offset)`` — start a schedule part-way, e.g. to
-    continue a curve from step ``offset``."""
+    continue a curve from step ``offset``. ``shift(s, 0)`` is ``s``, and
+    ``shift(shift(s, a), b)`` is ``shift(s, a + b)``."""
 
-    schedule: Schedule
-    offset: int
-    _name: ClassVar[str] = "shift"
-    _positional: ClassVar[int] = 2
+    schedule: Schedule = param(check.a_schedule())
+    offset: int = param(check.an_integer(minimum=0))
 
-    def __post_init__(self) -> None:
-        _schedule("shift", "schedule", self.schedule)
-        self._set("offset", check.integer("shift", "offset", self.offset, minimum=0))
+    def _simplify(self) -> Schedule:
+        if self.offset == 0:
+            return self.schedule
+        if isinstance(self.schedule, shift):
+            return shift(self.schedule.schedule, self.schedule.offset + self.offset)
+        return self
+
+    def children(self) -> Iterator[Child]:
+        yield Child("schedule", None, self.schedule, Clock(offset=-self.offset, lo=self.offset))
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t + self.offset)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         return self.schedule._array(t + self.offset, xp)
 
     def _fill(self, out: np.ndarray, start: int) -> None:

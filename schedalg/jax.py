@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from schedalg import _validate as check
-from schedalg.core import Schedule
+from schedalg.expression import Schedule
 
 __all__ = ["to_optax"]
 

@@ -34,19 +34,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from schedalg import (
+    Schedule,
+    chain,
+    clip,
+    constant,
+    cosine,
+    exponential,
+    linear,
+    multistep,
+    one_cycle,
+    per_epoch,
+    polynomial,
+    sequence,
+    shift,
+    step_decay,
+)
 from schedalg import _validate as check
-from schedalg.arithmetic import chain
-from schedalg.combinators import Shift as shift
-from schedalg.combinators import clip, per_epoch, sequence
-from schedalg.core import Schedule
-from schedalg.primitives import Constant as constant
-from schedalg.primitives import Cosine as cosine
-from schedalg.primitives import Exponential as exponential
-from schedalg.primitives import Linear as linear
-from schedalg.primitives import MultiStep as multistep
-from schedalg.primitives import OneCycle as one_cycle
-from schedalg.primitives import Polynomial as polynomial
-from schedalg.primitives import StepDecay as step_decay
 
 __all__ = ["INF", "from_config", "read_config", "read_settings"]
 
@@ -1008,7 +1012,7 @@ def _plateau(
     the node runs on the absolute value (``start=base``) and the expression is
     ``(1 / base) * plateau(...)``: feed it ``metrics[monitor]`` after each validation.
     """
-    from schedalg.plateau import plateau
+    from schedalg import plateau
 
     if len(group) > 1:
         raise spec.fail(

@@ -1,87 +1,51 @@
-"""The primitive curves. Each is one frozen class whose docstring states its formula.
+"""The primitive curves: one class each, its formula in its docstring and once in ``_formula``.
 
 Values are multipliers by convention (1.0 at ``t = 0`` unless stated), but nothing depends on it.
 Expression orders follow ``torch.optim.lr_scheduler``'s closed forms so the curves agree with
-torch to the last bit wherever torch itself computes a closed form.
+torch to the last bit wherever torch itself computes a closed form. Nodes whose one-step path is
+a different algorithm from their array path (a ``bisect`` instead of a mask per milestone) keep
+both; all others write the formula once.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.core import Schedule, is_jax, map_scalar, power, select, steps_into
+from schedalg.backends import (
+    Evaluate,
+    fill_piecewise_constant,
+    fill_staircase,
+    pow_,
+    power,
+    select,
+    steps_into,
+)
+from schedalg.expression import Schedule
+from schedalg.node import Event, param
 
 
-def _call_vectorised(function: Callable[[Any], Any], t: Any, xp: ModuleType) -> Any:
-    """Call ``function`` on the whole array; map it elementwise if it does not take arrays."""
-    try:
-        result = function(t)
-    except Exception:
-        return map_scalar(function, t, xp)
-    try:
-        result = xp.asarray(result, dtype=t.dtype) if not hasattr(result, "shape") else result
-        return xp.astype(result, t.dtype) + xp.zeros_like(t)
-    except Exception:
-        return map_scalar(function, t, xp)
-
-
-@dataclass(frozen=True, repr=False)
-class Constant(Schedule):
-    """``constant(value=1.0)``: ``value`` at every step."""
-
-    value: float = 1.0
-    _name: ClassVar[str] = "constant"
-    _positional: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        self._set("value", check.real("constant", "value", self.value))
-
-    def __repr__(self) -> str:
-        return f"constant({self.value!r})"
-
-    def _scalar(self, t: float) -> float:
-        return self.value
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        return xp.full_like(t, self.value)
-
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        out.fill(self.value)
-
-
-@dataclass(frozen=True, repr=False)
-class Linear(Schedule):
+class linear(Schedule):
     """``linear(start, end, steps)``: ``start + (end - start) * min(t, steps) / steps``.
 
     torch's ``LinearLR(start_factor=start, end_factor=end, total_iters=steps)``; held at ``end``
     from ``steps`` on.
     """
 
-    start: float
-    end: float
-    steps: int
-    _name: ClassVar[str] = "linear"
-    _positional: ClassVar[int] = 3
+    start: float = param(check.a_number())
+    end: float = param(check.a_number())
+    steps: int = param(check.an_integer(minimum=1))
 
-    def __post_init__(self) -> None:
-        self._set("start", check.real("linear", "start", self.start))
-        self._set("end", check.real("linear", "end", self.end))
-        self._set("steps", check.integer("linear", "steps", self.steps, minimum=1))
+    def events(self) -> Iterator[Event]:
+        yield Event(self.steps, "end", "linear ends")
 
-    def _scalar(self, t: float) -> float:
-        return self.start + (self.end - self.start) * min(t, self.steps) / self.steps
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _formula(self, t: Any, xp: Any) -> Any:
         clamped = xp.where(t < self.steps, t, float(self.steps))
         return self.start + (self.end - self.start) * clamped / self.steps
 
@@ -91,88 +55,61 @@ class Linear(Schedule):
         values += self.start
 
     def _fill(self, out: np.ndarray, start: int) -> None:
-        _fill_then_hold(self, out, start, self.steps, self._formula_in_place)
+        fill_then_hold(self, out, start, self.steps, self._formula_in_place)
 
 
-@dataclass(frozen=True, repr=False)
-class Exponential(Schedule):
+class exponential(Schedule):
     """``exponential(gamma)``: ``gamma ** t`` (torch's ``ExponentialLR``)."""
 
-    gamma: float
-    _name: ClassVar[str] = "exponential"
-    _positional: ClassVar[int] = 1
+    gamma: float = param(check.a_number(above=0))
 
-    def __post_init__(self) -> None:
-        self._set("gamma", check.real("exponential", "gamma", self.gamma, above=0))
-
-    def _scalar(self, t: float) -> float:
-        return power(self.gamma, t)
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        return self.gamma**t
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return pow_(self.gamma, t, xp)
 
 
-@dataclass(frozen=True, repr=False)
-class StepDecay(Schedule):
+class step_decay(Schedule):
     """``step_decay(step_size, gamma)``: ``gamma ** (t // step_size)`` (torch's ``StepLR``)."""
 
-    step_size: int
-    gamma: float
-    _name: ClassVar[str] = "step_decay"
-    _positional: ClassVar[int] = 2
+    step_size: int = param(check.an_integer(minimum=1))
+    gamma: float = param(check.a_number(above=0))
 
-    def __post_init__(self) -> None:
-        self._set("step_size", check.integer("step_decay", "step_size", self.step_size, minimum=1))
-        self._set("gamma", check.real("step_decay", "gamma", self.gamma, above=0))
+    def events(self) -> Iterator[Event]:
+        for k in range(1, 51):
+            yield Event(k * self.step_size, "boundary", "step decay")
 
-    def _scalar(self, t: float) -> float:
-        return power(self.gamma, t // self.step_size)
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        return self.gamma ** (t // self.step_size)
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return pow_(self.gamma, t // self.step_size, xp)
 
     def _fill(self, out: np.ndarray, start: int) -> None:
-        # Constant on blocks of step_size steps: one power per block, repeated.
-        n = out.shape[0]
-        first, last = start // self.step_size, (start + n - 1) // self.step_size
-        values = self.gamma ** np.arange(first, last + 1, dtype=np.float64)
-        counts = np.full(last - first + 1, self.step_size)
-        counts[0] = min(n, (first + 1) * self.step_size - start)
-        counts[-1] = n - counts[:-1].sum() if last > first else n
-        out[...] = np.repeat(values, counts)
+        fill_staircase(
+            out,
+            start,
+            self.step_size,
+            lambda first, count: self.gamma ** np.arange(first, first + count, dtype=np.float64),
+        )
 
 
-@dataclass(frozen=True, repr=False)
-class MultiStep(Schedule):
+class multistep(Schedule):
     """``multistep(milestones, gamma)``: ``gamma ** #{m in milestones : m <= t}``.
 
     torch's ``MultiStepLR``: a milestone listed twice applies ``gamma`` twice, milestone 0 applies
     from the first step. Milestones must be non-decreasing non-negative integers.
     """
 
-    milestones: tuple[int, ...]
-    gamma: float
-    _name: ClassVar[str] = "multistep"
-    _positional: ClassVar[int] = 2
+    milestones: tuple[int, ...] = param(
+        check.integers(minimum=0, strictly_increasing=False, nonempty=True)
+    )
+    gamma: float = param(check.a_number(above=0))
 
-    def __post_init__(self) -> None:
-        self._set(
-            "milestones",
-            check.integer_list(
-                "multistep",
-                "milestones",
-                self.milestones,
-                minimum=0,
-                strictly_increasing=False,
-                nonempty=True,
-            ),
-        )
-        self._set("gamma", check.real("multistep", "gamma", self.gamma, above=0))
+    def events(self) -> Iterator[Event]:
+        for m in self.milestones:
+            if m > 0:
+                yield Event(m, "milestone", "multistep milestone")
 
     def _scalar(self, t: float) -> float:
         return power(self.gamma, bisect.bisect_right(self.milestones, t))
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         count = xp.zeros_like(t)
         for milestone in self.milestones:
             count = count + xp.astype(t >= milestone, t.dtype)
@@ -180,32 +117,24 @@ class MultiStep(Schedule):
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         edges = [m - start for m in self.milestones]
-        _fill_piecewise_constant(out, edges, self._scalar, start)
+        fill_piecewise_constant(out, edges, self._scalar, start)
 
 
-@dataclass(frozen=True, repr=False)
-class Polynomial(Schedule):
+class polynomial(Schedule):
     """``polynomial(steps, power=1.0, end=0.0)``:
     ``end + (1 - end) * (1 - min(t, steps) / steps) ** power``.
 
     torch's ``PolynomialLR(total_iters=steps, power=power)`` for ``end = 0``; MMEngine's ``PolyLR``.
     """
 
-    steps: int
-    power: float = 1.0
-    end: float = 0.0
-    _name: ClassVar[str] = "polynomial"
-    _positional: ClassVar[int] = 1
+    steps: int = param(check.an_integer(minimum=1))
+    power: float = param(check.a_number(at_least=0), default=1.0)
+    end: float = param(check.a_number(), default=0.0)
 
-    def __post_init__(self) -> None:
-        self._set("steps", check.integer("polynomial", "steps", self.steps, minimum=1))
-        self._set("power", check.real("polynomial", "power", self.power, at_least=0))
-        self._set("end", check.real("polynomial", "end", self.end))
+    def events(self) -> Iterator[Event]:
+        yield Event(self.steps, "end", "polynomial ends")
 
-    def _scalar(self, t: float) -> float:
-        return self.end + (1.0 - self.end) * (1.0 - min(self.steps, t) / self.steps) ** self.power
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _formula(self, t: Any, xp: Any) -> Any:
         clamped = xp.where(t < self.steps, t, float(self.steps))
         # XLA turns ``x / steps`` into ``x * (1 / steps)``, so under jit ``1 - steps / steps`` can
         # be off by an ulp, and a fractional power of it NaN or 1e-8: the hold is exactly 0 here
@@ -214,11 +143,10 @@ class Polynomial(Schedule):
         return self.end + (1.0 - self.end) * remaining**self.power
 
     def _fill(self, out: np.ndarray, start: int) -> None:
-        _fill_then_hold(self, out, start, self.steps)
+        fill_then_hold(self, out, start, self.steps)
 
 
-@dataclass(frozen=True, repr=False)
-class Cosine(Schedule):
+class cosine(Schedule):
     """``cosine(steps, end=0.0, periodic=False)``:
     ``end + (1 - end) * (1 + cos(pi * t / steps)) / 2``.
 
@@ -226,23 +154,20 @@ class Cosine(Schedule):
     ``2 * steps``, as torch's ``CosineAnnealingLR`` does past ``T_max``.
     """
 
-    steps: int
-    end: float = 0.0
-    periodic: bool = False
-    _name: ClassVar[str] = "cosine"
-    _positional: ClassVar[int] = 1
+    steps: int = param(check.an_integer(minimum=1))
+    end: float = param(check.a_number(), default=0.0)
+    periodic: bool = param(check.a_flag(), default=False)
 
-    def __post_init__(self) -> None:
-        self._set("steps", check.integer("cosine", "steps", self.steps, minimum=1))
-        self._set("end", check.real("cosine", "end", self.end))
-        self._set("periodic", check.flag("cosine", "periodic", self.periodic))
+    def events(self) -> Iterator[Event]:
+        yield Event(self.steps, "end", "cosine ends")
 
     def _scalar(self, t: float) -> float:
+        # The adapter's hot path: the formula below with math.cos, without a namespace lookup.
         if not self.periodic and t > self.steps:
             t = self.steps
         return self.end + (1.0 - self.end) * (1.0 + math.cos(math.pi * t / self.steps)) / 2
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _formula(self, t: Any, xp: Any) -> Any:
         if not self.periodic:
             t = xp.where(t < self.steps, t, float(self.steps))
         return self.end + (1.0 - self.end) * (1.0 + xp.cos(math.pi * t / self.steps)) / 2
@@ -260,11 +185,10 @@ class Cosine(Schedule):
         if self.periodic:
             self._formula_in_place(steps_into(out, start))
         else:
-            _fill_then_hold(self, out, start, self.steps, self._formula_in_place)
+            fill_then_hold(self, out, start, self.steps, self._formula_in_place)
 
 
-@dataclass(frozen=True, repr=False)
-class CosineRestarts(Schedule):
+class cosine_restarts(Schedule):
     """``cosine_restarts(period, mult=1, end=0.0)``: a cosine from 1 to ``end`` over cycles of
     ``period * mult**k`` steps, restarting at 1 (torch's ``CosineAnnealingWarmRestarts``).
 
@@ -272,388 +196,59 @@ class CosineRestarts(Schedule):
     ``end + (1 - end) * (1 + cos(pi * (t - s_k) / T_k)) / 2``. ``end`` is approached, never reached.
     """
 
-    period: int
-    mult: int = 1
-    end: float = 0.0
-    _name: ClassVar[str] = "cosine_restarts"
-    _positional: ClassVar[int] = 1
+    period: int = param(check.an_integer(minimum=1))
+    mult: int = param(check.an_integer(minimum=1), default=1)
+    end: float = param(check.a_number(), default=0.0)
 
-    def __post_init__(self) -> None:
-        self._set("period", check.integer("cosine_restarts", "period", self.period, minimum=1))
-        self._set("mult", check.integer("cosine_restarts", "mult", self.mult, minimum=1))
-        self._set("end", check.real("cosine_restarts", "end", self.end))
-
-    @functools.cached_property
-    def _cycle_starts(self) -> list[int]:
+    def _check(self) -> None:
         # Exact integer cycle boundaries up to 2**53 (beyond, float steps are not integers).
         starts, length = [0], self.period
         while self.mult > 1 and starts[-1] < 2**53:
             starts.append(starts[-1] + length)
             length *= self.mult
-        return starts
+        self._set("_cycle_starts", starts)
+
+    def events(self) -> Iterator[Event]:
+        start, length = 0, self.period
+        for _ in range(50):
+            start += length
+            length *= self.mult
+            yield Event(start, "boundary", "restart")
+
+    def _cosine(self, position: Any, length: Any, cos: Callable[[Any], Any]) -> Any:
+        return self.end + (1.0 - self.end) * (1.0 + cos(math.pi * position / length)) / 2
 
     def _scalar(self, t: float) -> float:
         if self.mult == 1:
-            position, length = t % self.period, self.period
-        else:
-            starts = self._cycle_starts
-            k = bisect.bisect_right(starts, t) - 1
-            position, length = t - starts[k], self.period * self.mult**k
-        return self.end + (1.0 - self.end) * (1.0 + math.cos(math.pi * position / length)) / 2
+            return self._cosine(t % self.period, self.period, math.cos)
+        starts = self._cycle_starts  # type: ignore[attr-defined]
+        k = bisect.bisect_right(starts, t) - 1
+        return self._cosine(t - starts[k], self.period * self.mult**k, math.cos)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         if self.mult == 1:
-            position, length = t % self.period, float(self.period)
-        else:
-            starts = self._cycle_starts
-            lengths = [float(self.period * self.mult**k) for k in range(len(starts))]
-            cycle_start = xp.zeros_like(t)
-            length = xp.full_like(t, float(self.period))
-            for start, size in zip(starts[1:], lengths[1:]):
-                # A float: JAX refuses Python ints beyond int32 (the starts reach 2**53).
-                later = t >= float(start)
-                cycle_start = xp.where(later, float(start), cycle_start)
-                length = xp.where(later, size, length)
-            position = t - cycle_start
-        return self.end + (1.0 - self.end) * (1.0 + xp.cos(math.pi * position / length)) / 2
+            return self._cosine(t % self.period, float(self.period), xp.cos)
+        starts = self._cycle_starts  # type: ignore[attr-defined]
+        cycle_start = xp.zeros_like(t)
+        length = xp.full_like(t, float(self.period))
+        for k, start in enumerate(starts[1:], 1):
+            # A float: JAX refuses Python ints beyond int32 (the starts reach 2**53).
+            later = t >= float(start)
+            cycle_start = xp.where(later, float(start), cycle_start)
+            length = xp.where(later, float(self.period * self.mult**k), length)
+        return self._cosine(t - cycle_start, length, xp.cos)
 
 
-_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
-
-
-@dataclass(frozen=True, repr=False)
-class Cyclic(Schedule):
-    """``cyclic(low, high, up, down=None, mode='triangular', gamma=1.0, scale_fn=None,
-    scale_mode='cycle')``: torch's ``CyclicLR`` curve from ``low`` to ``high`` and back.
-
-    With ``total = up + down``, ``cycle = floor(1 + t / total)``, ``x = 1 + t / total - cycle``:
-    ``low + (high - low) * f(x) * scale``, ``f`` rising linearly to 1 over the first ``up / total``
-    of a cycle and falling back to 0; ``scale`` is 1 (triangular), ``1 / 2**(cycle - 1)``
-    (triangular2), ``gamma**t`` (exp_range) or ``scale_fn(cycle)`` / ``scale_fn(t)`` by
-    ``scale_mode``. The momentum torch cycles is the same curve with ``low`` and ``high`` swapped
-    (``low=max_momentum, high=base_momentum``). ``down=None`` means ``down = up``.
-    """
-
-    low: float
-    high: float
-    up: int | float
-    down: int | float | None = None
-    mode: str = "triangular"
-    gamma: float = 1.0
-    scale_fn: Callable[[Any], Any] | None = None
-    scale_mode: str = "cycle"
-    _name: ClassVar[str] = "cyclic"
-    _positional: ClassVar[int] = 3
-
-    def __post_init__(self) -> None:
-        self._set("low", check.real("cyclic", "low", self.low))
-        self._set("high", check.real("cyclic", "high", self.high))
-        self._set("up", check.positive_length("cyclic", "up", self.up))
-        if self.down is not None:
-            down = self.down
-            if check.is_integer(down):
-                down = check.integer("cyclic", "down", down, minimum=0)
-            else:
-                down = check.real("cyclic", "down", down, at_least=0)
-            self._set("down", down)
-        self._set("mode", check.choice("cyclic", "mode", self.mode, _CYCLIC_MODES))
-        self._set("gamma", check.real("cyclic", "gamma", self.gamma, above=0))
-        if self.scale_fn is not None:
-            check.function("cyclic", "scale_fn", self.scale_fn)
-        self._set(
-            "scale_mode",
-            check.choice("cyclic", "scale_mode", self.scale_mode, ("cycle", "iterations")),
-        )
-
-    @property
-    def _total(self) -> float:
-        up = float(self.up)
-        return up + (up if self.down is None else float(self.down))
-
-    def _scalar(self, t: float) -> float:
-        total = self._total
-        ratio = float(self.up) / total
-        cycle = math.floor(1 + t / total)
-        x = 1.0 + t / total - cycle
-        factor = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
-        if self.scale_fn is not None:
-            scale = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
-        elif self.mode == "triangular":
-            scale = 1.0
-        elif self.mode == "triangular2":
-            scale = 1 / power(2.0, cycle - 1)
-        else:
-            scale = power(self.gamma, t)
-        return self.low + (self.high - self.low) * factor * scale
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        total = self._total
-        ratio = float(self.up) / total
-        cycle = xp.floor(1 + t / total)
-        x = 1.0 + t / total - cycle
-        rising = x <= ratio
-        factor = xp.where(
-            rising, x / ratio, (x - 1) / (ratio - 1) if ratio != 1 else xp.zeros_like(x)
-        )
-        if self.scale_fn is not None:
-            scale = _call_vectorised(self.scale_fn, cycle if self.scale_mode == "cycle" else t, xp)
-        elif self.mode == "triangular":
-            scale = 1.0
-        elif self.mode == "triangular2":
-            scale = 1 / (2.0 ** (cycle - 1))
-        else:
-            scale = self.gamma**t
-        return self.low + (self.high - self.low) * factor * scale
-
-
-_ANNEALS = ("cos", "linear")
-
-
-def _anneal(kind: str, start: float, end: float, pct: Any, cos: Callable[[Any], Any]) -> Any:
-    if kind == "cos":
-        return end + (start - end) / 2.0 * (cos(math.pi * pct) + 1)
-    return (end - start) * pct + start
-
-
-def one_cycle_ends(total: int, pct_start: float, three_phase: bool) -> list[float]:
-    """The last step of each OneCycle phase, as torch and MMEngine compute them (floats)."""
-    if three_phase:
-        return [float(pct_start * total) - 1, float(2 * pct_start * total) - 2, total - 1]
-    return [float(pct_start * total) - 1, total - 1]
-
-
-def one_cycle_phases(
-    fn: str, total: int, pct_start: float, three_phase: bool, values: tuple[float, ...]
-) -> list[tuple[float, float, float, float]]:
-    """torch's OneCycleLR phases as ``(begin, end, start_value, end_value)``, float boundaries.
-
-    A phase of zero length is reachable only when it is the first one (``pct_start * total == 1``):
-    torch divides by zero there, so that is refused. Later zero-length phases are never selected.
-    """
-    ends = one_cycle_ends(total, pct_start, three_phase)
-    if ends[0] == 0:
-        raise ValueError(
-            f"{fn}(): pct_start * total must not be 1 (torch's OneCycleLR divides by zero in its "
-            f"first phase), got pct_start={pct_start!r}, total={total!r}"
-        )
-    begins = [0.0, *ends[:-1]]
-    return [(b, e, values[i], values[i + 1]) for i, (b, e) in enumerate(zip(begins, ends))]
-
-
-def one_cycle_at(
-    phases: list[tuple[float, float, float, float]], kind: str, t: float
-) -> float:
-    for i, (begin, end, start_value, end_value) in enumerate(phases):
-        if t <= end or i == len(phases) - 1:
-            return _anneal(kind, start_value, end_value, (t - begin) / (end - begin), math.cos)
-    raise AssertionError("unreachable")
-
-
-def _one_cycle_array(
-    phases: list[tuple[float, float, float, float]], kind: str, t: Any, xp: ModuleType
-) -> Any:
-    # The first phase whose end is >= t wins, as in torch's loop: build the selection backwards.
-    # Zero-length phases are never selected (see one_cycle_phases) and would divide by zero.
-    live = [p for i, p in enumerate(phases) if p[1] != p[0] or i == 0]
-    begin, end, start_value, end_value = live[-1]
-    result = _anneal(kind, start_value, end_value, (t - begin) / (end - begin), xp.cos)
-    for begin, end, start_value, end_value in reversed(live[:-1]):
-        value = _anneal(kind, start_value, end_value, (t - begin) / (end - begin), xp.cos)
-        result = xp.where(t <= end, value, result)
-    return result
-
-
-class _OneCycleCurve(Schedule):
-    """Evaluation shared by the one-cycle curves: torch's phases, held from ``total - 1`` on."""
-
-    total: int
-    anneal: str
-    _phases: list[tuple[float, float, float, float]]
-
-    def _scalar(self, t: float) -> float:
-        return one_cycle_at(self._phases, self.anneal, min(t, self.total - 1))
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        clamped = xp.where(t < self.total - 1, t, float(self.total - 1))
-        return _one_cycle_array(self._phases, self.anneal, clamped, xp)
-
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        _fill_then_hold(self, out, start, self.total - 1)
-
-
-@dataclass(frozen=True, repr=False)
-class OneCycle(_OneCycleCurve):
-    """``one_cycle(total, pct_start=0.3, div=25.0, final_div=1e4, anneal='cos',
-    three_phase=False, peak=1.0)``: torch's ``OneCycleLR`` learning rate.
-
-    Rises from ``peak / div`` to ``peak`` until step ``pct_start * total - 1``, then anneals to
-    ``peak / div / final_div`` at ``total - 1`` (three-phase: back to ``peak / div`` at
-    ``2 * pct_start * total - 2`` first). ``anneal='cos'``: ``e + (s - e) / 2 * (cos(pi p) + 1)``;
-    ``'linear'``: ``(e - s) * p + s``. Held at the final value from ``total - 1`` on (torch
-    extrapolates at step ``total``, a value no update uses, and raises after it).
-    ``peak=max_lr`` gives torch's absolute values bit for bit.
-    """
-
-    total: int
-    pct_start: float = 0.3
-    div: float = 25.0
-    final_div: float = 1e4
-    anneal: str = "cos"
-    three_phase: bool = False
-    peak: float = 1.0
-    _name: ClassVar[str] = "one_cycle"
-    _positional: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        fn = "one_cycle"
-        self._set("total", check.integer(fn, "total", self.total, minimum=1))
-        self._set("pct_start", check.real(fn, "pct_start", self.pct_start, at_least=0, at_most=1))
-        self._set("div", check.real(fn, "div", self.div, above=0))
-        self._set("final_div", check.real(fn, "final_div", self.final_div, above=0))
-        self._set("anneal", check.choice(fn, "anneal", self.anneal, _ANNEALS))
-        self._set("three_phase", check.flag(fn, "three_phase", self.three_phase))
-        self._set("peak", check.real(fn, "peak", self.peak))
-        self._phases  # noqa: B018 - validates the phases eagerly
-
-    @functools.cached_property
-    def _phases(self) -> list[tuple[float, float, float, float]]:
-        initial = self.peak / self.div
-        final = initial / self.final_div
-        values = (
-            (initial, self.peak, initial, final)
-            if self.three_phase
-            else (initial, self.peak, final)
-        )
-        return one_cycle_phases("one_cycle", self.total, self.pct_start, self.three_phase, values)
-
-
-@dataclass(frozen=True, repr=False)
-class OneCycleMomentum(_OneCycleCurve):
-    """``one_cycle_momentum(total, pct_start=0.3, low=0.85, high=0.95, anneal='cos',
-    three_phase=False)``: the momentum torch's ``OneCycleLR`` cycles against the learning rate.
-
-    Falls from ``high`` to ``low`` while the learning rate rises, then returns to ``high``
-    (three-phase: the third phase stays at ``high``); same phases and anneal as ``one_cycle``.
-    """
-
-    total: int
-    pct_start: float = 0.3
-    low: float = 0.85
-    high: float = 0.95
-    anneal: str = "cos"
-    three_phase: bool = False
-    _name: ClassVar[str] = "one_cycle_momentum"
-    _positional: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        fn = "one_cycle_momentum"
-        self._set("total", check.integer(fn, "total", self.total, minimum=1))
-        self._set("pct_start", check.real(fn, "pct_start", self.pct_start, at_least=0, at_most=1))
-        self._set("low", check.real(fn, "low", self.low))
-        self._set("high", check.real(fn, "high", self.high))
-        self._set("anneal", check.choice(fn, "anneal", self.anneal, _ANNEALS))
-        self._set("three_phase", check.flag(fn, "three_phase", self.three_phase))
-        self._phases  # noqa: B018 - validates the phases eagerly
-
-    @functools.cached_property
-    def _phases(self) -> list[tuple[float, float, float, float]]:
-        values = (
-            (self.high, self.low, self.high, self.high)
-            if self.three_phase
-            else (self.high, self.low, self.high)
-        )
-        return one_cycle_phases(
-            "one_cycle_momentum", self.total, self.pct_start, self.three_phase, values
-        )
-
-
-@dataclass(frozen=True, repr=False)
-class Cumulative(Schedule):
-    """``cumulative(factor)``: ``factor(1) * factor(2) * ... * factor(floor(t))``, 1.0 at ``t = 0``.
-
-    torch's ``MultiplicativeLR``, multiplied left to right as torch does; constant between
-    integer steps.
-    """
-
-    factor: Callable[[int], float]
-    _prefix: list[float] = field(
-        default_factory=lambda: [1.0], compare=False, repr=False, init=False
-    )
-    _name: ClassVar[str] = "cumulative"
-    _positional: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        check.function("cumulative", "factor", self.factor)
-
-    def _products_through(self, t: int) -> list[float]:
-        # Running products are cached: the adapter asks for t = 0, 1, 2, ... and each call
-        # must not cost O(t). The cache is invisible to equality and hashing.
-        prefix = self._prefix
-        while len(prefix) <= t:
-            k = len(prefix)
-            prefix.append(prefix[-1] * float(self.factor(k)))
-        return prefix
-
-    def _scalar(self, t: float) -> float:
-        step = math.floor(t)
-        return self._products_through(step)[step]
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        if is_jax(xp):
-            raise TypeError("cumulative() multiplies a Python function's values: not traceable")
-        values = map_scalar(self._scalar, t, xp)
-        return values
-
-
-@dataclass(frozen=True, repr=False)
-class FromFn(Schedule):
-    """``from_fn(function, vectorized=None)``: ``function(t)`` (torch's ``LambdaLR``).
-
-    ``function`` is first tried on whole arrays; if it raises or returns the wrong shape it is
-    called once per step (``vectorized=False`` skips the try, ``True`` forbids the fallback).
-    The one node that cannot be serialized: its repr names the function.
-    """
-
-    function: Callable[[Any], Any]
-    vectorized: bool | None = None
-    _name: ClassVar[str] = "from_fn"
-    _positional: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        check.function("from_fn", "function", self.function)
-        if self.vectorized is not None:
-            check.flag("from_fn", "vectorized", self.vectorized)
-
-    def _scalar(self, t: float) -> float:
-        return float(self.function(t))
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        if self.vectorized is False:
-            return map_scalar(self.function, t, xp)
-        if self.vectorized is True:
-            return xp.astype(xp.asarray(self.function(t)), t.dtype) + xp.zeros_like(t)
-        return _call_vectorised(self.function, t, xp)
-
-
-@dataclass(frozen=True, repr=False)
-class InverseSqrt(Schedule):
+class inverse_sqrt(Schedule):
     """``inverse_sqrt(timescale)``: ``1 / sqrt((t + timescale) / timescale)``.
 
     HF's ``inverse_sqrt`` after its warm-up: ``warmup(inverse_sqrt(timescale), W)`` is
     ``get_inverse_sqrt_schedule(W, timescale)``.
     """
 
-    timescale: int | float
-    _name: ClassVar[str] = "inverse_sqrt"
-    _positional: ClassVar[int] = 1
+    timescale: int | float = param(check.a_length())
 
-    def __post_init__(self) -> None:
-        self._set("timescale", check.positive_length("inverse_sqrt", "timescale", self.timescale))
-
-    def _scalar(self, t: float) -> float:
-        return 1.0 / math.sqrt((t + self.timescale) / self.timescale)
-
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _formula(self, t: Any, xp: Any) -> Any:
         return 1.0 / xp.sqrt((t + self.timescale) / self.timescale)
 
 
@@ -661,8 +256,7 @@ _WSD_WARMUP = ("linear", "cosine", "1-sqrt")
 _WSD_DECAY = ("linear", "cosine", "1-sqrt")
 
 
-@dataclass(frozen=True, repr=False)
-class WarmupStableDecay(Schedule):
+class warmup_stable_decay(Schedule):
     """``warmup_stable_decay(warmup, stable, decay, end=0.0, warmup_shape='linear',
     decay_shape='cosine')``: HF's WSD schedule.
 
@@ -672,23 +266,19 @@ class WarmupStableDecay(Schedule):
     ``v * (1 - end) + end``, and ``end`` holds after the decay.
     """
 
-    warmup: int
-    stable: int
-    decay: int
-    end: float = 0.0
-    warmup_shape: str = "linear"
-    decay_shape: str = "cosine"
-    _name: ClassVar[str] = "warmup_stable_decay"
-    _positional: ClassVar[int] = 3
+    warmup: int = param(check.an_integer(minimum=0))
+    stable: int = param(check.an_integer(minimum=0))
+    decay: int = param(check.an_integer(minimum=1))
+    end: float = param(check.a_number(), default=0.0)
+    warmup_shape: str = param(check.one_of(*_WSD_WARMUP), default="linear")
+    decay_shape: str = param(check.one_of(*_WSD_DECAY), default="cosine")
 
-    def __post_init__(self) -> None:
-        fn = "warmup_stable_decay"
-        self._set("warmup", check.integer(fn, "warmup", self.warmup, minimum=0))
-        self._set("stable", check.integer(fn, "stable", self.stable, minimum=0))
-        self._set("decay", check.integer(fn, "decay", self.decay, minimum=1))
-        self._set("end", check.real(fn, "end", self.end))
-        self._set("warmup_shape", check.choice(fn, "warmup_shape", self.warmup_shape, _WSD_WARMUP))
-        self._set("decay_shape", check.choice(fn, "decay_shape", self.decay_shape, _WSD_DECAY))
+    def events(self) -> Iterator[Event]:
+        if self.warmup:
+            yield Event(self.warmup, "warmup_end", "after warm-up")
+        if self.stable:
+            yield Event(self.warmup + self.stable, "boundary", "decay begins")
+        yield Event(self.warmup + self.stable + self.decay, "end", "decay ends")
 
     def _ramp(self, p: Any, cos: Any, sqrt: Any) -> Any:
         if self.warmup_shape == "linear":
@@ -716,22 +306,23 @@ class WarmupStableDecay(Schedule):
             return self.end
         return value * (1.0 - self.end) + self.end
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
+    def _array(self, t: Any, xp: Any) -> Any:
         decay_start = self.warmup + self.stable
 
-        def ramp(local: Any, xp: ModuleType) -> Any:
+        def ramp(local: Any, xp: Any) -> Any:
             return self._ramp(local / self.warmup, xp.cos, xp.sqrt) * (1.0 - self.end) + self.end
 
-        def fall(local: Any, xp: ModuleType) -> Any:
+        def fall(local: Any, xp: Any) -> Any:
             return self._fall(local / self.decay, xp.cos, xp.sqrt) * (1.0 - self.end) + self.end
 
-        def one(local: Any, xp: ModuleType) -> Any:
+        def one(local: Any, xp: Any) -> Any:
             return xp.ones_like(local)
 
-        def hold(local: Any, xp: ModuleType) -> Any:
+        def hold(local: Any, xp: Any) -> Any:
             return xp.full_like(local, self.end)
 
-        edges, pieces = [], []
+        edges: list[float] = []
+        pieces: list[Evaluate] = []
         if self.warmup:
             edges.append(float(self.warmup))
             pieces.append(ramp)
@@ -746,8 +337,25 @@ class WarmupStableDecay(Schedule):
 _INTERPOLATIONS = ("linear", "cosine", "step")
 
 
-@dataclass(frozen=True, repr=False)
-class Piecewise(Schedule):
+def _points(fn: str, name: str, points: Any) -> tuple[tuple[int, float], ...]:
+    if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
+        raise TypeError(f"{fn}(): {name} must be a list of (step, value) pairs, got {points!r}")
+    normalized = []
+    for point in points:
+        if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
+            raise TypeError(f"{fn}(): {name} must be (step, value) pairs, got {point!r}")
+        step = check.integer(fn, "a point's step", point[0], minimum=0)
+        normalized.append((step, check.real(fn, "a point's value", point[1])))
+    steps = [p[0] for p in normalized]
+    if not normalized or steps[0] != 0 or any(b <= a for a, b in itertools.pairwise(steps)):
+        raise ValueError(
+            f"{fn}(): {name} must start at step 0 with strictly increasing steps, "
+            f"got {[list(p) for p in normalized]!r}"
+        )
+    return tuple(normalized)
+
+
+class piecewise(Schedule):
     """``piecewise(points, interpolation='linear')``: through ``points = [(t0, v0), (t1, v1), ...]``
     with ``t0 = 0``; held at the last value after the last point.
 
@@ -757,33 +365,8 @@ class Piecewise(Schedule):
     forms), ``step va``.
     """
 
-    points: tuple[tuple[int, float], ...]
-    interpolation: str = "linear"
-    _name: ClassVar[str] = "piecewise"
-    _positional: ClassVar[int] = 1
-
-    def __post_init__(self) -> None:
-        fn = "piecewise"
-        points = self.points
-        if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
-            raise TypeError(f"{fn}(): points must be a list of (step, value) pairs, got {points!r}")
-        normalized = []
-        for point in points:
-            if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
-                raise TypeError(f"{fn}(): points must be (step, value) pairs, got {point!r}")
-            step = check.integer(fn, "a point's step", point[0], minimum=0)
-            normalized.append((step, check.real(fn, "a point's value", point[1])))
-        steps = [p[0] for p in normalized]
-        if not normalized or steps[0] != 0 or any(b <= a for a, b in itertools.pairwise(steps)):
-            raise ValueError(
-                f"{fn}(): points must start at step 0 with strictly increasing steps, "
-                f"got {[list(p) for p in normalized]!r}"
-            )
-        self._set("points", tuple(normalized))
-        self._set(
-            "interpolation",
-            check.choice(fn, "interpolation", self.interpolation, _INTERPOLATIONS),
-        )
+    points: tuple[tuple[int, float], ...] = param(_points)
+    interpolation: str = param(check.one_of(*_INTERPOLATIONS), default="linear")
 
     def __repr__(self) -> str:
         points = "[" + ", ".join(f"({s!r}, {v!r})" for s, v in self.points) + "]"
@@ -791,12 +374,24 @@ class Piecewise(Schedule):
             return f"piecewise({points})"
         return f"piecewise({points}, interpolation={self.interpolation!r})"
 
+    def events(self) -> Iterator[Event]:
+        for step, _value in self.points[1:-1]:
+            yield Event(step, "boundary", "piecewise point")
+        if len(self.points) > 1:
+            yield Event(self.points[-1][0], "end", "piecewise ends")
+
     def _segment(self, start_value: float, end_value: float, p: Any, cos: Any) -> Any:
         if self.interpolation == "linear":
             return (end_value - start_value) * p + start_value
         if self.interpolation == "cosine":
             return end_value + (start_value - end_value) / 2 * (cos(math.pi * p) + 1)
         return start_value + 0.0 * p
+
+    def _piece(self, start_value: float, end_value: float, span: int) -> Evaluate:
+        def piece(local: Any, xp: Any) -> Any:
+            return self._segment(start_value, end_value, local / span, xp.cos)
+
+        return piece
 
     def _scalar(self, t: float) -> float:
         steps = [s for s, _ in self.points]
@@ -806,14 +401,10 @@ class Piecewise(Schedule):
         (a, va), (b, vb) = self.points[i], self.points[i + 1]
         return self._segment(va, vb, (t - a) / (b - a), math.cos)
 
-    def _array(self, t: Any, xp: ModuleType) -> Any:
-        pieces = []
-        for (a, va), (b, vb) in zip(self.points, self.points[1:]):
-            pieces.append(
-                lambda local, xp, va=va, vb=vb, span=b - a: self._segment(
-                    va, vb, local / span, xp.cos
-                )
-            )
+    def _array(self, t: Any, xp: Any) -> Any:
+        pieces: list[Evaluate] = []
+        for (a, va), (b, vb) in itertools.pairwise(self.points):
+            pieces.append(self._piece(va, vb, b - a))
         last = self.points[-1][1]
         pieces.append(lambda local, xp: xp.full_like(local, last))
         return select(t, xp, tuple(float(s) for s, _ in self.points[1:]), pieces)
@@ -822,7 +413,7 @@ class Piecewise(Schedule):
 # -- fill helpers -----------------------------------------------------------------------------
 
 
-def _fill_then_hold(
+def fill_then_hold(
     schedule: Schedule,
     out: np.ndarray,
     start: int,
@@ -844,15 +435,3 @@ def _fill_then_hold(
             formula(steps_into(out[:split], start))
     if split < n:
         out[split:] = schedule._scalar(max(hold_from, start))
-
-
-def _fill_piecewise_constant(
-    out: np.ndarray, edges: list[int], value_at: Callable[[int], float], start: int
-) -> None:
-    """Fill a curve that is constant between ``edges`` (offsets into ``out``): one value each."""
-    n = out.shape[0]
-    cuts = sorted({e for e in edges if 0 < e < n})
-    position = 0
-    for cut in [*cuts, n]:
-        out[position:cut] = value_at(start + position)
-        position = cut

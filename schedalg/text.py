@@ -7,7 +7,7 @@
 - ``to_dict(s)`` / ``from_dict(d)``: ``{"schedalg": 1, "schedule": {"type": "cosine", ...}}``,
   plain JSON data (non-finite floats are ``{"$float": "inf"}``, so strict JSON parsers accept it).
   Nodes are walked generically through their dataclass fields; a node class joins with one line,
-  ``schedalg.text.register(MyNode)``.
+  ``schedalg.register(MyNode)``.
 - ``fingerprint(s)``: the SHA-256 of the canonical JSON of the same walk, stable across processes
   and Python versions. Nodes holding Python functions (``from_fn``, ``cumulative``,
   ``cyclic(scale_fn=...)``) are fingerprinted by the function's module and qualified name only,
@@ -24,9 +24,11 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from schedalg.core import Schedule
+from schedalg.arithmetic import clamp
+from schedalg.expression import Schedule
+from schedalg.node import declared, lookup, name_of, nearest, parameters, registered
 
 FORMAT_VERSION = 1
 
@@ -48,133 +50,12 @@ class SerializationError(TypeError):
     that was never registered."""
 
 
-# -- the registry of node classes -----------------------------------------------------------------
-
-_BY_CLASS: dict[type, str] = {}
-_BY_NAME: dict[str, tuple[type, Callable[..., Any]]] = {}
-
-
-def register(
-    cls: type, name: str | None = None, *, build: Callable[..., Any] | None = None
-) -> type:
-    """Let ``to_dict``/``from_dict``/``fingerprint`` handle the dataclass node ``cls``.
-
-    ``name`` (default ``cls._name``) is its ``"type"`` in dicts; ``build(**fields)`` makes it back
-    (default ``cls`` itself, whose ``__post_init__`` must validate). Usable as a decorator.
-    """
-    if not (isinstance(cls, type) and issubclass(cls, Schedule) and dataclasses.is_dataclass(cls)):
-        raise TypeError(f"register(): cls must be a dataclass Schedule subclass, got {cls!r}")
-    key = name if name is not None else getattr(cls, "_name", None)
-    if not isinstance(key, str) or not key:
-        raise TypeError(f"register(): name must be a non-empty string, got {key!r}")
-    known = _BY_NAME.get(key)
-    if known is not None and known[0] is not cls:
-        raise ValueError(f"register(): name {key!r} is already used by {known[0].__qualname__}")
-    _BY_CLASS[cls] = key
-    _BY_NAME[key] = (cls, build if build is not None else cls)
-    return cls
-
-
-def _register_core() -> None:
-    from schedalg import arithmetic as ar
-    from schedalg import combinators as co
-    from schedalg import primitives as pr
-
-    for module in (pr, co):
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Schedule)
-                and dataclasses.is_dataclass(value)
-                and value.__module__ == module.__name__
-                and "_name" in vars(value)
-            ):
-                register(value)
-    # Build through the public constructors, as users and ``parse`` do: they normalise
-    # (``clip(s, 0)`` is ``s``, nested chains flatten, ...), so ``from_dict`` never makes a tree
-    # that ``parse(repr(...))`` would not give back, and equal input gives equal fingerprints.
-    register(
-        co.Sequence,
-        build=lambda pieces, at: co.sequence(*_listed("sequence", "pieces", pieces), at=at),
-    )
-    register(co.Clip, build=co.clip)
-    register(co.PerEpoch, build=co.per_epoch)
-    register(ar.Chain, build=lambda factors: ar.chain(*_listed("chain", "factors", factors)))
-    register(ar.Sum, build=lambda terms: ar.add(*_listed("add", "terms", terms)))
-    register(
-        ar.Minimum, build=lambda operands: ar.minimum(*_listed("minimum", "operands", operands))
-    )
-    register(
-        ar.Maximum, build=lambda operands: ar.maximum(*_listed("maximum", "operands", operands))
-    )
-    register(ar.Difference, build=lambda left, right: ar.Difference(*_pair(left, right)))
-    register(ar.Quotient, build=lambda left, right: ar.Quotient(*_pair(left, right)))
-
-
-def _pair(*values: Any) -> tuple[Schedule, ...]:
-    # Data names every operand as a node: a bare number is not a schedule here.
-    for value in values:
-        if not isinstance(value, Schedule):
-            raise TypeError(f"an operand must be a schedule, got {value!r}")
-    return values
-
-
-def _listed(fn: str, name: str, values: Any) -> tuple[Any, ...]:
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"{fn}(): {name} must be a non-empty list of schedules, got {values!r}")
-    return _pair(*values) if fn != "sequence" else tuple(values)
-
-
-# Library modules that define further nodes; imported only to resolve an unknown name, never a
-# module named by the data.
-_PROVIDERS = ("schedalg.plateau", "schedalg.mmengine")
-
-
-def _library_node(cls: type) -> bool:
-    """A node class of the library itself, which joins the registry on first use."""
-    return (
-        issubclass(cls, Schedule)
-        and dataclasses.is_dataclass(cls)
-        and cls.__module__.startswith("schedalg.")
-        and isinstance(vars(cls).get("_name"), str)
-        and vars(cls)["_name"] not in _BY_NAME
-    )
-
-
-def _subclasses(cls: type) -> list[type]:
-    found, stack = [], [cls]
-    while stack:
-        for sub in stack.pop().__subclasses__():
-            found.append(sub)
-            stack.append(sub)
-    return found
-
-
-def _lookup(name: str) -> tuple[type, Callable[..., Any]] | None:
-    if not _BY_NAME:
-        _register_core()
-    if name not in _BY_NAME:
-        import importlib
-
-        for module in _PROVIDERS:
-            try:
-                importlib.import_module(module)
-            except ImportError:
-                continue
-        for cls in _subclasses(Schedule):
-            if _library_node(cls) and vars(cls)["_name"] == name:
-                register(cls)
-    return _BY_NAME.get(name)
+# -- names -------------------------------------------------------------------------------------
 
 
 def _name_of(node: Schedule, strict: bool = True) -> str:
-    if not _BY_NAME:
-        _register_core()
     cls = type(node)
-    name = _BY_CLASS.get(cls)
-    if name is None and _library_node(cls):
-        register(cls)
-        name = _BY_CLASS[cls]
+    name = name_of(cls)
     if name is None:
         if not strict:
             # A fingerprint is defined for every schedule: an unregistered class is named by
@@ -182,7 +63,7 @@ def _name_of(node: Schedule, strict: bool = True) -> str:
             return f"{cls.__module__}:{cls.__qualname__}"
         raise SerializationError(
             f"{cls.__qualname__} is not registered for serialization; "
-            f"call schedalg.text.register({cls.__qualname__})"
+            f"call schedalg.register({cls.__qualname__})"
         )
     return name
 
@@ -196,9 +77,7 @@ def _fields(node: Schedule, canonical: bool = False) -> list[tuple[str, Any]]:
     value equal to the default (``1`` for ``1.0``) is left out too, as ``==`` says it is the
     same."""
     out = []
-    for field in dataclasses.fields(node):  # type: ignore[arg-type]
-        if not field.init:
-            continue
+    for field in parameters(node):
         value = getattr(node, field.name)
         if field.default is not dataclasses.MISSING and (
             _same(value, field.default) or (canonical and _equal(value, field.default))
@@ -349,43 +228,55 @@ def _decode(value: Any, path: str, depth: int) -> Any:
     kind = value.get("type")
     if not isinstance(kind, str):
         raise ParseError(f"from_dict(): a node needs a string 'type' at {path}, got {kind!r}")
-    entry = _lookup(kind)
-    if entry is None:
-        raise ParseError(f"from_dict(): unknown schedule type {kind!r} at {path}")
-    cls, build = entry
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    cls = lookup(kind)
+    if cls is None:
+        raise ParseError(
+            f"from_dict(): unknown schedule type {kind!r} at {path}{nearest(kind, registered())}"
+        )
+    fields = {f.name: f for f in parameters(cls)}
     kwargs = {}
     for key, item in value.items():
         if key == "type":
             continue
-        if key not in names:
-            raise ParseError(f"from_dict(): {kind} has no parameter {key!r} at {path}")
+        if key not in fields:
+            raise ParseError(
+                f"from_dict(): {kind} has no parameter {key!r} at {path}{nearest(key, fields)}"
+            )
         kwargs[key] = _decode(item, f"{path}.{key}", depth + 1)
     try:
-        return build(**kwargs)
+        for key, field in fields.items():
+            if declared(field).variadic and key in kwargs:
+                kwargs[key] = _nodes(kind, key, kwargs[key])
+        return cast("type[Schedule]", cls)._from_fields(kwargs)
     except (ValueError, TypeError, ArithmeticError) as error:
         raise ParseError(f"from_dict(): at {path}: {error}") from None
 
 
-# -- reading text ----------------------------------------------------------------------------------
+def _nodes(fn: str, name: str, values: Any) -> tuple[Schedule, ...]:
+    """A variadic field in data: a non-empty list naming every entry as a node (a bare number
+    is not a schedule here)."""
+    if not isinstance(values, tuple) or not values:
+        raise ValueError(f"{fn}(): {name} must be a non-empty list of schedules, got {values!r}")
+    for entry in values:
+        if not isinstance(entry, Schedule):
+            raise TypeError(f"{fn}(): an operand must be a schedule, got {entry!r}")
+    return values
 
-_FACTORIES = ("add", "chain", "clamp", "clip", "maximum", "minimum", "per_epoch", "sequence")
-_FUNCTION_NODES = ("from_fn", "cumulative")
+
+# -- reading text ----------------------------------------------------------------------------------
 
 
 def _constructors() -> dict[str, Any]:
-    """The names ``parse`` may call: the library's public schedule classes and factories."""
-    import schedalg
+    """The names ``parse`` may call: every registered node, and ``clamp``."""
+    return {**registered(), "clamp": clamp}
 
-    names: dict[str, Any] = {}
-    for name in schedalg.__all__:
-        value = getattr(schedalg, name, None)
-        if isinstance(value, type) and issubclass(value, Schedule) and value is not Schedule:
-            names[name] = value
-    for name in _FACTORIES:
-        if hasattr(schedalg, name):
-            names[name] = getattr(schedalg, name)
-    return names
+
+def _holds_function(cls: Any) -> bool:
+    """A node with a required Python-function parameter (``from_fn``, ``cumulative``)."""
+    return any(
+        getattr(declared(f).validator, "holds_function", False) and f.default is dataclasses.MISSING
+        for f in parameters(cls)
+    )
 
 
 class _Reader:
@@ -395,9 +286,15 @@ class _Reader:
 
     def fail(self, node: ast.AST | None, message: str) -> ParseError:
         if node is not None and hasattr(node, "lineno"):
-            where = f"line {node.lineno}, column {node.col_offset + 1}"
+            where = f"line {node.lineno}, column {getattr(node, 'col_offset', 0) + 1}"
             return ParseError(f"parse(): {message} (at {where})")
         return ParseError(f"parse(): {message}")
+
+    def unknown(self, name: str) -> str:
+        return (
+            f"name {name!r} is not allowed; only schedalg constructors"
+            f"{nearest(name, self.names) or ' (schedalg list shows them)'}"
+        )
 
     def value(self, node: ast.AST, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -409,7 +306,7 @@ class _Reader:
                 return math.inf
             if node.id in self.names:
                 raise self.fail(node, f"{node.id} must be called, as in {node.id}(...)")
-            raise self.fail(node, f"name {node.id!r} is not allowed; only schedalg constructors")
+            raise self.fail(node, self.unknown(node.id))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.value(node.operand, depth + 1)
             if not isinstance(operand, (Schedule, int, float)) or isinstance(operand, bool):
@@ -464,12 +361,12 @@ class _Reader:
                 node, f"only calls to schedalg constructors are allowed, not {_describe(node.func)}"
             )
         name = node.func.id
-        if name in _FUNCTION_NODES or name not in self.names:
-            if name in _FUNCTION_NODES:
-                raise self.fail(
-                    node, f"{name}() holds a Python function and cannot be parsed from text"
-                )
-            raise self.fail(node, f"name {name!r} is not allowed; only schedalg constructors")
+        if name not in self.names:
+            raise self.fail(node, self.unknown(name))
+        if _holds_function(self.names[name]):
+            raise self.fail(
+                node, f"{name}() holds a Python function and cannot be parsed from text"
+            )
         args = []
         for arg in node.args:
             if isinstance(arg, ast.Starred):

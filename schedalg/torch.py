@@ -11,9 +11,11 @@
 Importing this module imports torch; ``import schedalg`` does not.
 """
 
-from schedalg.plateau import Plateau, bind, plateau, plateaus
+from schedalg.metric import bind, plateau, plateaus
 from schedalg.torch_adapter import Scheduler, fingerprint
 from schedalg.torch_convert import TorchSchedules, from_torch
+
+Plateau = plateau
 
 __all__ = [
     "Plateau",

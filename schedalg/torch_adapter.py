@@ -16,11 +16,9 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedalg.core import Schedule
-
-# From-imports: the package attribute `schedalg.plateau` is the plateau() constructor.
-from schedalg.plateau import bind as _bind
-from schedalg.plateau import plateaus as _plateaus
+from schedalg.expression import Schedule
+from schedalg.metric import bind as _bind
+from schedalg.metric import plateaus as _plateaus
 from schedalg.text import fingerprint
 
 _FORMAT = "schedalg.torch.Scheduler/1"

@@ -19,24 +19,22 @@ from typing import Any
 from torch.optim import lr_scheduler as L
 from torch.optim.swa_utils import SWALR
 
-from schedalg.combinators import Shift, sequence
-from schedalg.core import Schedule
-from schedalg.plateau import Plateau
-from schedalg.primitives import (
-    Constant,
-    Cosine,
-    CosineRestarts,
-    Cumulative,
-    Cyclic,
-    Exponential,
-    FromFn,
-    Linear,
-    MultiStep,
-    OneCycle,
-    OneCycleMomentum,
-    Polynomial,
-    StepDecay,
-)
+from schedalg import Schedule, sequence
+from schedalg import constant as Constant
+from schedalg import cosine as Cosine
+from schedalg import cosine_restarts as CosineRestarts
+from schedalg import cumulative as Cumulative
+from schedalg import cyclic as Cyclic
+from schedalg import exponential as Exponential
+from schedalg import from_fn as FromFn
+from schedalg import linear as Linear
+from schedalg import multistep as MultiStep
+from schedalg import one_cycle as OneCycle
+from schedalg import one_cycle_momentum as OneCycleMomentum
+from schedalg import plateau as Plateau
+from schedalg import polynomial as Polynomial
+from schedalg import shift as Shift
+from schedalg import step_decay as StepDecay
 
 
 class TorchSchedules(Mapping):

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.core import Schedule
+from schedalg import Schedule
 
 finite = st.floats(min_value=-2.0, max_value=2.0, allow_nan=False, allow_infinity=False)
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)

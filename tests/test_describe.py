@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.describe import CheckWarning, check, describe, events
+from schedalg.analysis import CheckWarning, check, describe, events
 from tests.strategies import expressions
 
 CODES = {

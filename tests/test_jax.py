@@ -16,7 +16,7 @@ jnp = pytest.importorskip("jax.numpy")
 optax = pytest.importorskip("optax")
 
 import schedalg as sa  # noqa: E402
-from schedalg.core import Schedule  # noqa: E402
+from schedalg import Schedule  # noqa: E402
 from schedalg.jax import to_optax  # noqa: E402
 from tests.strategies import expressions, half_life, stepwise  # noqa: E402
 

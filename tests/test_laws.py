@@ -1,4 +1,4 @@
-"""The laws of DESIGN §2, property-tested on random expressions."""
+"""The laws of docs/design.md §2, property-tested on random expressions."""
 
 import dataclasses
 import math
@@ -117,6 +117,27 @@ def test_stretch_repeat_shift(s, k, t):
     assert same(sa.shift(s, k)(t), s(t + k))
     period = k * 7
     assert same(sa.repeat(s, period)(t), s(t % period))
+
+
+@given(schedules, st.integers(1, 50), st.integers(1, 50))
+def test_shift_normal_form(s, a, b):
+    assert sa.shift(s, 0) == s
+    assert sa.shift(sa.shift(s, a), b) == sa.shift(s, a + b)
+
+
+@given(
+    schedules,
+    st.integers(1, 50) | st.floats(0.1, 50),
+    st.integers(1, 50) | st.floats(0.1, 50),
+    steps,
+)
+def test_stretch_normal_form(s, a, b, t):
+    assert sa.stretch(s, 1) == s
+    assert sa.stretch(s, 1.0) == s
+    nested = sa.stretch(sa.stretch(s, a), b)
+    assert nested == sa.stretch(s, a * b)
+    # s(t / b / a) and s(t / (a * b)) may round differently; the normal form is the latter.
+    assert same(nested(t), s(t / (a * b)))
 
 
 @given(primitives())

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch.optim import lr_scheduler as L
 
 import schedalg as sa
-from schedalg.plateau import BoundPlateau, bind, plateau, plateaus
+from schedalg.metric import bind, bound_plateau, plateau, plateaus
 from schedalg.torch import Scheduler, from_torch
 from tests.torch_helpers import optimizer
 
@@ -106,7 +106,7 @@ def test_bind_replaces_every_plateau_node():
     assert plateaus(bound) == []
     assert bound(0) == pytest.approx(0.05)
     assert bound(10) == 0.25
-    assert isinstance(bound.pieces[1].factors[1], BoundPlateau)
+    assert isinstance(bound.pieces[1].factors[1], bound_plateau)
     with pytest.raises(ValueError, match="one state per plateau"):
         bind(s, [{"value": 0.5}])
 

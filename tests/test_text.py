@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schedalg as sa
+from schedalg import register
 from schedalg.text import (
     MAX_DEPTH,
     ParseError,
@@ -21,7 +22,6 @@ from schedalg.text import (
     fingerprint,
     from_dict,
     parse,
-    register,
     to_dict,
 )
 from tests.strategies import (
@@ -164,16 +164,13 @@ def test_function_nodes_cannot_be_serialized(schedule):
 
 
 def test_unregistered_node_is_a_clear_error():
-    from dataclasses import dataclass
-    from typing import ClassVar
-
-    @dataclass(frozen=True, repr=False)
-    class Half(sa.Schedule):
+    class test_half_node(sa.Schedule):  # a node declared outside the library
         steps: int
-        _name: ClassVar[str] = "test_half_node"
 
-        def _scalar(self, t):
-            return 0.5
+        def _formula(self, t, xp):
+            return 0.5 + 0.0 * t
+
+    Half = test_half_node
 
     with pytest.raises(SerializationError, match="register"):
         to_dict(Half(3))
@@ -426,8 +423,8 @@ def test_from_dict_refuses_deep_nesting():
 
 
 def test_library_nodes_outside_the_core_join_the_registry():
-    plateau = pytest.importorskip("schedalg.plateau")
-    schedule = sa.warmup(plateau.Plateau(patience=3, mode="max"), 10)
+    metric = pytest.importorskip("schedalg.metric")
+    schedule = sa.warmup(metric.plateau(patience=3, mode="max"), 10)
     data = json.loads(json.dumps(to_dict(schedule)))
     assert data["schedule"]["schedule"] == {"type": "plateau", "patience": 3, "mode": "max"}
     assert from_dict(data) == schedule
@@ -436,22 +433,26 @@ def test_library_nodes_outside_the_core_join_the_registry():
 # -- from_dict builds through the public constructors ---------------------------------------------
 
 
+def _raw(node_type, *fields):
+    """A node built from its fields without the constructor's normal form (validated)."""
+    return type.__call__(node_type, *fields)
+
+
 def _raw_wrappers():
     """Trees made straight from the node classes, which the public constructors never make."""
-    from schedalg import arithmetic as ar
-    from schedalg import combinators as co
-
     one = sa.constant(1.0)
     return [
-        lambda s, o: co.Clip(s, 0),
-        lambda s, o: ar.Chain((s, one)),
-        lambda s, o: ar.Chain((ar.Chain((s, o)), o)),
-        lambda s, o: ar.Sum((ar.Sum((s, o)), o)),
-        lambda s, o: ar.Minimum((ar.Minimum((s, o)), o)),
-        lambda s, o: ar.Maximum((s, ar.Maximum((o, s)))),
-        lambda s, o: co.PerEpoch(co.PerEpoch(s, 2), 3),
-        lambda s, o: co.Sequence((s,), ()),
-        lambda s, o: co.Sequence((co.Sequence((s,), ()), o), (5,)),
+        lambda s, o: _raw(sa.clip, s, 0),
+        lambda s, o: _raw(sa.chain, (s, one)),
+        lambda s, o: _raw(sa.chain, (_raw(sa.chain, (s, o)), o)),
+        lambda s, o: _raw(sa.add, (_raw(sa.add, (s, o)), o)),
+        lambda s, o: _raw(sa.minimum, (_raw(sa.minimum, (s, o)), o)),
+        lambda s, o: _raw(sa.maximum, (s, _raw(sa.maximum, (o, s)))),
+        lambda s, o: _raw(sa.per_epoch, _raw(sa.per_epoch, s, 2), 3),
+        lambda s, o: _raw(sa.sequence, (s,), ()),
+        lambda s, o: _raw(sa.sequence, (_raw(sa.sequence, (s,), ()), o), (5,)),
+        lambda s, o: _raw(sa.shift, s, 0),
+        lambda s, o: _raw(sa.stretch, _raw(sa.stretch, s, 2), 3),
     ]
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.plateau import plateau
+from schedalg import plateau
 from schedalg.torch import Scheduler
 from tests.strategies import expressions
 

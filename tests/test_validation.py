@@ -106,7 +106,7 @@ CASES = [
     (sa.clip, (S, 5, 2), "clip", "end"),
     (sa.clip, (S, 5, 7.5), "clip", "end"),
     (sa.clip, (0.5, 5), "clip", "schedule"),
-    (lambda: sa.combinators.Sequence(5, []), (), "sequence", "pieces"),
+    (lambda: type.__call__(sa.sequence, 5, []), (), "sequence", "pieces"),  # fields, raw
     (sa.per_epoch, (S, 0), "per_epoch", "epoch_length"),
     (sa.per_epoch, (S, 2.5), "per_epoch", "epoch_length"),
     (sa.per_epoch, (S, 10, "yes"), "per_epoch", "smooth"),

@@ -1,0 +1,79 @@
+"""Schedules from Python functions: ``from_fn`` (torch's ``LambdaLR``) and ``cumulative``
+(``MultiplicativeLR``). They cannot be written as text or data: their repr names the function."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from schedalg import _validate as check
+from schedalg.backends import is_jax, map_scalar
+from schedalg.expression import Schedule
+from schedalg.node import param
+
+
+def call_vectorised(function: Callable[[Any], Any], t: Any, xp: Any) -> Any:
+    """Call ``function`` on the whole array; map it elementwise if it does not take arrays."""
+    try:
+        result = function(t)
+    except Exception:
+        return map_scalar(function, t, xp)
+    try:
+        result = xp.asarray(result, dtype=t.dtype) if not hasattr(result, "shape") else result
+        return xp.astype(result, t.dtype) + xp.zeros_like(t)
+    except Exception:
+        return map_scalar(function, t, xp)
+
+
+class from_fn(Schedule):
+    """``from_fn(function, vectorized=None)``: ``function(t)`` (torch's ``LambdaLR``).
+
+    ``function`` is first tried on whole arrays; if it raises or returns the wrong shape it is
+    called once per step (``vectorized=False`` skips the try, ``True`` forbids the fallback).
+    The one node that cannot be serialized: its repr names the function.
+    """
+
+    function: Callable[[Any], Any] = param(check.a_function())
+    vectorized: bool | None = param(check.optional(check.a_flag()), default=None)
+
+    def _scalar(self, t: float) -> float:
+        return float(self.function(t))
+
+    def _array(self, t: Any, xp: Any) -> Any:
+        if self.vectorized is False:
+            return map_scalar(self.function, t, xp)
+        if self.vectorized is True:
+            return xp.astype(xp.asarray(self.function(t)), t.dtype) + xp.zeros_like(t)
+        return call_vectorised(self.function, t, xp)
+
+
+class cumulative(Schedule):
+    """``cumulative(factor)``: ``factor(1) * factor(2) * ... * factor(floor(t))``, 1.0 at ``t = 0``.
+
+    torch's ``MultiplicativeLR``, multiplied left to right as torch does; constant between
+    integer steps.
+    """
+
+    factor: Callable[[int], float] = param(check.a_function())
+
+    def _check(self) -> None:
+        # Running products are cached: the adapter asks for t = 0, 1, 2, ... and each call
+        # must not cost O(t). The cache is not a field: invisible to equality and hashing.
+        self._set("_prefix", [1.0])
+
+    def _products_through(self, t: int) -> list[float]:
+        prefix: list[float] = self._prefix  # type: ignore[attr-defined]
+        while len(prefix) <= t:
+            k = len(prefix)
+            prefix.append(prefix[-1] * float(self.factor(k)))
+        return prefix
+
+    def _scalar(self, t: float) -> float:
+        step = math.floor(t)
+        return self._products_through(step)[step]
+
+    def _array(self, t: Any, xp: Any) -> Any:
+        if is_jax(xp):
+            raise TypeError("cumulative() multiplies a Python function's values: not traceable")
+        return map_scalar(self._scalar, t, xp)
