@@ -50,28 +50,20 @@ def real(
     finite: bool = True,
 ) -> float:
     """A finite real number within the given bounds, as a float."""
-    bounds = []
-    if above is not None:
-        bounds.append(f"> {above:g}")
-    if at_least is not None:
-        bounds.append(f">= {at_least:g}")
-    if at_most is not None:
-        bounds.append(f"<= {at_most:g}")
-    requirement = ("a finite number" if finite else "a number") + (
-        " " + " and ".join(bounds) if bounds else ""
-    )
+    limits = [(">", above), (">=", at_least), ("<=", at_most)]
+    bounds = " and ".join(f"{symbol} {bound:g}" for symbol, bound in limits if bound is not None)
+    requirement = ("a finite number" if finite else "a number") + (f" {bounds}" if bounds else "")
     if not is_real(value):
         _fail(fn, name, requirement, value, TypeError)
     number = float(value)  # type: ignore[arg-type]
-    if math.isnan(number) or (finite and math.isinf(number)):
-        _fail(fn, name, requirement, value)
-    if (
-        (above is not None and not number > above)
-        or (at_least is not None and not number >= at_least)
-        or (at_most is not None and not number <= at_most)
-    ):
+    if math.isnan(number) or (finite and math.isinf(number)) or not _within(number, limits):
         _fail(fn, name, requirement, value)
     return number
+
+
+def _within(number: float, limits: list[tuple[str, float | None]]) -> bool:
+    tests = {">": number.__gt__, ">=": number.__ge__, "<=": number.__le__}
+    return all(bound is None or tests[symbol](bound) for symbol, bound in limits)
 
 
 def positive_length(fn: str, name: str, value: object) -> int | float:
@@ -110,12 +102,15 @@ def integer_list(
     items: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]
     if not all(is_integer(v) for v in items):
         _fail(fn, name, requirement, list(items), TypeError)
-    if (nonempty and not items) or any(v < minimum for v in items):
+    if not _well_formed(items, minimum, strictly_increasing, nonempty):
         _fail(fn, name, requirement, list(items))
-    for a, b in itertools.pairwise(items):
-        if b < a or (strictly_increasing and b == a):
-            _fail(fn, name, requirement, list(items))
     return tuple(int(v) for v in items)
+
+
+def _well_formed(items: tuple[int, ...], minimum: int, strictly: bool, nonempty: bool) -> bool:
+    steps = [b - a for a, b in itertools.pairwise(items)]
+    increasing = min(steps, default=1) > 0 if strictly else min(steps, default=0) >= 0
+    return increasing and min(items, default=minimum) >= minimum and (bool(items) or not nonempty)
 
 
 # -- declarative validators, for node parameters: ``param(an_integer(minimum=1))`` --------------

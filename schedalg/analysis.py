@@ -15,6 +15,7 @@ at or past the end.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,6 +167,26 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, stops)]
 
 
+def _phases(values: np.ndarray, tree: list[Mark], jumps: list[int]) -> list[Phase]:
+    """Split at every tree boundary and every jump the tree did not explain."""
+    labels: dict[int, str] = {}
+    for event in tree:
+        labels.setdefault(event.step, event.label)
+    # Both lists are capped separately, so a staircase's many jumps never push a boundary of
+    # the tree out of the phases.
+    for step in jumps[:MAX_EVENTS]:
+        labels.setdefault(step, "after a jump")
+    phases = []
+    bounds = [0, *sorted(labels), values.shape[0]]
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if a < b:
+            segment = values[a:b]
+            label = "start" if i == 0 else labels[a]
+            start, end = float(segment[0]), float(segment[-1])
+            phases.append(Phase(a, b, label, start, end, _trend(segment)))
+    return phases
+
+
 def describe(schedule: Schedule, steps: int) -> Description:
     """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report."""
     if not isinstance(schedule, Schedule):
@@ -182,24 +203,7 @@ def describe(schedule: Schedule, steps: int) -> Description:
     peak_step = int(np.argmax(safe_max)) if finite.any() else 0
     min_step = int(np.argmin(safe_min)) if finite.any() else 0
 
-    # Phases: split at every tree boundary and every jump the tree did not explain.
-    labels: dict[int, str] = {}
-    for event in tree:
-        labels.setdefault(event.step, event.label)
-    # Both lists are capped separately, so a staircase's many jumps never push a boundary of
-    # the tree out of the phases.
-    for step in jumps[:MAX_EVENTS]:
-        labels.setdefault(step, "after a jump")
-    cuts = sorted(labels)
-    phases = []
-    bounds = [0, *cuts, n]
-    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        if a >= b:
-            continue
-        segment = values[a:b]
-        label = "start" if i == 0 else labels[a]
-        phases.append(Phase(a, b, label, float(segment[0]), float(segment[-1]), _trend(segment)))
-
+    phases = _phases(values, tree, jumps)
     return Description(
         expression=repr(schedule),
         steps=n,
@@ -222,6 +226,91 @@ def describe(schedule: Schedule, steps: int) -> Description:
 # -- check ---------------------------------------------------------------------------------------
 
 
+def _tree_rules(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
+    for event in tree:
+        if event.kind == "warmup_end" and event.step >= n:
+            yield CheckWarning(
+                "warmup-too-long",
+                f"the warm-up ends at step {event.step}, at or after the end of training "
+                f"({n} steps): the value never reaches its peak",
+                event.step,
+            )
+        elif event.kind == "milestone" and event.step >= n:
+            yield CheckWarning(
+                "milestone-past-end",
+                f"a {event.label} at step {event.step} is at or past the end of training "
+                f"({n} steps) and never takes effect",
+                event.step,
+            )
+
+
+def _zero_at_start(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
+    if values[0] == 0.0:
+        yield CheckWarning(
+            "zero-at-start",
+            "the value at step 0 is 0: the first update does nothing (warm-up start=0?); "
+            "consider a small non-zero start",
+            0,
+        )
+
+
+def _bad_values(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
+    nan = np.flatnonzero(np.isnan(values))
+    if nan.size:
+        first = int(nan[0])
+        yield CheckWarning("nan", f"NaN values from step {first} ({nan.size} steps)", first)
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        first = int(infinite[0])
+        yield CheckWarning(
+            "infinite", f"infinite values from step {first} ({infinite.size} steps)", first
+        )
+    negative = np.flatnonzero(values < 0)
+    if negative.size:
+        first = int(negative[0])
+        yield CheckWarning(
+            "negative",
+            f"negative values from step {first} ({negative.size} steps), "
+            f"first {_num(float(values[first]))}",
+            first,
+        )
+
+
+def _declared_end(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
+    """The last step where a decaying piece stops changing, against the run's end."""
+    ends = [e.step for e in tree if e.kind == "end"]
+    if not ends:
+        return
+    last_end = max(ends)
+    if last_end > n:
+        yield CheckWarning(
+            "decay-unfinished",
+            f"the decay ends at step {last_end}, after training ends ({n} steps): the last "
+            f"value is {_num(float(values[-1]))}, not the intended final value",
+            last_end,
+        )
+    if last_end >= n - 1:
+        return
+    settled = float(values[last_end])
+    after = values[last_end + 1 :]
+    margin = 1e-9 * max(abs(settled), 1e-12)
+    rise = np.flatnonzero(np.isfinite(after) & (after > settled + margin))
+    if rise.size:
+        step = last_end + 1 + int(rise[0])
+        yield CheckWarning(
+            "rises-after-end",
+            f"the value rises after step {last_end}, where the schedule's decay ends: "
+            f"{_num(settled)} there, {_num(float(values[step]))} at step {step} "
+            f"(a periodic cosine or a length shorter than training?)",
+            step,
+        )
+
+
+# The rules of ``check``, in the order their findings are listed; each looks at the curve, the
+# expression's events on the global clock and the run's length.
+RULES = (_tree_rules, _zero_at_start, _bad_values, _declared_end)
+
+
 def check(schedule: Schedule, total_steps: int) -> list[CheckWarning]:
     """Lint ``schedule`` for a run of ``total_steps`` optimizer updates (steps
     ``[0, total_steps)``). An empty list means nothing suspicious was found."""
@@ -231,93 +320,5 @@ def check(schedule: Schedule, total_steps: int) -> list[CheckWarning]:
     with np.errstate(all="ignore"):
         # NaN and infinite values are what check reports; NumPy need not warn about them too.
         values = schedule.curve(n)
-    found: list[CheckWarning] = []
     tree = events(schedule, n)
-
-    for event in tree:
-        if event.kind == "warmup_end" and event.step >= n:
-            found.append(
-                CheckWarning(
-                    "warmup-too-long",
-                    f"the warm-up ends at step {event.step}, at or after the end of training "
-                    f"({n} steps): the value never reaches its peak",
-                    event.step,
-                )
-            )
-        elif event.kind == "milestone" and event.step >= n:
-            found.append(
-                CheckWarning(
-                    "milestone-past-end",
-                    f"a {event.label} at step {event.step} is at or past the end of training "
-                    f"({n} steps) and never takes effect",
-                    event.step,
-                )
-            )
-
-    if values[0] == 0.0:
-        found.append(
-            CheckWarning(
-                "zero-at-start",
-                "the value at step 0 is 0: the first update does nothing (warm-up start=0?); "
-                "consider a small non-zero start",
-                0,
-            )
-        )
-
-    nan = np.flatnonzero(np.isnan(values))
-    if nan.size:
-        found.append(
-            CheckWarning(
-                "nan", f"NaN values from step {int(nan[0])} ({nan.size} steps)", int(nan[0])
-            )
-        )
-    infinite = np.flatnonzero(np.isinf(values))
-    if infinite.size:
-        found.append(
-            CheckWarning(
-                "infinite",
-                f"infinite values from step {int(infinite[0])} ({infinite.size} steps)",
-                int(infinite[0]),
-            )
-        )
-    negative = np.flatnonzero(values < 0)
-    if negative.size:
-        found.append(
-            CheckWarning(
-                "negative",
-                f"negative values from step {int(negative[0])} ({negative.size} steps), "
-                f"first {_num(float(values[negative[0]]))}",
-                int(negative[0]),
-            )
-        )
-
-    # The declared end: the last step where a decaying piece stops changing.
-    ends = [e.step for e in tree if e.kind == "end"]
-    if ends:
-        last_end = max(ends)
-        if last_end < n - 1:
-            settled = float(values[last_end])
-            after = values[last_end + 1 :]
-            margin = 1e-9 * max(abs(settled), 1e-12)
-            rise = np.flatnonzero(np.isfinite(after) & (after > settled + margin))
-            if rise.size:
-                step = last_end + 1 + int(rise[0])
-                found.append(
-                    CheckWarning(
-                        "rises-after-end",
-                        f"the value rises after step {last_end}, where the schedule's decay ends: "
-                        f"{_num(settled)} there, {_num(float(values[step]))} at step {step} "
-                        f"(a periodic cosine or a length shorter than training?)",
-                        step,
-                    )
-                )
-        elif last_end > n:
-            found.append(
-                CheckWarning(
-                    "decay-unfinished",
-                    f"the decay ends at step {last_end}, after training ends ({n} steps): the last "
-                    f"value is {_num(float(values[-1]))}, not the intended final value",
-                    last_end,
-                )
-            )
-    return found
+    return [warning for rule in RULES for warning in rule(values, tree, n)]

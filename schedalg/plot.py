@@ -51,6 +51,32 @@ def text_plot(
 ) -> str:
     """Draw the series as ``height`` rows of ``width`` plot columns of text, with a y axis, an
     x axis whose ``|`` marks the boundaries, and a legend when there are several series."""
+    n = _steps_to_draw(series, width, height)
+    columns = min(width, n)
+    edges = [c * n // columns for c in range(columns + 1)]
+    drawable(series, log=log)
+    coords = [_transform(values, log) for _, values in series]
+    low, high = _value_range(coords)
+    grid = [[" "] * columns for _ in range(height)]
+    for index, coord in enumerate(coords):
+        _draw(grid, coord, edges, MARKERS[index % len(MARKERS)], low, high)
+
+    def label(y: float) -> str:
+        return f"{10**y:.4g}" if log else f"{y:.4g}"
+
+    ticks = {0: label(high), height // 2: label((low + high) / 2), height - 1: label(low)}
+    pad = max(len(t) for t in ticks.values())
+    lines = [series[0][0]] if len(series) == 1 else []
+    for r in range(height):
+        lines.append(f"{ticks.get(r, ''):>{pad}} |{''.join(grid[r])}".rstrip())
+    lines.extend(_x_axis(n, edges, boundaries, pad, "step (log scale)" if log else "step"))
+    if len(series) > 1:
+        for index, (name, _) in enumerate(series):
+            lines.append(f"  {MARKERS[index % len(MARKERS)]} {name}")
+    return "\n".join(lines) + "\n"
+
+
+def _steps_to_draw(series: Sequence[tuple[str, np.ndarray]], width: int, height: int) -> int:
     if width < 8 or height < 3:
         raise ValueError(f"text_plot(): width must be >= 8 and height >= 3, got {width}x{height}")
     if not series:
@@ -58,66 +84,60 @@ def text_plot(
     n = len(series[0][1])
     if n < 1 or any(len(values) != n for _, values in series):
         raise ValueError("text_plot(): every series needs the same, non-zero number of steps")
-    columns = min(width, n)
-    edges = [c * n // columns for c in range(columns + 1)]
-    drawable(series, log=log)
-    coords = [_transform(values, log) for _, values in series]
+    return n
+
+
+def _value_range(coords: list[np.ndarray]) -> tuple[float, float]:
     finite = np.concatenate([c[np.isfinite(c)] for c in coords])
     low, high = float(finite.min()), float(finite.max())
     if high - low <= 1e-12 * max(abs(low), abs(high), 1e-300):
         pad = abs(low) * 0.5 if low else 0.5
         low, high = low - pad, high + pad
+    return low, high
+
+
+def _draw(
+    grid: list[list[str]], coord: np.ndarray, edges: list[int], marker: str, low: float, high: float
+) -> None:
+    height = len(grid)
 
     def row(y: float) -> int:
         return round((y - low) / (high - low) * (height - 1))
 
-    grid = [[" "] * columns for _ in range(height)]
-    for index, coord in enumerate(coords):
-        marker = MARKERS[index % len(MARKERS)]
-        previous = math.nan
-        for c in range(columns):
-            chunk = coord[edges[c] : edges[c + 1]]
-            chunk = chunk[np.isfinite(chunk)]
-            if chunk.size == 0:
-                previous = math.nan
-                continue
-            # Join with the previous column so steep stretches and jumps draw as lines.
-            lo, hi = float(chunk.min()), float(chunk.max())
-            if not math.isnan(previous):
-                lo, hi = min(lo, previous), max(hi, previous)
-            for r in range(row(lo), row(hi) + 1):
-                grid[height - 1 - r][c] = marker
-            previous = float(chunk[-1])
+    previous = math.nan
+    for c in range(len(edges) - 1):
+        chunk = coord[edges[c] : edges[c + 1]]
+        chunk = chunk[np.isfinite(chunk)]
+        if chunk.size == 0:
+            previous = math.nan
+            continue
+        # Join with the previous column so steep stretches and jumps draw as lines.
+        lo, hi = float(chunk.min()), float(chunk.max())
+        if not math.isnan(previous):
+            lo, hi = min(lo, previous), max(hi, previous)
+        for r in range(row(lo), row(hi) + 1):
+            grid[height - 1 - r][c] = marker
+        previous = float(chunk[-1])
 
-    def label(y: float) -> str:
-        return f"{10**y:.4g}" if log else f"{y:.4g}"
 
-    ticks = {0: label(high), height // 2: label((low + high) / 2), height - 1: label(low)}
-    pad = max(len(t) for t in ticks.values())
-    lines = []
-    if len(series) == 1:
-        lines.append(series[0][0])
-    for r in range(height):
-        lines.append(f"{ticks.get(r, ''):>{pad}} |{''.join(grid[r])}".rstrip())
+def _x_axis(
+    n: int, edges: list[int], boundaries: Iterable[int], pad: int, middle: str
+) -> list[str]:
+    columns = len(edges) - 1
     axis = ["-"] * columns
     for step in boundaries:
         if 0 < step < n:
             axis[np.searchsorted(edges, step, side="right") - 1] = "|"
-    lines.append(" " * pad + " +" + "".join(axis))
+    lines = [" " * pad + " +" + "".join(axis)]
     first, last = "0", str(n - 1)
-    middle = "step (log scale)" if log else "step"
     gap = columns - len(first) - len(last)
     if gap >= len(middle) + 2:
         left = (gap - len(middle)) // 2
-        lines.append(
-            " " * (pad + 2) + first + " " * left + middle + " " * (gap - left - len(middle)) + last
-        )
+        right = gap - left - len(middle)
+        lines.append(" " * (pad + 2) + first + " " * left + middle + " " * right + last)
     else:
         lines.append(" " * (pad + 2) + first + " " * max(gap, 1) + last)
-    if len(series) > 1:
-        for index, (name, _) in enumerate(series):
-            lines.append(f"  {MARKERS[index % len(MARKERS)]} {name}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _envelope(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

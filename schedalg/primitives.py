@@ -337,22 +337,24 @@ class warmup_stable_decay(Schedule):
 _INTERPOLATIONS = ("linear", "cosine", "step")
 
 
+def _point(fn: str, name: str, point: Any) -> tuple[int, float]:
+    if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
+        raise TypeError(f"{fn}(): {name} must be (step, value) pairs, got {point!r}")
+    step = check.integer(fn, "a point's step", point[0], minimum=0)
+    return step, check.real(fn, "a point's value", point[1])
+
+
 def _points(fn: str, name: str, points: Any) -> tuple[tuple[int, float], ...]:
     if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
         raise TypeError(f"{fn}(): {name} must be a list of (step, value) pairs, got {points!r}")
-    normalized = []
-    for point in points:
-        if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
-            raise TypeError(f"{fn}(): {name} must be (step, value) pairs, got {point!r}")
-        step = check.integer(fn, "a point's step", point[0], minimum=0)
-        normalized.append((step, check.real(fn, "a point's value", point[1])))
+    normalized = tuple(_point(fn, name, point) for point in points)
     steps = [p[0] for p in normalized]
     if not normalized or steps[0] != 0 or any(b <= a for a, b in itertools.pairwise(steps)):
         raise ValueError(
             f"{fn}(): {name} must start at step 0 with strictly increasing steps, "
             f"got {[list(p) for p in normalized]!r}"
         )
-    return tuple(normalized)
+    return normalized
 
 
 class piecewise(Schedule):

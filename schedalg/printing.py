@@ -47,11 +47,7 @@ def format_value(value: Any) -> str:
         return "[" + ", ".join(format_value(v) for v in value) + "]"
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    if isinstance(type(value), NodeType) or isinstance(value, (int, float, str, bool)):
-        return repr(value)
-    if value is None:
-        return "None"
-    if callable(value):
+    if callable(value) and not isinstance(type(value), NodeType):
         return str(getattr(value, "__qualname__", None) or getattr(value, "__name__", repr(value)))
     return repr(value)
 

@@ -1,4 +1,4 @@
-"""The tree stays ruff-clean: lint and format are checked with the rest of the tests."""
+"""The tree stays ruff- and mypy-clean: lint, format and types are checked with the tests."""
 
 import importlib.util
 import subprocess
@@ -16,5 +16,17 @@ def test_ruff(command):
         pytest.skip("ruff is not installed (it comes with the test extra)")
     result = subprocess.run(
         [sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy():
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed (it comes with the test extra)")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
