@@ -440,9 +440,7 @@ def one_cycle_phases(
     return [(b, e, values[i], values[i + 1]) for i, (b, e) in enumerate(zip(begins, ends))]
 
 
-def one_cycle_at(
-    phases: list[tuple[float, float, float, float]], kind: str, t: float
-) -> float:
+def one_cycle_at(phases: list[tuple[float, float, float, float]], kind: str, t: float) -> float:
     for i, (begin, end, start_value, end_value) in enumerate(phases):
         if t <= end or i == len(phases) - 1:
             return _anneal(kind, start_value, end_value, (t - begin) / (end - begin), math.cos)
