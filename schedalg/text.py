@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, cast
 
+from schedalg import literals
 from schedalg.arithmetic import clamp
 from schedalg.expression import Schedule
 from schedalg.node import declared, lookup, name_of, nearest, parameters, registered
@@ -331,18 +332,14 @@ class _Reader:
         raise self.fail(node, f"{_describe(node)} is not allowed")
 
     def literal(self, node: ast.Constant) -> Any:
-        value = node.value
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, int):
-            if abs(value) >= _MAX_INT:
-                raise self.fail(node, f"integer literal with more than {MAX_DIGITS} digits")
-            return value
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise self.fail(node, "number literal out of range (overflows to inf)")
-            return value
-        raise self.fail(node, f"{type(value).__name__} literal is not allowed")
+        def refuse(refusal: literals.Refusal) -> ParseError:
+            if refusal.problem is literals.Problem.TOO_MANY_DIGITS:
+                return self.fail(node, f"integer literal with more than {MAX_DIGITS} digits")
+            if refusal.problem is literals.Problem.NON_FINITE:
+                return self.fail(node, "number literal out of range (overflows to inf)")
+            return self.fail(node, f"{type(node.value).__name__} literal is not allowed")
+
+        return literals.read_constant(node, refuse, max_digits=MAX_DIGITS)
 
     def arithmetic(self, node: ast.AST, op: Callable[..., Any], *args: Any) -> Any:
         try:

@@ -220,7 +220,7 @@ def test_describe_and_check_output(capsys):
 
 
 def test_config_input(capsys, tmp_path):
-    pytest.importorskip("schedalg.configfile")
+    pytest.importorskip("schedalg.mmengine.configfile")
     config = tmp_path / "schedule.py"
     config.write_text(
         "param_scheduler = [\n"

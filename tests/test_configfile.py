@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from schedalg.configfile import read_config, read_settings
-from schedalg.mmengine import from_config, loop_arguments
+from schedalg.mmengine import from_config, loop_arguments, read_config, read_settings
 
 GOOD = """
 # a typical MMEngine config, trimmed

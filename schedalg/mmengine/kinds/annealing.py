@@ -1,0 +1,176 @@
+"""The annealing kinds: CosineAnnealing and Poly (multiplicative towards 0, affine towards an
+eta_min) and CosineRestart (absolute restarts)."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from schedalg import Schedule, cosine, polynomial, sequence, shift
+from schedalg import _validate as check
+from schedalg.mmengine.base import (
+    Kind,
+    Spec,
+    Timeline,
+    anneal,
+    arguments,
+    as_list,
+    entry,
+    finite,
+    integral,
+)
+
+_ETA_ZERO_REMEDY = " (or use eta_min=0, which makes CosineAnnealing/Poly multiplicative)"
+
+
+def _one_eta(spec: Spec) -> None:
+    a = spec.args
+    if (a["eta_min"] is None) == (a["eta_min_ratio"] is None):
+        raise spec.fail("give exactly one of eta_min and eta_min_ratio (MMEngine asserts it)")
+    finite(spec, "eta_min" if a["eta_min"] is not None else "eta_min_ratio")
+
+
+def _eta_min(spec: Spec, timeline: Timeline) -> float:
+    a = spec.args
+    if a.get("eta_min_ratio") is not None:
+        return timeline.initial(spec) * a["eta_min_ratio"]
+    return timeline.absolute(spec, a["eta_min"], "eta_min")
+
+
+@entry
+class CosineAnnealing(Kind):
+    """Multiplicative while it anneals to 0 within T_max; affine towards an eta_min, or past
+    T_max (where MMEngine's update turns into a rising cosine)."""
+
+    name = "CosineAnnealing"
+    defaults = arguments(T_max=None, eta_min=None, eta_min_ratio=None)
+    step_counts = ("T_max",)
+    effect = "affinely (cosine towards eta_min)"
+
+    def validate(self, spec: Spec, horizon: int | None) -> Spec:
+        a = spec.args
+        if a["eta_min"] is None and a["eta_min_ratio"] is None:
+            a["eta_min"] = 0.0
+        _one_eta(spec)
+        t_max = a["T_max"] or spec.length
+        a["T_max"] = integral(spec.label, "T_max", t_max)
+        if a["T_max"] < 1:
+            raise spec.fail(f"T_max must be >= 1, got {t_max!r}")
+        return spec
+
+    def multiplicative(self, spec: Spec) -> bool:
+        a = spec.args
+        eta_zero = (a["eta_min"] if a["eta_min"] is not None else a["eta_min_ratio"]) == 0
+        return eta_zero and spec.length - 1 <= a["T_max"]
+
+    def changes_from(self, spec: Spec, t: int) -> int | None:
+        return max(t, 1)  # step 0 leaves the value as it is
+
+    def factor(self, spec: Spec) -> Schedule | None:
+        return cosine(spec.args["T_max"])
+
+    def settles(self, spec: Spec, last: int) -> bool:
+        return last == spec.args["T_max"]
+
+    def curve(self, spec: Spec, v0: float, timeline: Timeline) -> Schedule:
+        t_max, eta = spec.args["T_max"], _eta_min(spec, timeline)
+        curve = anneal(v0, eta, lambda end: cosine(t_max, end=end))
+        if spec.last_change() > t_max:
+            # Past T_max MMEngine adds (base - eta_min)(1 - cos(pi / T_max)) / 2 and then
+            # follows the cosine anchored at the scheduler's base value, not at v0.
+            rising = anneal(
+                timeline.initial(spec), eta, lambda end: cosine(t_max, end=end, periodic=True)
+            )
+            curve = sequence(curve, shift(rising, t_max + 1), at=[t_max + 1])
+        return curve
+
+    def remedy(self, spec: Spec) -> str:
+        if spec.args["eta_min"] != 0:
+            return _ETA_ZERO_REMEDY
+        return (
+            f" (or make T_max >= end - begin - 1 = {spec.length - 1}: past "
+            f"T_max={spec.args['T_max']} MMEngine's cosine update is affine, not multiplicative)"
+        )
+
+
+@entry
+class Poly(Kind):
+    """Multiplicative when it anneals to 0, affine towards any other eta_min."""
+
+    name = "Poly"
+    defaults = arguments(eta_min=0.0, power=1.0)
+    effect = "affinely (polynomial towards eta_min)"
+
+    def validate(self, spec: Spec, horizon: int | None) -> Spec:
+        finite(spec, "eta_min")
+        finite(spec, "power", low=0.0)
+        return spec
+
+    def multiplicative(self, spec: Spec) -> bool:
+        return bool(spec.args["eta_min"] == 0)
+
+    def changes_from(self, spec: Spec, t: int) -> int | None:
+        return max(t, 1)  # step 0 leaves the value as it is
+
+    def factor(self, spec: Spec) -> Schedule | None:
+        total = spec.length - 1
+        return polynomial(total, float(spec.args["power"])) if total >= 1 else None
+
+    def settles(self, spec: Spec, last: int) -> bool:
+        return True
+
+    def curve(self, spec: Spec, v0: float, timeline: Timeline) -> Schedule:
+        eta = timeline.absolute(spec, spec.args["eta_min"], "eta_min")
+        total, power = spec.length - 1, float(spec.args["power"])
+        return anneal(v0, eta, lambda end: polynomial(total, power, end=end))
+
+    def remedy(self, spec: Spec) -> str:
+        return _ETA_ZERO_REMEDY
+
+
+@entry
+class CosineRestart(Kind):
+    """Writes absolute values: each period restarts a cosine from the base value times its
+    weight, whatever the value was."""
+
+    name = "CosineRestart"
+    defaults = arguments(periods=None, restart_weights=(1,), eta_min=None, eta_min_ratio=None)
+    required = ("periods",)
+    step_lists = ("periods",)
+    effect = "with absolute restarts (CosineRestart)"
+    update = "absolute update"
+
+    def validate(self, spec: Spec, horizon: int | None) -> Spec:
+        a = spec.args
+        _one_eta(spec)
+        periods = [
+            integral(spec.label, "periods", p) for p in as_list(spec.label, "periods", a["periods"])
+        ]
+        weights = as_list(spec.label, "restart_weights", a["restart_weights"])
+        if not periods or any(p < 1 for p in periods):
+            raise spec.fail(f"periods must be positive integers, got {a['periods']!r}")
+        if len(periods) != len(weights):
+            raise spec.fail("periods and restart_weights must have the same length")
+        if not all(check.is_real(w) and math.isfinite(w) for w in weights):
+            raise spec.fail(f"restart_weights must be numbers, got {weights!r}", TypeError)
+        a["periods"], a["restart_weights"] = periods, [float(w) for w in weights]
+        return spec
+
+    def changes_from(self, spec: Spec, t: int) -> int | None:
+        return t  # it writes absolute values from step 0
+
+    def last_change(self, spec: Spec) -> int:
+        return min(sum(spec.args["periods"]), spec.length) - 1
+
+    def curve(self, spec: Spec, v0: float, timeline: Timeline) -> Schedule:
+        a, eta, base = spec.args, _eta_min(spec, timeline), timeline.initial(spec)
+        pieces = [
+            anneal(base * weight, eta, functools.partial(_cosine_to, period))
+            for period, weight in zip(a["periods"], a["restart_weights"])
+        ]
+        starts = [sum(a["periods"][: i + 1]) for i in range(len(pieces) - 1)]
+        return sequence(*pieces, at=starts)
+
+
+def _cosine_to(period: int, end: float) -> Schedule:
+    return cosine(period, end=end)
