@@ -1,8 +1,9 @@
 """MMEngine configs -> expressions, checked against real MMEngine schedulers (mmengine-lite).
 
 Every iteration's value of ``base * expr(i)`` is compared with the value a real MMEngine
-scheduler stack gives the optimizer for that iteration, at relative 1e-12 (the reference notes'
-bound for closed forms against MMEngine's recursion, which drifts by a few ulps per step).
+scheduler stack gives the optimizer for that iteration, at relative 1e-12 (the bound of
+docs/mmengine-semantics.md §8 for closed forms against MMEngine's recursion, which drifts by a few
+ulps per step).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def assert_matches(configs, *, optimizer="sgd", base_arg=True, **loop):
     return exprs
 
 
-# -- the reference notes' seeds and each scheduler type ----------------------------------------
+# -- the seeds of docs/mmengine-semantics.md §8 and each scheduler type -------------------------
 
 
 def test_seed1_warmup_and_multistep_is_a_product():

@@ -1,7 +1,7 @@
 """Every primitive and combinator at hand-checked points, boundaries included.
 
 The expected numbers are the ones torch, HF and optax produce for the same curve (listed in the
-reference notes), or worked out by hand from DESIGN §2 and §3.
+docstrings of the primitives), or worked out by hand from docs/design.md §2 and §3.
 """
 
 import math
@@ -184,7 +184,7 @@ def test_table(schedule, steps, expected):
     steps = list(steps)
     scalar = [schedule(t) for t in steps]
     assert all(isinstance(v, float) for v in scalar)
-    # Inexact figures are quoted to 4 decimals (as the reference notes print them): half a unit
+    # Inexact figures are quoted to 4 decimals (as docs/torch-semantics.md prints them): half a unit
     # of the 4th decimal is the tightest honest tolerance; exact figures are checked bit for bit
     # in the tests below.
     np.testing.assert_allclose(scalar, expected, rtol=0, atol=5e-5)
@@ -204,7 +204,7 @@ def test_issue_example_values():
 
 
 def test_exact_boundary_values_match_torch_closed_forms():
-    # Bit-exact where torch's own closed form uses the same operations (torch_semantics §9).
+    # Bit-exact where torch's own closed form uses the same operations (docs/torch-semantics.md §2, §4, §9).
     assert cosine(7)(7) == 0.0
     assert cosine(7, end=0.3)(7) == 0.3
     assert linear(1, 0, 4)(4) == 0.0
@@ -215,7 +215,7 @@ def test_exact_boundary_values_match_torch_closed_forms():
 
 
 def test_onecycle_float_phase_boundary():
-    # pct * N = 28.999999999999996 (torch_semantics §4): t = 28 is already in the second phase.
+    # pct * N = 28.999999999999996 (docs/torch-semantics.md §4): t = 28 is already in the second phase.
     s = one_cycle(100, pct_start=0.29)
     end1 = 0.29 * 100 - 1
     final = 1.0 / 25.0 / 1e4
