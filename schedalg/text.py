@@ -103,43 +103,53 @@ def _encode(value: Any, *, functions: bool, canonical: bool, depth: int = 0) -> 
     if depth > 10 * MAX_DEPTH:
         raise SerializationError("schedule is nested too deeply to serialize")
     if isinstance(value, Schedule):
-        encoded: dict[str, Any] = {"type": _name_of(value, strict=not functions)}
-        for name, field_value in _fields(value, canonical):
-            if name == "type":
-                raise SerializationError(
-                    f"{type(value).__qualname__} has a reserved field {name!r}"
-                )
-            encoded[name] = _encode(
-                field_value, functions=functions, canonical=canonical, depth=depth + 1
-            )
-        return encoded
+        return _encode_node(value, functions=functions, canonical=canonical, depth=depth)
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
     if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number):
-            return {"$float": repr(number)}
-        # In a fingerprint, equal schedules hash equally: 2.0 == 2 (and -0.0 == 0).
-        # int() of a float is exact at any magnitude, so 1e20 and 10**20 (equal) meet here too.
-        if canonical and number.is_integer():
-            return int(number)
-        return number
+        return _encode_number(value, canonical)
     if isinstance(value, (tuple, list)):
         return [
             _encode(v, functions=functions, canonical=canonical, depth=depth + 1) for v in value
         ]
     if callable(value):
-        if functions:
-            module = getattr(value, "__module__", None) or "?"
-            qualname = getattr(value, "__qualname__", None) or type(value).__qualname__
-            return {"$function": f"{module}:{qualname}"}
-        raise SerializationError(
-            f"cannot serialize a schedule holding the Python function {_callable_name(value)}; "
-            "from_fn, cumulative and cyclic(scale_fn=...) have no data form"
-        )
+        return _encode_function(value, functions)
     raise SerializationError(f"cannot serialize the value {value!r} of type {type(value).__name__}")
+
+
+def _encode_node(node: Schedule, *, functions: bool, canonical: bool, depth: int) -> Any:
+    encoded: dict[str, Any] = {"type": _name_of(node, strict=not functions)}
+    for name, field_value in _fields(node, canonical):
+        if name == "type":
+            raise SerializationError(f"{type(node).__qualname__} has a reserved field {name!r}")
+        encoded[name] = _encode(
+            field_value, functions=functions, canonical=canonical, depth=depth + 1
+        )
+    return encoded
+
+
+def _encode_number(value: numbers.Real, canonical: bool) -> Any:
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return {"$float": repr(number)}
+    # In a fingerprint, equal schedules hash equally: 2.0 == 2 (and -0.0 == 0).
+    # int() of a float is exact at any magnitude, so 1e20 and 10**20 (equal) meet here too.
+    if canonical and number.is_integer():
+        return int(number)
+    return number
+
+
+def _encode_function(value: Any, functions: bool) -> Any:
+    if functions:
+        module = getattr(value, "__module__", None) or "?"
+        qualname = getattr(value, "__qualname__", None) or type(value).__qualname__
+        return {"$function": f"{module}:{qualname}"}
+    raise SerializationError(
+        f"cannot serialize a schedule holding the Python function {_callable_name(value)}; "
+        "from_fn, cumulative and cyclic(scale_fn=...) have no data form"
+    )
 
 
 def _callable_name(value: Any) -> str:
@@ -202,30 +212,37 @@ def _decode(value: Any, path: str, depth: int) -> Any:
         raise ParseError(f"from_dict(): nested deeper than {MAX_DEPTH} levels at {path}")
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, int):
-        if abs(value) >= _MAX_INT:
-            raise ParseError(f"from_dict(): integer with more than {MAX_DIGITS} digits at {path}")
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ParseError(
-                f"from_dict(): non-finite float {value!r} at {path}; use {{'$float': 'inf'}}"
-            )
-        return value
+    if isinstance(value, (int, float)):
+        return _decode_number(value, path)
     if isinstance(value, list):
         return tuple(_decode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
     if not isinstance(value, dict):
         raise ParseError(f"from_dict(): unexpected {type(value).__name__} at {path}")
     if "$float" in value and len(value) == 1:
-        spelled = value["$float"]
-        special = {"inf": math.inf, "-inf": -math.inf}.get(
-            spelled if isinstance(spelled, str) else ""
-        )
-        if special is None:
-            raise ParseError(f"from_dict(): '$float' must be 'inf' or '-inf' at {path}")
-        return special
+        return _decode_float(value["$float"], path)
     if "$function" in value:
         raise ParseError(f"from_dict(): a Python function cannot be read from data, at {path}")
+    return _decode_node(value, path, depth)
+
+
+def _decode_number(value: int | float, path: str) -> int | float:
+    if isinstance(value, int) and abs(value) >= _MAX_INT:
+        raise ParseError(f"from_dict(): integer with more than {MAX_DIGITS} digits at {path}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParseError(
+            f"from_dict(): non-finite float {value!r} at {path}; use {{'$float': 'inf'}}"
+        )
+    return value
+
+
+def _decode_float(spelled: Any, path: str) -> float:
+    special = {"inf": math.inf, "-inf": -math.inf}.get(spelled if isinstance(spelled, str) else "")
+    if special is None:
+        raise ParseError(f"from_dict(): '$float' must be 'inf' or '-inf' at {path}")
+    return special
+
+
+def _decode_node(value: dict[str, Any], path: str, depth: int) -> Schedule:
     kind = value.get("type")
     if not isinstance(kind, str):
         raise ParseError(f"from_dict(): a node needs a string 'type' at {path}, got {kind!r}")
@@ -237,16 +254,15 @@ def _decode(value: Any, path: str, depth: int) -> Any:
     fields = {f.name: f for f in parameters(cls)}
     kwargs = {}
     for key, item in value.items():
-        if key == "type":
-            continue
-        if key not in fields:
+        if key != "type" and key not in fields:
             raise ParseError(
                 f"from_dict(): {kind} has no parameter {key!r} at {path}{nearest(key, fields)}"
             )
-        kwargs[key] = _decode(item, f"{path}.{key}", depth + 1)
+        if key != "type":
+            kwargs[key] = _decode(item, f"{path}.{key}", depth + 1)
     try:
-        for key, field in fields.items():
-            if declared(field).variadic and key in kwargs:
+        for key in kwargs:
+            if declared(fields[key]).variadic:
                 kwargs[key] = _nodes(kind, key, kwargs[key])
         return cast("type[Schedule]", cls)._from_fields(kwargs)
     except (ValueError, TypeError, ArithmeticError) as error:
@@ -293,45 +309,56 @@ class _Reader:
 
     def unknown(self, name: str) -> str:
         return (
-            f"name {name!r} is not allowed; only schedalg constructors"
-            f"{nearest(name, self.names) or ' (schedalg list shows them)'}"
+            f"name {name!r} is not allowed; only schedalg constructors{nearest(name, self.names)}"
         )
 
     def value(self, node: ast.AST, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise self.fail(node, f"expression nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, ast.Constant):
-            return self.literal(node)
-        if isinstance(node, ast.Name):
-            if node.id == "inf":
-                return math.inf
-            if node.id in self.names:
-                raise self.fail(node, f"{node.id} must be called, as in {node.id}(...)")
-            raise self.fail(node, self.unknown(node.id))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            operand = self.value(node.operand, depth + 1)
-            if not isinstance(operand, (Schedule, int, float)) or isinstance(operand, bool):
-                raise self.fail(node, f"unary {_OPS[type(node.op)]} needs a number or schedule")
-            return self.arithmetic(
-                node, lambda x: -x if isinstance(node.op, ast.USub) else +x, operand
-            )
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left = self.value(node.left, depth + 1)
-            right = self.value(node.right, depth + 1)
-            for side in (left, right):
-                if not isinstance(side, (Schedule, int, float)) or isinstance(side, bool):
-                    raise self.fail(
-                        node,
-                        f"{_BINARY[type(node.op)][0]} needs numbers or schedules, got {side!r}",
-                    )
-            return self.arithmetic(node, _BINARY[type(node.op)][1], left, right)
-        if isinstance(node, (ast.List, ast.Tuple)):
-            return tuple(self.value(item, depth + 1) for item in node.elts)
-        if isinstance(node, ast.Call):
-            return self.call(node, depth)
-        raise self.fail(node, f"{_describe(node)} is not allowed")
+        read = {
+            ast.Constant: self.literal,
+            ast.Name: self.name,
+            ast.UnaryOp: self.unary,
+            ast.BinOp: self.binary,
+            ast.List: self.items,
+            ast.Tuple: self.items,
+            ast.Call: self.call,
+        }.get(type(node))
+        if read is None:
+            raise self.fail(node, f"{_describe(node)} is not allowed")
+        return read(node, depth)  # type: ignore[operator]
 
-    def literal(self, node: ast.Constant) -> Any:
+    def items(self, node: ast.List | ast.Tuple, depth: int) -> tuple[Any, ...]:
+        return tuple(self.value(item, depth + 1) for item in node.elts)
+
+    def name(self, node: ast.Name, depth: int) -> float:
+        if node.id == "inf":
+            return math.inf
+        if node.id in self.names:
+            raise self.fail(node, f"{node.id} must be called, as in {node.id}(...)")
+        raise self.fail(node, self.unknown(node.id))
+
+    def unary(self, node: ast.UnaryOp, depth: int) -> Any:
+        if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            raise self.fail(node, f"{_describe(node)} is not allowed")
+        operand = self.value(node.operand, depth + 1)
+        if not _arithmetic_operand(operand):
+            raise self.fail(node, f"unary {_OPS[type(node.op)]} needs a number or schedule")
+        negate = isinstance(node.op, ast.USub)
+        return self.arithmetic(node, lambda x: -x if negate else +x, operand)
+
+    def binary(self, node: ast.BinOp, depth: int) -> Any:
+        if type(node.op) not in _BINARY:
+            raise self.fail(node, f"{_describe(node)} is not allowed")
+        symbol, operation = _BINARY[type(node.op)]
+        left = self.value(node.left, depth + 1)
+        right = self.value(node.right, depth + 1)
+        for side in (left, right):
+            if not _arithmetic_operand(side):
+                raise self.fail(node, f"{symbol} needs numbers or schedules, got {side!r}")
+        return self.arithmetic(node, operation, left, right)
+
+    def literal(self, node: ast.Constant, depth: int = 0) -> Any:
         def refuse(refusal: literals.Refusal) -> ParseError:
             if refusal.problem is literals.Problem.TOO_MANY_DIGITS:
                 return self.fail(node, f"integer literal with more than {MAX_DIGITS} digits")
@@ -380,6 +407,10 @@ class _Reader:
             raise self.fail(node, str(error) or type(error).__name__) from None
 
 
+def _arithmetic_operand(value: Any) -> bool:
+    return isinstance(value, (Schedule, int, float)) and not isinstance(value, bool)
+
+
 _OPS = {ast.USub: "-", ast.UAdd: "+"}
 _BINARY: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", lambda a, b: a + b),
@@ -424,6 +455,19 @@ def parse(text: str) -> Schedule:
     :class:`ParseError` with the position. Python functions (``from_fn``, ``cumulative``,
     ``cyclic(scale_fn=...)``) cannot be written as text.
     """
+    tree = _syntax_tree(text)
+    reader = _Reader(text)
+    try:
+        result = reader.value(tree.body, 0)
+    except RecursionError:
+        raise ParseError("parse(): expression nested too deeply") from None
+    if not isinstance(result, Schedule):
+        raise ParseError(f"parse(): text must describe a schedule, got {result!r}")
+    return result
+
+
+def _syntax_tree(text: Any) -> ast.Expression:
+    """The text's Python syntax tree, after the limits on untrusted input."""
     if not isinstance(text, str):
         raise ParseError(f"parse(): text must be a string, got {type(text).__name__}")
     if len(text) > MAX_TEXT:
@@ -437,7 +481,7 @@ def parse(text: str) -> Schedule:
         with warnings.catch_warnings():
             # Python warns about text like "1if"; the reader reports, it does not print.
             warnings.simplefilter("ignore")
-            tree = ast.parse(text.strip(), mode="eval")
+            return ast.parse(text.strip(), mode="eval")
     except (RecursionError, MemoryError):
         # CPython reports its parser's own stack limit this way, not a real lack of memory.
         raise ParseError("parse(): expression nested too deeply for the parser") from None
@@ -446,14 +490,6 @@ def parse(text: str) -> Schedule:
         line, column = getattr(error, "lineno", None), getattr(error, "offset", None)
         where = f" (at line {line}, column {column})" if line is not None else ""
         raise ParseError(f"parse(): invalid syntax: {detail}{where}") from None
-    reader = _Reader(text)
-    try:
-        result = reader.value(tree.body, 0)
-    except RecursionError:
-        raise ParseError("parse(): expression nested too deeply") from None
-    if not isinstance(result, Schedule):
-        raise ParseError(f"parse(): text must describe a schedule, got {result!r}")
-    return result
 
 
 def _nesting(text: str) -> int:
