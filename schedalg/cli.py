@@ -152,21 +152,24 @@ def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, 
         return [(text, schedule)]
     if not os.path.isfile(text):
         raise UserError(f"no such file: {text}")
-    if text.endswith(".json"):
+    data = _read_json(text) if text.endswith(".json") else None
+    if isinstance(data, dict) and "schedalg" in data:
         try:
-            with open(text, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            raise UserError(f"cannot read {text}: {error}") from None
-        except (RecursionError, MemoryError):
-            # The json module recurses per bracket: '[' * 100000 exhausts the stack.
-            raise UserError(f"cannot read {text}: JSON nested too deeply") from None
-        if isinstance(data, dict) and "schedalg" in data:
-            try:
-                return [(os.path.basename(text), from_dict(data))]
-            except ParseError as error:
-                raise UserError(f"{text}: {error}") from None
+            return [(os.path.basename(text), from_dict(data))]
+        except ParseError as error:
+            raise UserError(f"{text}: {error}") from None
     return _load_config(text, steps=steps, epoch_length=epoch_length)
+
+
+def _read_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UserError(f"cannot read {path}: {error}") from None
+    except (RecursionError, MemoryError):
+        # The json module recurses per bracket: '[' * 100000 exhausts the stack.
+        raise UserError(f"cannot read {path}: JSON nested too deeply") from None
 
 
 def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
@@ -176,23 +179,15 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
         raise UserError(
             f"cannot read the config {path}: this installation has no schedalg.mmengine"
         ) from None
-    try:
-        train_cfg = None
-        if hasattr(mmengine, "read_settings"):
-            settings = mmengine.read_settings(path)
-            entries, train_cfg = settings["param_scheduler"], settings.get("train_cfg")
-        else:
-            entries = mmengine.read_config(path)
-        if isinstance(entries, dict):
-            entries = [entries]
+    with _config_errors(path):
+        settings = mmengine.read_settings(path)
+        entries = settings["param_scheduler"]
         by_epoch = _needs_epochs(entries)
         if by_epoch and epoch_length is None:
             raise UserError(
                 f"{path} has by_epoch schedulers: give --epoch-length (iterations per epoch)"
             )
-        loop: dict[str, int] = {}
-        if train_cfg and hasattr(mmengine, "loop_arguments"):
-            loop = mmengine.loop_arguments(train_cfg)
+        loop = mmengine.loop_arguments(settings.get("train_cfg"))
         if not loop:
             # No train_cfg: the run is --steps iterations long, in whole epochs if epoch-based.
             loop = (
@@ -200,7 +195,21 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
                 if by_epoch and epoch_length
                 else {"max_iters": steps}
             )
-        schedules = mmengine.from_config(entries, epoch_length=epoch_length or 1, **loop)
+        schedules = mmengine.from_config(
+            entries,
+            epoch_length=epoch_length or 1,
+            max_epochs=loop.get("max_epochs"),
+            max_iters=loop.get("max_iters"),
+        )
+    name = os.path.basename(path)
+    return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
+
+
+@contextlib.contextmanager
+def _config_errors(path: str) -> Iterator[None]:
+    """A config's errors as one-line user errors that name the file once."""
+    try:
+        yield
     except UserError:
         raise
     except ImportError as error:
@@ -211,8 +220,6 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
         raise UserError(message if str(path) in message else f"{path}: {message}") from None
     except (RecursionError, MemoryError):
         raise UserError(f"{path}: nested too deeply to read") from None
-    name = os.path.basename(path)
-    return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
 
 
 def _needs_epochs(entries: Any) -> bool:
@@ -254,30 +261,42 @@ def _curve(schedule: Schedule, steps: int) -> np.ndarray:
 
 
 def _plot(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.analysis import events
-
     schedules = _gather(args)
     series = [(label, _curve(s, args.steps)) for label, s in schedules]
-    boundaries = sorted(
-        {e.step for _, s in schedules for e in events(s, args.steps) if 0 < e.step < args.steps}
-    )
+    boundaries = _boundaries([s for _, s in schedules], args.steps)
     width, height = args.size if args.size else (args.width, args.height)
     if args.output is None:
-        from schedalg.plot import text_plot
+        _plot_terminal(series, boundaries, width or 72, height or 16, args.log, out)
+    else:
+        _plot_image(series, boundaries, width or 800, height or 450, args.log, args.output)
+    return 0
 
-        try:
-            out.write(
-                text_plot(
-                    series,
-                    width=width or 72,
-                    height=height or 16,
-                    log=args.log,
-                    boundaries=boundaries,
-                )
-            )
-        except ValueError as error:
-            raise UserError(str(error).removeprefix("text_plot(): ")) from None
-        return 0
+
+Series = list[tuple[str, np.ndarray]]
+
+
+def _boundaries(schedules: list[Schedule], steps: int) -> list[int]:
+    """The steps inside the run that any of the expressions marks."""
+    from schedalg.tree import events
+
+    marked = {e.step for s in schedules for e in events(s, steps)}
+    return sorted(step for step in marked if 0 < step < steps)
+
+
+def _plot_terminal(
+    series: Series, boundaries: list[int], width: int, height: int, log: bool, out: Any
+) -> None:
+    from schedalg.plot import text_plot
+
+    try:
+        out.write(text_plot(series, width=width, height=height, log=log, boundaries=boundaries))
+    except ValueError as error:
+        raise UserError(str(error).removeprefix("text_plot(): ")) from None
+
+
+def _plot_image(
+    series: Series, boundaries: list[int], width: int, height: int, log: bool, output: str
+) -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -287,9 +306,9 @@ def _plot(args: argparse.Namespace, out: Any) -> int:
         ) from None
     from schedalg.plot import drawable, save_png
 
-    path = _image_path(args.output)
+    path = _image_path(output)
     try:
-        drawable(series, log=args.log)
+        drawable(series, log=log)
     except ValueError as error:
         raise UserError(str(error)) from None
     title = series[0][0] if len(series) == 1 else None
@@ -300,9 +319,9 @@ def _plot(args: argparse.Namespace, out: Any) -> int:
             save_png(
                 series,
                 path,
-                width=width or 800,
-                height=height or 450,
-                log=args.log,
+                width=width,
+                height=height,
+                log=log,
                 boundaries=boundaries,
                 title=title,
             )
@@ -312,8 +331,7 @@ def _plot(args: argparse.Namespace, out: Any) -> int:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
     except ValueError as error:
         raise UserError(f"cannot write {path}: {str(error).splitlines()[0]}") from None
-    print(f"wrote {path} ({width or 800}x{height or 450} pixels)", file=sys.stderr)
-    return 0
+    print(f"wrote {path} ({width}x{height} pixels)", file=sys.stderr)
 
 
 def _image_path(output: str) -> str:
