@@ -27,13 +27,16 @@ def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def integer(fn: str, name: str, value: object, *, minimum: int = 0) -> int:
-    """An int >= ``minimum``; integral floats are refused (``100.0`` steps is a slip)."""
+def integer(
+    fn: str, name: str, value: object, *, minimum: int = 0, wrong_type: type = TypeError
+) -> int:
+    """An int >= ``minimum``; integral floats are refused (``100.0`` steps is a slip).
+    ``wrong_type`` is the error for a value that is not an integer at all."""
     requirement = {0: "a non-negative integer", 1: "a positive integer"}.get(
         minimum, f"an integer >= {minimum}"
     )
     if not is_integer(value):
-        _fail(fn, name, requirement, value, TypeError)
+        _fail(fn, name, requirement, value, wrong_type)
     if value < minimum:  # type: ignore[operator]
         _fail(fn, name, requirement, value)
     return int(value)  # type: ignore[call-overload]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from schedalg._validate import is_integer
+from schedalg._validate import integer
 from schedalg.expression import Schedule
 from schedalg.tree import MAX_EVENTS, Mark, events
 
@@ -121,8 +121,7 @@ def _listing(items: list[str]) -> str:
 
 
 def _check_steps(fn: str, name: str, value: Any) -> int:
-    if not is_integer(value) or value < 1:
-        raise ValueError(f"{fn}(): {name} must be a positive integer, got {value!r}")
+    integer(fn, name, value, minimum=1, wrong_type=ValueError)
     if value > MAX_STEPS:
         raise ValueError(f"{fn}(): {name} must be at most {MAX_STEPS}, got {value!r}")
     return int(value)

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from schedalg._validate import integer
+
 # Curves are produced block by block so that the temporaries of a deep expression stay a few
 # hundred kilobytes, whatever the length of the curve.
 BLOCK = 1 << 15
@@ -132,8 +134,7 @@ def step_range(fn: str, start: Any, stop: Any) -> tuple[int, int]:
     """``(first, last)`` of ``curve(n)`` / ``curve(start, stop)``."""
     first, last = (0, start) if stop is None else (start, stop)
     for name, value in (("start", first), ("stop", last)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{fn}(): {name} must be a non-negative integer, got {value!r}")
+        integer(fn, name, value, minimum=0, wrong_type=ValueError)
     if last < first:
         raise ValueError(f"{fn}(): stop must be >= start, got start={first!r}, stop={last!r}")
     return int(first), int(last)

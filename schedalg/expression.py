@@ -149,8 +149,7 @@ class Schedule(metaclass=NodeType):
         The arrays are fresh (not views of one buffer), so a consumer may keep them.
         """
         first, last = backends.step_range("chunks", start, stop)
-        if not check.is_integer(size) or size < 1:
-            raise ValueError(f"chunks(): size must be a positive integer, got {size!r}")
+        check.integer("chunks", "size", size, minimum=1, wrong_type=ValueError)
         dtype = backends.float_dtype("chunks", "dtype", dtype)
         # Validated above, eagerly; the generator below runs only when iterated.
         return (
