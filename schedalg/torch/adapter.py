@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedalg.core import Schedule
+from schedalg import Schedule
 
 # From-imports: the package attribute `schedalg.plateau` is the plateau() constructor.
 from schedalg.plateau import bind as _bind

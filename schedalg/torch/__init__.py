@@ -12,8 +12,8 @@ Importing this module imports torch; ``import schedalg`` does not.
 """
 
 from schedalg.plateau import Plateau, bind, plateau, plateaus
-from schedalg.torch_adapter import Scheduler, fingerprint
-from schedalg.torch_convert import TorchSchedules, from_torch
+from schedalg.torch.adapter import Scheduler, fingerprint
+from schedalg.torch.convert import TorchSchedules, from_torch
 
 __all__ = [
     "Plateau",
