@@ -41,39 +41,46 @@ class _Entry:
         self.states = [p.initial() for p in self.plateaus]
 
 
-def _group_specs(name: str, spec: Any, count: int) -> dict[int, Schedule]:
-    if isinstance(spec, Schedule):
-        return dict.fromkeys(range(count), spec)
+def _indexed(name: str, spec: Any, count: int) -> list[tuple[Any, Any]]:
+    """A list (one per group) or a mapping (by group index) as (index, schedule) pairs."""
     if isinstance(spec, Mapping):
-        items = list(spec.items())
-    elif isinstance(spec, (list, tuple)):
+        return list(spec.items())
+    if isinstance(spec, (list, tuple)):
         if len(spec) != count:
             raise ValueError(
                 f"Scheduler(): {name} must have one schedule (or None) per param group "
                 f"({count}), got {len(spec)}"
             )
-        items = list(enumerate(spec))
-    else:
-        raise TypeError(
-            f"Scheduler(): {name} must be a Schedule, a list with one per param group or a "
-            f"mapping from group index to Schedule, got {spec!r}"
+        return list(enumerate(spec))
+    raise TypeError(
+        f"Scheduler(): {name} must be a Schedule, a list with one per param group or a "
+        f"mapping from group index to Schedule, got {spec!r}"
+    )
+
+
+def _group_index(name: str, index: Any, count: int) -> int:
+    if not isinstance(index, numbers.Integral) or isinstance(index, bool):
+        raise TypeError(f"Scheduler(): {name} group indices must be integers, got {index!r}")
+    if not 0 <= int(index) < count:
+        raise ValueError(
+            f"Scheduler(): {name} names param group {index!r}, but the optimizer has {count} groups"
         )
+    return int(index)
+
+
+def _group_specs(name: str, spec: Any, count: int) -> dict[int, Schedule]:
+    if isinstance(spec, Schedule):
+        return dict.fromkeys(range(count), spec)
     result = {}
-    for index, schedule in items:
-        if not isinstance(index, numbers.Integral) or isinstance(index, bool):
-            raise TypeError(f"Scheduler(): {name} group indices must be integers, got {index!r}")
-        if not 0 <= index < count:
-            raise ValueError(
-                f"Scheduler(): {name} names param group {index!r}, but the optimizer has "
-                f"{count} groups"
-            )
+    for index, schedule in _indexed(name, spec, count):
+        group = _group_index(name, index, count)
         if schedule is None:
             continue
         if not isinstance(schedule, Schedule):
             raise TypeError(
                 f"Scheduler(): {name} for group {index} must be a Schedule, got {schedule!r}"
             )
-        result[int(index)] = schedule
+        result[group] = schedule
     return result
 
 
@@ -92,8 +99,119 @@ def _number(value: Any) -> float:
     return float(value.item()) if isinstance(value, _Tensor) else float(value)
 
 
+def _set_first_beta(group: dict[str, Any], value: float) -> None:
+    """Adam's momentum: ``betas[0]``, in place for a tensor, else a new tuple."""
+    betas = group["betas"]
+    if isinstance(betas[0], _Tensor):
+        betas[0].fill_(value)
+    else:
+        group["betas"] = (value, *betas[1:])
+
+
 def _current(group: Mapping[str, Any], slot: str) -> float:
     return _number(group["betas"][0] if slot == "betas" else group[slot])
+
+
+def _param_groups(optimizer: Any) -> list[Any]:
+    groups = getattr(optimizer, "param_groups", None)
+    if not isinstance(groups, list) or not all(isinstance(g, Mapping) for g in groups):
+        raise TypeError(
+            "Scheduler(): optimizer must have a param_groups list of dicts, "
+            f"got {type(optimizer).__name__}"
+        )
+    return groups
+
+
+def _given(specs: Mapping[str, Any]) -> dict[str, Any]:
+    """The schedule arguments that were given (not ``None``); at least one."""
+    given = {k: v for k, v in specs.items() if v is not None}
+    if not given:
+        raise ValueError("Scheduler(): give at least one schedule (lr=..., momentum=..., ...)")
+    return given
+
+
+def _entries(
+    groups: list[Any],
+    specs: Mapping[str, Any],
+    bases: Mapping[str, list[float | None]],
+    absolute_keys: frozenset[str],
+) -> list[_Entry]:
+    entries = []
+    for key, spec in specs.items():
+        for index, schedule in sorted(_group_specs(key, spec, len(groups)).items()):
+            slot = _slot(groups[index], key, index)
+            given = bases.get(key, [None] * len(groups))[index]
+            value = _current(groups[index], slot) if given is None else given
+            entries.append(_Entry(key, index, slot, schedule, value, key in absolute_keys))
+    return entries
+
+
+def _record_initial_lrs(groups: list[Any]) -> None:
+    """As torch's schedulers do, for code that reads ``initial_lr``."""
+    for group in groups:
+        lr_value = group["lr"]
+        group.setdefault(
+            "initial_lr", lr_value.clone() if isinstance(lr_value, _Tensor) else lr_value
+        )
+
+
+def _base_values(key: str, values: Any, count: int) -> list[float | None]:
+    """``base[key]``: one number (or ``None``: the group's value) per group."""
+    if isinstance(values, (list, tuple)):
+        if len(values) != count:
+            raise ValueError(
+                f"Scheduler(): base[{key!r}] must have one value per param group "
+                f"({count}), got {len(values)}"
+            )
+    else:
+        values = [values] * count
+    checked: list[float | None] = []
+    for v in values:
+        if v is not None and (
+            not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
+        ):
+            raise ValueError(f"Scheduler(): base[{key!r}] values must be finite numbers, got {v!r}")
+        checked.append(None if v is None else float(v))
+    return checked
+
+
+def _check_format(state_dict: Any) -> None:
+    if not isinstance(state_dict, Mapping) or state_dict.get("format") != _FORMAT:
+        raise ValueError(
+            "Scheduler.load_state_dict(): not a schedalg Scheduler state_dict "
+            f"(format {getattr(state_dict, 'get', lambda k: None)('format')!r})"
+        )
+
+
+def _difference(
+    where: tuple[str, int], saved: Mapping[str, Any] | None, entry: _Entry | None
+) -> str | None:
+    """How a scheduled (key, group) differs from the checkpoint's, if it does."""
+    label = f"{where[0]} of group {where[1]}"
+    if saved is None:
+        return f"{label}: scheduled now, not in the checkpoint"
+    if entry is None:
+        return f"{label}: in the checkpoint, not scheduled now"
+    if saved["fingerprint"] != fingerprint(entry.schedule):
+        return f"{label}: the schedule differs from the checkpoint's ({entry.schedule!r})"
+    if bool(saved["absolute"]) != entry.absolute:
+        return f"{label}: absolute={saved['absolute']} in the checkpoint"
+    return None
+
+
+def _differences(saved: Mapping[Any, Any], mine: Mapping[Any, _Entry]) -> list[str]:
+    found = (
+        _difference(where, saved.get(where), mine.get(where)) for where in sorted({*saved, *mine})
+    )
+    return [problem for problem in found if problem is not None]
+
+
+def _restore(entry: _Entry, saved: Mapping[str, Any]) -> None:
+    """The checkpoint's base, and its plateau states where the schedule is the same."""
+    same = saved["fingerprint"] == fingerprint(entry.schedule)
+    entry.base = float(saved["base"])
+    if same and len(saved["plateau"]) == len(entry.plateaus):
+        entry.states = [dict(x) for x in saved["plateau"]]
 
 
 class Scheduler(LRScheduler):
@@ -130,33 +248,15 @@ class Scheduler(LRScheduler):
     ) -> None:
         # LRScheduler.__init__ is not called: it insists on a torch Optimizer and recomputes
         # values through get_lr(). The attributes it sets are set here, as torch names them.
-        groups = getattr(optimizer, "param_groups", None)
-        if not isinstance(groups, list) or not all(isinstance(g, Mapping) for g in groups):
-            raise TypeError(
-                "Scheduler(): optimizer must have a param_groups list of dicts, "
-                f"got {type(optimizer).__name__}"
-            )
-        specs = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **params}
-        specs = {k: v for k, v in specs.items() if v is not None}
-        if not specs:
-            raise ValueError("Scheduler(): give at least one schedule (lr=..., momentum=..., ...)")
+        groups = _param_groups(optimizer)
+        specs = _given({"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **params})
         absolute_keys = self._absolute_keys(absolute, specs)
         bases = self._bases(base, specs, len(groups))
-        entries = []
-        for key, spec in specs.items():
-            for index, schedule in sorted(_group_specs(key, spec, len(groups)).items()):
-                slot = _slot(groups[index], key, index)
-                given = bases.get(key, [None] * len(groups))[index]
-                value = _current(groups[index], slot) if given is None else given
-                entries.append(_Entry(key, index, slot, schedule, value, key in absolute_keys))
+        entries = _entries(groups, specs, bases, absolute_keys)
         self.optimizer = optimizer
         self._entries = entries
         self._group_count = len(groups)
-        for group in groups:  # as torch does, for code that reads initial_lr
-            lr_value = group["lr"]
-            group.setdefault(
-                "initial_lr", lr_value.clone() if isinstance(lr_value, _Tensor) else lr_value
-            )
+        _record_initial_lrs(groups)
         lr_bases = {e.group: e.base for e in entries if e.key == "lr"}
         self.base_lrs = [lr_bases.get(i, _number(g["lr"])) for i, g in enumerate(groups)]
         self.last_epoch = 0
@@ -185,7 +285,7 @@ class Scheduler(LRScheduler):
         return frozenset(absolute)
 
     @staticmethod
-    def _bases(base: Any, specs: Mapping[str, Any], count: int) -> dict[str, list[Any]]:
+    def _bases(base: Any, specs: Mapping[str, Any], count: int) -> dict[str, list[float | None]]:
         if base is None:
             return {}
         if not isinstance(base, Mapping):
@@ -194,24 +294,7 @@ class Scheduler(LRScheduler):
         for key, values in base.items():
             if key not in specs:
                 raise ValueError(f"Scheduler(): base names {key!r}, which has no schedule")
-            if isinstance(values, (list, tuple)):
-                if len(values) != count:
-                    raise ValueError(
-                        f"Scheduler(): base[{key!r}] must have one value per param group "
-                        f"({count}), got {len(values)}"
-                    )
-            else:
-                values = [values] * count
-            checked = []
-            for v in values:
-                if v is not None and (
-                    not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
-                ):
-                    raise ValueError(
-                        f"Scheduler(): base[{key!r}] values must be finite numbers, got {v!r}"
-                    )
-                checked.append(None if v is None else float(v))
-            result[key] = checked
+            result[key] = _base_values(key, values, count)
         return result
 
     def _compile(self) -> None:
@@ -232,36 +315,34 @@ class Scheduler(LRScheduler):
 
     def _apply(self) -> None:
         # The hot path (every training step): plain floats, no validation, no allocation
-        # beyond _last_lr.
+        # beyond _last_lr, no call but the schedules' (the type check skips isinstance for
+        # floats, the common case).
         t = self.last_epoch
         groups = self.optimizer.param_groups
         if len(groups) != self._group_count:
-            # A group added later would silently keep its value: say so instead.
-            raise RuntimeError(
-                f"Scheduler: the optimizer has {len(groups)} param groups, but it had "
-                f"{self._group_count} when the scheduler was built; build the Scheduler after "
-                "adding every param group (or build a new one)"
-            )
+            raise self._groups_changed(len(groups))
         for index, slot, fn, base, absolute in self._plan:
             value = float(fn(t)) if absolute else base * fn(t)
             group = groups[index]
-            if slot == "betas":
-                betas = group["betas"]
-                if isinstance(betas[0], _Tensor):
-                    betas[0].fill_(value)
-                else:
-                    group["betas"] = (value, *betas[1:])
-                continue
             current = group[slot]
-            if type(current) is not float and isinstance(current, _Tensor):
+            if slot == "betas":
+                _set_first_beta(group, value)
+            elif type(current) is not float and isinstance(current, _Tensor):
                 current.fill_(value)
             else:
                 group[slot] = value
-        last = [g["lr"] for g in groups]
-        for i, v in enumerate(last):
-            if type(v) is not float and isinstance(v, _Tensor):
-                last[i] = v.clone()
-        self._last_lr = last
+        self._last_lr = [
+            lr.clone() if type(lr := g["lr"]) is not float and isinstance(lr, _Tensor) else lr
+            for g in groups
+        ]
+
+    def _groups_changed(self, count: int) -> RuntimeError:
+        # A group added later would silently keep its value: say so instead.
+        return RuntimeError(
+            f"Scheduler: the optimizer has {count} param groups, but it had "
+            f"{self._group_count} when the scheduler was built; build the Scheduler after "
+            "adding every param group (or build a new one)"
+        )
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Advance one step (or to ``epoch``) and apply the values; a metric, if given, is
@@ -340,27 +421,10 @@ class Scheduler(LRScheduler):
         schedule, by fingerprint, and the same mode; ``strict=False`` loads the step counter and
         whatever matches, keeping this adapter's schedules.
         """
-        if not isinstance(state_dict, Mapping) or state_dict.get("format") != _FORMAT:
-            raise ValueError(
-                "Scheduler.load_state_dict(): not a schedalg Scheduler state_dict "
-                f"(format {getattr(state_dict, 'get', lambda k: None)('format')!r})"
-            )
+        _check_format(state_dict)
         saved = {(s["key"], s["group"]): s for s in state_dict["entries"]}
         mine = {(e.key, e.group): e for e in self._entries}
-        problems = []
-        for where in sorted(set(saved) | set(mine)):
-            s, e = saved.get(where), mine.get(where)
-            label = f"{where[0]} of group {where[1]}"
-            if s is None:
-                problems.append(f"{label}: scheduled now, not in the checkpoint")
-            elif e is None:
-                problems.append(f"{label}: in the checkpoint, not scheduled now")
-            elif s["fingerprint"] != fingerprint(e.schedule):
-                problems.append(
-                    f"{label}: the schedule differs from the checkpoint's ({e.schedule!r})"
-                )
-            elif bool(s["absolute"]) != e.absolute:
-                problems.append(f"{label}: absolute={s['absolute']} in the checkpoint")
+        problems = _differences(saved, mine)
         if problems and strict:
             raise ValueError(
                 "Scheduler.load_state_dict(): the checkpoint was saved with different "
@@ -368,13 +432,8 @@ class Scheduler(LRScheduler):
                 "counter anyway."
             )
         for where, e in mine.items():
-            s = saved.get(where)
-            if s is None:
-                continue
-            same = s["fingerprint"] == fingerprint(e.schedule)
-            e.base = float(s["base"])
-            if same and len(s["plateau"]) == len(e.plateaus):
-                e.states = [dict(x) for x in s["plateau"]]
+            if where in saved:
+                _restore(e, saved[where])
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
         lr_bases = {e.group: e.base for e in self._entries if e.key == "lr"}
