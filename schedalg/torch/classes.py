@@ -1,5 +1,7 @@
 """The table: one entry per torch scheduler class, saying everything ``from_torch`` knows about
-it (the fields are documented on ``TorchClass``). Adding a class is adding one entry here.
+it (the fields are documented on ``TorchClass``; a field left out keeps the default of a
+recursive scheduler that counts its steps in ``last_epoch``). Adding a class is adding one entry
+here, naming the functions that convert it.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ CLASSES: dict[type, TorchClass] = {
         refuse_in_chain=recursive.cosine_in_chain,
         restarts_chain_after=recursive.t_max,
     ),
-    # Overwriting: the lr from scratch on every step.
+    # Overwriting: the lr from scratch on every step, so no multiplier: they cannot be chained.
     L.LambdaLR: TorchClass(curve=overwriting.lambda_curve),
     L.CosineAnnealingWarmRestarts: TorchClass(
         curve=overwriting.restarts_curve,

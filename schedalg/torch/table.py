@@ -23,8 +23,12 @@ class LrCheck(enum.Enum):
     that catches a scheduler built on an lr another scheduler had already changed)."""
 
     ALWAYS = "always"
-    AT_START = "at start"  # only before the first step, wherever it is in the tree
-    NEVER = "never"  # when it is the scheduler converted
+    # Only before the first step, wherever it is in the tree: OneCycleLR overwrites the lr, and
+    # torch extrapolates past total_steps where schedalg holds the final value.
+    AT_START = "at start"
+    # Not when it is the scheduler converted: SWALR starts from whatever lr it finds, and a
+    # plateau's value depends on the metrics, not on the step.
+    NEVER = "never"
 
 
 def _no_reason(scheduler: Any, *context: Any) -> str | None:
@@ -96,10 +100,6 @@ class TorchClass:
     children: Callable[[Any], list[Any]] = _no_children
     """The schedulers nested in it."""
 
-    @property
-    def overwrites(self) -> bool:
-        return self.multiplier is None
-
 
 _TABLE: dict[type, TorchClass] = {}
 
@@ -127,7 +127,7 @@ def lookup(scheduler: Any) -> TorchClass:
     if entry is None:
         raise refuse(
             type(scheduler).__name__,
-            "not a torch.optim scheduler class that from_torch knows; convert it by hand",
+            "not a torch scheduler class that from_torch knows; convert it by hand",
         )
     return entry
 
