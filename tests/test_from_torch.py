@@ -392,6 +392,26 @@ def test_not_a_scheduler():
         from_torch(object())
 
 
+def test_every_torch_scheduler_class_has_one_entry():
+    from schedalg.torch.classes import CLASSES
+
+    public = {
+        c
+        for name, c in vars(L).items()
+        if isinstance(c, type) and issubclass(c, L.LRScheduler) and not name.startswith("_")
+    }
+    assert set(CLASSES) == (public - {L.LRScheduler}) | {SWALR}
+
+
+def test_a_scheduler_class_without_an_entry_is_refused():
+    class Custom(L.LRScheduler):
+        def get_lr(self):
+            return [g["lr"] for g in self.optimizer.param_groups]
+
+    with pytest.raises(ValueError, match="Custom: not a torch scheduler class"):
+        from_torch(Custom(optimizer([1.0])))
+
+
 @pytest.mark.parametrize("eta", [0.0, 0.001])
 def test_cosine_opening_a_sequential_whose_initial_lr_one_cycle_overwrote(eta):
     # The recursion starts from OneCycleLR's max_lr / div_factor, but the step past T_max adds
