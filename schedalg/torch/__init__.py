@@ -13,7 +13,7 @@ Importing this module imports torch; ``import schedalg`` does not.
 Modules:
 
 - ``adapter``: ``Scheduler``, a ``torch.optim.lr_scheduler.LRScheduler`` that sets any
-  param-group value from schedules.
+  param-group value from schedules; ``arguments``: reading and checking its arguments.
 - ``convert``: ``from_torch`` and its result, ``TorchSchedules``.
 - ``classes``: the table, one ``TorchClass`` entry per torch scheduler class;
   ``table``: the ``TorchClass`` fields and the lookup.

@@ -8,7 +8,6 @@ reducer states of metric-driven (``plateau``) nodes. ``step()`` writes ``base * 
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -18,85 +17,14 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from schedalg import Schedule
 
-# From-imports: the package attribute `schedalg.plateau` is the plateau() constructor.
+# A from-import: the package attribute `schedalg.plateau` is the plateau() constructor.
 from schedalg.plateau import bind as _bind
-from schedalg.plateau import plateaus as _plateaus
 from schedalg.text import fingerprint
+from schedalg.torch import arguments
+from schedalg.torch.arguments import ScheduledValue, number
 
 _FORMAT = "schedalg.torch.Scheduler/1"
 _Tensor = torch.Tensor
-
-
-class _Entry:
-    """One scheduled value: ``param_groups[group][key]`` (``betas[0]`` for Adam's momentum)."""
-
-    __slots__ = ("absolute", "base", "group", "key", "plateaus", "schedule", "slot", "states")
-
-    def __init__(
-        self, key: str, group: int, slot: str, schedule: Schedule, base: float, absolute: bool
-    ) -> None:
-        self.key, self.group, self.slot = key, group, slot
-        self.schedule, self.base, self.absolute = schedule, base, absolute
-        self.plateaus = _plateaus(schedule)
-        self.states = [p.initial() for p in self.plateaus]
-
-
-def _indexed(name: str, spec: Any, count: int) -> list[tuple[Any, Any]]:
-    """A list (one per group) or a mapping (by group index) as (index, schedule) pairs."""
-    if isinstance(spec, Mapping):
-        return list(spec.items())
-    if isinstance(spec, (list, tuple)):
-        if len(spec) != count:
-            raise ValueError(
-                f"Scheduler(): {name} must have one schedule (or None) per param group "
-                f"({count}), got {len(spec)}"
-            )
-        return list(enumerate(spec))
-    raise TypeError(
-        f"Scheduler(): {name} must be a Schedule, a list with one per param group or a "
-        f"mapping from group index to Schedule, got {spec!r}"
-    )
-
-
-def _group_index(name: str, index: Any, count: int) -> int:
-    if not isinstance(index, numbers.Integral) or isinstance(index, bool):
-        raise TypeError(f"Scheduler(): {name} group indices must be integers, got {index!r}")
-    if not 0 <= int(index) < count:
-        raise ValueError(
-            f"Scheduler(): {name} names param group {index!r}, but the optimizer has {count} groups"
-        )
-    return int(index)
-
-
-def _group_specs(name: str, spec: Any, count: int) -> dict[int, Schedule]:
-    if isinstance(spec, Schedule):
-        return dict.fromkeys(range(count), spec)
-    result = {}
-    for index, schedule in _indexed(name, spec, count):
-        group = _group_index(name, index, count)
-        if schedule is None:
-            continue
-        if not isinstance(schedule, Schedule):
-            raise TypeError(
-                f"Scheduler(): {name} for group {index} must be a Schedule, got {schedule!r}"
-            )
-        result[group] = schedule
-    return result
-
-
-def _slot(group: Mapping[str, Any], key: str, index: int) -> str:
-    if key in group:
-        return key
-    if key == "momentum" and "betas" in group:
-        return "betas"
-    raise ValueError(
-        f"Scheduler(): param_groups[{index}] has no {key!r} to schedule "
-        f"(it has {sorted(k for k in group if k != 'params')})"
-    )
-
-
-def _number(value: Any) -> float:
-    return float(value.item()) if isinstance(value, _Tensor) else float(value)
 
 
 def _set_first_beta(group: dict[str, Any], value: float) -> None:
@@ -108,73 +36,6 @@ def _set_first_beta(group: dict[str, Any], value: float) -> None:
         group["betas"] = (value, *betas[1:])
 
 
-def _current(group: Mapping[str, Any], slot: str) -> float:
-    return _number(group["betas"][0] if slot == "betas" else group[slot])
-
-
-def _param_groups(optimizer: Any) -> list[Any]:
-    groups = getattr(optimizer, "param_groups", None)
-    if not isinstance(groups, list) or not all(isinstance(g, Mapping) for g in groups):
-        raise TypeError(
-            "Scheduler(): optimizer must have a param_groups list of dicts, "
-            f"got {type(optimizer).__name__}"
-        )
-    return groups
-
-
-def _given(specs: Mapping[str, Any]) -> dict[str, Any]:
-    """The schedule arguments that were given (not ``None``); at least one."""
-    given = {k: v for k, v in specs.items() if v is not None}
-    if not given:
-        raise ValueError("Scheduler(): give at least one schedule (lr=..., momentum=..., ...)")
-    return given
-
-
-def _entries(
-    groups: list[Any],
-    specs: Mapping[str, Any],
-    bases: Mapping[str, list[float | None]],
-    absolute_keys: frozenset[str],
-) -> list[_Entry]:
-    entries = []
-    for key, spec in specs.items():
-        for index, schedule in sorted(_group_specs(key, spec, len(groups)).items()):
-            slot = _slot(groups[index], key, index)
-            given = bases.get(key, [None] * len(groups))[index]
-            value = _current(groups[index], slot) if given is None else given
-            entries.append(_Entry(key, index, slot, schedule, value, key in absolute_keys))
-    return entries
-
-
-def _record_initial_lrs(groups: list[Any]) -> None:
-    """As torch's schedulers do, for code that reads ``initial_lr``."""
-    for group in groups:
-        lr_value = group["lr"]
-        group.setdefault(
-            "initial_lr", lr_value.clone() if isinstance(lr_value, _Tensor) else lr_value
-        )
-
-
-def _base_values(key: str, values: Any, count: int) -> list[float | None]:
-    """``base[key]``: one number (or ``None``: the group's value) per group."""
-    if isinstance(values, (list, tuple)):
-        if len(values) != count:
-            raise ValueError(
-                f"Scheduler(): base[{key!r}] must have one value per param group "
-                f"({count}), got {len(values)}"
-            )
-    else:
-        values = [values] * count
-    checked: list[float | None] = []
-    for v in values:
-        if v is not None and (
-            not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
-        ):
-            raise ValueError(f"Scheduler(): base[{key!r}] values must be finite numbers, got {v!r}")
-        checked.append(None if v is None else float(v))
-    return checked
-
-
 def _check_format(state_dict: Any) -> None:
     if not isinstance(state_dict, Mapping) or state_dict.get("format") != _FORMAT:
         raise ValueError(
@@ -184,7 +45,7 @@ def _check_format(state_dict: Any) -> None:
 
 
 def _difference(
-    where: tuple[str, int], saved: Mapping[str, Any] | None, entry: _Entry | None
+    where: tuple[str, int], saved: Mapping[str, Any] | None, entry: ScheduledValue | None
 ) -> str | None:
     """How a scheduled (key, group) differs from the checkpoint's, if it does."""
     label = f"{where[0]} of group {where[1]}"
@@ -199,14 +60,14 @@ def _difference(
     return None
 
 
-def _differences(saved: Mapping[Any, Any], mine: Mapping[Any, _Entry]) -> list[str]:
+def _differences(saved: Mapping[Any, Any], mine: Mapping[Any, ScheduledValue]) -> list[str]:
     found = (
         _difference(where, saved.get(where), mine.get(where)) for where in sorted({*saved, *mine})
     )
     return [problem for problem in found if problem is not None]
 
 
-def _restore(entry: _Entry, saved: Mapping[str, Any]) -> None:
+def _restore(entry: ScheduledValue, saved: Mapping[str, Any]) -> None:
     """The checkpoint's base, and its plateau states where the schedule is the same."""
     same = saved["fingerprint"] == fingerprint(entry.schedule)
     entry.base = float(saved["base"])
@@ -248,17 +109,19 @@ class Scheduler(LRScheduler):
     ) -> None:
         # LRScheduler.__init__ is not called: it insists on a torch Optimizer and recomputes
         # values through get_lr(). The attributes it sets are set here, as torch names them.
-        groups = _param_groups(optimizer)
-        specs = _given({"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **params})
-        absolute_keys = self._absolute_keys(absolute, specs)
-        bases = self._bases(base, specs, len(groups))
-        entries = _entries(groups, specs, bases, absolute_keys)
+        groups = arguments.param_groups(optimizer)
+        specs = arguments.given(
+            {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **params}
+        )
+        absolute_keys = arguments.absolute_keys(absolute, specs)
+        bases = arguments.bases(base, specs, len(groups))
+        entries = arguments.scheduled_values(groups, specs, bases, absolute_keys)
         self.optimizer = optimizer
         self._entries = entries
         self._group_count = len(groups)
-        _record_initial_lrs(groups)
+        arguments.record_initial_lrs(groups)
         lr_bases = {e.group: e.base for e in entries if e.key == "lr"}
-        self.base_lrs = [lr_bases.get(i, _number(g["lr"])) for i, g in enumerate(groups)]
+        self.base_lrs = [lr_bases.get(i, number(g["lr"])) for i, g in enumerate(groups)]
         self.last_epoch = 0
         self._step_count = 1
         self._get_lr_called_within_step = False
@@ -267,35 +130,6 @@ class Scheduler(LRScheduler):
         self._apply()
 
     # -- construction helpers ------------------------------------------------------------------
-
-    @staticmethod
-    def _absolute_keys(absolute: Any, specs: Mapping[str, Any]) -> frozenset[str]:
-        if isinstance(absolute, bool):
-            return frozenset(specs) if absolute else frozenset()
-        if isinstance(absolute, str) or not isinstance(absolute, Collection):
-            raise TypeError(
-                f"Scheduler(): absolute must be True, False or a collection of keys, "
-                f"got {absolute!r}"
-            )
-        unknown = set(absolute) - set(specs)
-        if unknown:
-            raise ValueError(
-                f"Scheduler(): absolute names keys that have no schedule: {sorted(unknown)!r}"
-            )
-        return frozenset(absolute)
-
-    @staticmethod
-    def _bases(base: Any, specs: Mapping[str, Any], count: int) -> dict[str, list[float | None]]:
-        if base is None:
-            return {}
-        if not isinstance(base, Mapping):
-            raise TypeError(f"Scheduler(): base must be a mapping from key to values, got {base!r}")
-        result = {}
-        for key, values in base.items():
-            if key not in specs:
-                raise ValueError(f"Scheduler(): base names {key!r}, which has no schedule")
-            result[key] = _base_values(key, values, count)
-        return result
 
     def _compile(self) -> None:
         """The step path: one tuple per entry, with the plateau states already bound."""
@@ -400,7 +234,7 @@ class Scheduler(LRScheduler):
             "last_epoch": int(self.last_epoch),
             "_step_count": int(self._step_count),
             "base_lrs": [float(b) for b in self.base_lrs],
-            "_last_lr": [_number(v) for v in self._last_lr],
+            "_last_lr": [number(v) for v in self._last_lr],
             "entries": [
                 {
                     "key": e.key,
