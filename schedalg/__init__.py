@@ -18,6 +18,7 @@ from schedalg.analysis import check, describe
 from schedalg.arithmetic import clamp, maximum, minimum
 from schedalg.combinators import per_epoch, repeat, sequence, shift, stretch, warmup
 from schedalg.cycles import cyclic, one_cycle, one_cycle_momentum
+from schedalg.data import fingerprint, from_dict, to_dict
 from schedalg.expression import Schedule, add, chain, clip, constant, divide, subtract
 from schedalg.functions import cumulative, from_fn
 from schedalg.metric import bind, bound_plateau, plateau, plateaus
@@ -34,7 +35,7 @@ from schedalg.primitives import (
     step_decay,
     warmup_stable_decay,
 )
-from schedalg.text import fingerprint, from_dict, parse, to_dict
+from schedalg.text import parse
 
 inf = float("inf")
 

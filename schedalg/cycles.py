@@ -161,8 +161,13 @@ class _one_cycle_curve(Schedule):
         total, pct, three = self.total, self.pct_start, self.three_phase  # type: ignore[attr-defined]
         self._set("_phases", one_cycle_phases(fn, total, pct, three, self._phase_values()))
 
+    @property
+    def phases(self) -> list[Phase]:
+        """torch's phases as ``(begin, end, start_value, end_value)``, float boundaries."""
+        return self._phases  # type: ignore[attr-defined]
+
     def events(self) -> Iterator[Event]:
-        for _begin, end, _a, _b in self._phases[:-1]:  # type: ignore[attr-defined]
+        for _begin, end, _a, _b in self.phases[:-1]:
             yield Event(end, "boundary", "one_cycle phase")
         yield Event(self.total - 1, "end", "one_cycle ends")  # type: ignore[attr-defined]
 

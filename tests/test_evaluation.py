@@ -9,8 +9,8 @@ from strategies import expressions
 import schedalg as sa
 
 # Rounding differences only: libm's pow/cos and their vectorised counterparts differ by <= 1 ulp
-# per operation (docs/torch-semantics.md §9, NumPy note); a depth-3 expression chains a few dozen such
-# operations on values of order 1, so 1e-12 relative (and absolute, for values crossing zero in
+# per operation (docs/torch-semantics.md §9, NumPy note); a depth-3 expression chains a few dozen
+# such operations on values of order 1, so 1e-12 relative (and absolute, for values crossing zero in
 # a difference) is far above rounding and far below any semantic difference.
 RTOL = ATOL = 1e-12
 

@@ -1,6 +1,6 @@
 """from_torch against real torch 2.13: every scheduler class, nesting, several groups, Adam
 betas, tensor lr; the torch scheduler stepped as in training, compared at every step with the
-adapter and with the expression's curve (tolerance: torch_semantics.md §9)."""
+adapter and with the expression's curve (tolerance: docs/torch-semantics.md §9)."""
 
 from __future__ import annotations
 
@@ -390,6 +390,26 @@ def test_cyclic_after_another_scheduler_is_refused():
 def test_not_a_scheduler():
     with pytest.raises(TypeError, match="from_torch"):
         from_torch(object())
+
+
+def test_every_torch_scheduler_class_has_one_entry():
+    from schedalg.torch.classes import CLASSES
+
+    public = {
+        c
+        for name, c in vars(L).items()
+        if isinstance(c, type) and issubclass(c, L.LRScheduler) and not name.startswith("_")
+    }
+    assert set(CLASSES) == (public - {L.LRScheduler}) | {SWALR}
+
+
+def test_a_scheduler_class_without_an_entry_is_refused():
+    class Custom(L.LRScheduler):
+        def get_lr(self):
+            return [g["lr"] for g in self.optimizer.param_groups]
+
+    with pytest.raises(ValueError, match="Custom: not a torch scheduler class"):
+        from_torch(Custom(optimizer([1.0])))
 
 
 @pytest.mark.parametrize("eta", [0.0, 0.001])

@@ -30,3 +30,14 @@ def test_mypy():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_complexity():
+    """At most 3% of blocks above cyclomatic complexity 10 (the rank C of radon)."""
+    radon = pytest.importorskip("radon.complexity", reason="radon comes with the test extra")
+    blocks = []
+    for path in sorted((ROOT / "schedalg").rglob("*.py")):
+        blocks.extend(radon.cc_visit(path.read_text()))
+    flat = [b for block in blocks for b in (block, *getattr(block, "methods", []))]
+    complex_ = [f"{b.name} ({b.complexity})" for b in flat if b.complexity > 10]
+    assert len(complex_) <= 0.03 * len(flat), complex_

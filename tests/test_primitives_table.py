@@ -204,7 +204,8 @@ def test_issue_example_values():
 
 
 def test_exact_boundary_values_match_torch_closed_forms():
-    # Bit-exact where torch's own closed form uses the same operations (docs/torch-semantics.md §2, §4, §9).
+    # Bit-exact where torch's own closed form uses the same operations
+    # (docs/torch-semantics.md §2, §4, §9).
     assert cosine(7)(7) == 0.0
     assert cosine(7, end=0.3)(7) == 0.3
     assert linear(1, 0, 4)(4) == 0.0
@@ -215,7 +216,8 @@ def test_exact_boundary_values_match_torch_closed_forms():
 
 
 def test_onecycle_float_phase_boundary():
-    # pct * N = 28.999999999999996 (docs/torch-semantics.md §4): t = 28 is already in the second phase.
+    # pct * N = 28.999999999999996 (docs/torch-semantics.md §4): t = 28 is already in the
+    # second phase.
     s = one_cycle(100, pct_start=0.29)
     end1 = 0.29 * 100 - 1
     final = 1.0 / 25.0 / 1e4

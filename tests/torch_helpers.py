@@ -16,7 +16,7 @@ EPS = 2.220446049250313e-16
 
 
 def tol(t: int, t_max: float | None = None, base: float = 1.0) -> dict[str, float]:
-    """The comparison rule of torch_semantics.md §9 (checked there on ~1e6 comparisons)."""
+    """The comparison rule of docs/torch-semantics.md §9 (checked on ~1e6 comparisons)."""
     rel = 1e-12 + 4 * EPS * t
     if t_max is not None and t > t_max:
         rel += 8 * EPS * t_max**2
@@ -71,7 +71,7 @@ def lockstep(
                     want, got, curve = read(g1), read(g2), float(curves[key, i][t])
                     if exact:
                         assert got == want, (key, i, t, want, got, converted)
-                        # Vectorised pow/cos may differ from Python's by an ulp (DESIGN §1).
+                        # Vectorised pow/cos may differ from Python's by an ulp (docs/design.md §1).
                         assert math.isclose(curve, want, rel_tol=4 * EPS, abs_tol=1e-300), (
                             key,
                             i,

@@ -1,0 +1,274 @@
+"""The torch adapter: apply schedules to any ``param_groups`` key of an optimizer.
+
+``Scheduler`` is a real ``torch.optim.lr_scheduler.LRScheduler`` (PyTorch Lightning, HF Trainer
+and accelerate accept it) that holds nothing but a step counter, the base values and the
+reducer states of metric-driven (``plateau``) nodes. ``step()`` writes ``base * s(t)`` — or
+``s(t)`` in absolute mode — into each scheduled group value.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import torch
+from torch.optim.lr_scheduler import LRScheduler
+
+from schedalg import Schedule
+from schedalg.data import fingerprint
+from schedalg.metric import bind as _bind
+from schedalg.torch import arguments
+from schedalg.torch.arguments import ScheduledValue, number
+
+_FORMAT = "schedalg.torch.Scheduler/1"
+_Tensor = torch.Tensor
+
+
+def _set_first_beta(group: dict[str, Any], value: float) -> None:
+    """Adam's momentum: ``betas[0]``, in place for a tensor, else a new tuple."""
+    betas = group["betas"]
+    if isinstance(betas[0], _Tensor):
+        betas[0].fill_(value)
+    else:
+        group["betas"] = (value, *betas[1:])
+
+
+def _check_format(state_dict: Any) -> None:
+    if not isinstance(state_dict, Mapping) or state_dict.get("format") != _FORMAT:
+        raise ValueError(
+            "Scheduler.load_state_dict(): not a schedalg Scheduler state_dict "
+            f"(format {getattr(state_dict, 'get', lambda k: None)('format')!r})"
+        )
+
+
+def _difference(
+    where: tuple[str, int], saved: Mapping[str, Any] | None, entry: ScheduledValue | None
+) -> str | None:
+    """How a scheduled (key, group) differs from the checkpoint's, if it does."""
+    label = f"{where[0]} of group {where[1]}"
+    if saved is None:
+        return f"{label}: scheduled now, not in the checkpoint"
+    if entry is None:
+        return f"{label}: in the checkpoint, not scheduled now"
+    if saved["fingerprint"] != fingerprint(entry.schedule):
+        return f"{label}: the schedule differs from the checkpoint's ({entry.schedule!r})"
+    if bool(saved["absolute"]) != entry.absolute:
+        return f"{label}: absolute={saved['absolute']} in the checkpoint"
+    return None
+
+
+def _differences(saved: Mapping[Any, Any], mine: Mapping[Any, ScheduledValue]) -> list[str]:
+    found = (
+        _difference(where, saved.get(where), mine.get(where)) for where in sorted({*saved, *mine})
+    )
+    return [problem for problem in found if problem is not None]
+
+
+def _restore(entry: ScheduledValue, saved: Mapping[str, Any]) -> None:
+    """The checkpoint's base, and its plateau states where the schedule is the same."""
+    same = saved["fingerprint"] == fingerprint(entry.schedule)
+    entry.base = float(saved["base"])
+    if same and len(saved["plateau"]) == len(entry.plateaus):
+        entry.states = [dict(x) for x in saved["plateau"]]
+
+
+class Scheduler(LRScheduler):
+    """``Scheduler(optimizer, lr=s, momentum=m, weight_decay=w, *, absolute=False, base=None,
+    **other_keys)``: set param-group values from schedules at every step.
+
+    - Each schedule argument is a ``Schedule`` (every group), a list with one schedule or
+      ``None`` per group, or a mapping ``{group index: schedule}``. Any key of the param groups
+      can be scheduled; ``momentum`` sets ``betas[0]`` on Adam-style groups.
+    - Relative (default): the value is ``base * s(t)``, ``base`` being the group's value when the
+      adapter is built (or ``base={"lr": [...], ...}``: a number or a per-group list per key).
+      Absolute: ``absolute=True`` (all keys) or ``absolute={"lr", ...}``: the value is ``s(t)``.
+    - ``t`` is the number of ``step()`` calls so far (``last_epoch``); the values for ``t = 0``
+      are applied at construction. Tensor values are updated in place (``fill_``).
+    - Metric-driven nodes (``schedalg.plateau``): ``step(metric)`` reports a metric and then
+      advances, ``observe(metric)`` reports without advancing.
+    - ``state_dict()`` is plain data (``torch.load(weights_only=True)`` loads it) with a
+      fingerprint of every schedule; ``load_state_dict`` refuses a different schedule unless
+      ``strict=False``.
+
+    Works with any object that has ``param_groups`` (optimizer wrappers included).
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        lr: Any = None,
+        momentum: Any = None,
+        weight_decay: Any = None,
+        *,
+        absolute: bool | Collection[str] = False,
+        base: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> None:
+        # LRScheduler.__init__ is not called: it insists on a torch Optimizer and recomputes
+        # values through get_lr(). The attributes it sets are set here, as torch names them.
+        groups = arguments.param_groups(optimizer)
+        specs = arguments.given(
+            {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **params}
+        )
+        absolute_keys = arguments.absolute_keys(absolute, specs)
+        bases = arguments.bases(base, specs, len(groups))
+        entries = arguments.scheduled_values(groups, specs, bases, absolute_keys)
+        self.optimizer = optimizer
+        self._entries = entries
+        self._group_count = len(groups)
+        arguments.record_initial_lrs(groups)
+        lr_bases = {e.group: e.base for e in entries if e.key == "lr"}
+        self.base_lrs = [lr_bases.get(i, number(g["lr"])) for i, g in enumerate(groups)]
+        self.last_epoch = 0
+        self._step_count = 1
+        self._get_lr_called_within_step = False
+        self._is_initial = False
+        self._compile()
+        self._apply()
+
+    # -- construction helpers ------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        """The step path: one tuple per entry, with the plateau states already bound."""
+        plan = []
+        for e in self._entries:
+            schedule = _bind(e.schedule, e.states) if e.plateaus else e.schedule
+            plan.append((e.group, e.slot, schedule._scalar, e.base, e.absolute))
+        self._plan = plan
+
+    # -- stepping ------------------------------------------------------------------------------
+
+    def _values(self, t: int) -> list[tuple[int, str, float]]:
+        return [
+            (group, slot, float(fn(t)) if absolute else base * fn(t))
+            for group, slot, fn, base, absolute in self._plan
+        ]
+
+    def _apply(self) -> None:
+        # The hot path (every training step): plain floats, no validation, no allocation
+        # beyond _last_lr, no call but the schedules' (the type check skips isinstance for
+        # floats, the common case).
+        t = self.last_epoch
+        groups = self.optimizer.param_groups
+        if len(groups) != self._group_count:
+            raise self._groups_changed(len(groups))
+        for index, slot, fn, base, absolute in self._plan:
+            value = float(fn(t)) if absolute else base * fn(t)
+            group = groups[index]
+            current = group[slot]
+            if slot == "betas":
+                _set_first_beta(group, value)
+            elif type(current) is not float and isinstance(current, _Tensor):
+                current.fill_(value)
+            else:
+                group[slot] = value
+        self._last_lr = [
+            lr.clone() if type(lr := g["lr"]) is not float and isinstance(lr, _Tensor) else lr
+            for g in groups
+        ]
+
+    def _groups_changed(self, count: int) -> RuntimeError:
+        # A group added later would silently keep its value: say so instead.
+        return RuntimeError(
+            f"Scheduler: the optimizer has {count} param groups, but it had "
+            f"{self._group_count} when the scheduler was built; build the Scheduler after "
+            "adding every param group (or build a new one)"
+        )
+
+    def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Advance one step (or to ``epoch``) and apply the values; a metric, if given, is
+        reported to the plateau nodes first (as ``ReduceLROnPlateau.step(metric)``)."""
+        if metrics is not None:
+            self.observe(metrics, apply=False)
+        if epoch is None:
+            self.last_epoch += 1
+        elif not isinstance(epoch, numbers.Integral) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(
+                f"Scheduler.step(): epoch must be a non-negative integer, got {epoch!r}"
+            )
+        else:
+            self.last_epoch = int(epoch)
+        self._step_count += 1
+        self._apply()
+
+    def observe(self, metric: Any, *, apply: bool = True) -> None:
+        """Report a metric to every plateau node without advancing the step; the new values
+        take effect at once."""
+        if not any(e.plateaus for e in self._entries):
+            raise ValueError(
+                "Scheduler.observe(): no schedule has a plateau node, so a metric would be "
+                f"ignored (got {metric!r}); use step() without a metric"
+            )
+        for e in self._entries:
+            if e.plateaus:
+                e.states = [p.update(s, metric) for p, s in zip(e.plateaus, e.states)]
+        self._compile()
+        if apply:
+            self._apply()
+
+    def get_lr(self) -> list[Any]:
+        """The learning rates for the current step, without applying them."""
+        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        for group, slot, value in self._values(self.last_epoch):
+            if slot == "lr":
+                lrs[group] = value
+        return lrs
+
+    @property
+    def schedules(self) -> dict[str, dict[int, Schedule]]:
+        """The schedules by key and group index."""
+        result: dict[str, dict[int, Schedule]] = {}
+        for e in self._entries:
+            result.setdefault(e.key, {})[e.group] = e.schedule
+        return result
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data: ints, floats, strings, lists and dicts (loads with ``weights_only``)."""
+        return {
+            "format": _FORMAT,
+            "last_epoch": int(self.last_epoch),
+            "_step_count": int(self._step_count),
+            "base_lrs": [float(b) for b in self.base_lrs],
+            "_last_lr": [number(v) for v in self._last_lr],
+            "entries": [
+                {
+                    "key": e.key,
+                    "group": e.group,
+                    "absolute": e.absolute,
+                    "base": e.base,
+                    "fingerprint": fingerprint(e.schedule),
+                    "plateau": [dict(s) for s in e.states],
+                }
+                for e in self._entries
+            ],
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Restore a ``state_dict()`` and apply the values of the restored step.
+
+        With ``strict=True`` (default) every scheduled (key, group) must have the same
+        schedule, by fingerprint, and the same mode; ``strict=False`` loads the step counter and
+        whatever matches, keeping this adapter's schedules.
+        """
+        _check_format(state_dict)
+        saved = {(s["key"], s["group"]): s for s in state_dict["entries"]}
+        mine = {(e.key, e.group): e for e in self._entries}
+        problems = _differences(saved, mine)
+        if problems and strict:
+            raise ValueError(
+                "Scheduler.load_state_dict(): the checkpoint was saved with different "
+                "schedules: " + "; ".join(problems) + ". Pass strict=False to load the step "
+                "counter anyway."
+            )
+        for where, e in mine.items():
+            if where in saved:
+                _restore(e, saved[where])
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._step_count = int(state_dict["_step_count"])
+        lr_bases = {e.group: e.base for e in self._entries if e.key == "lr"}
+        self.base_lrs = [lr_bases.get(i, b) for i, b in enumerate(state_dict["base_lrs"])]
+        self._compile()
+        self._apply()

@@ -1,0 +1,157 @@
+"""The recursive schedulers: each step multiplies the lr by a ratio, so the curve is a multiplier
+of a base lr and the scheduler chains (``ChainedScheduler`` multiplies the factors).
+
+StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR, PolynomialLR and MultiplicativeLR, and
+CosineAnnealingLR, whose recursion is a cosine from ``base_lr`` to ``eta_min``. A
+``SequentialLR`` switches them in at a milestone by their closed form (``_get_closed_form_lr``),
+which differs from stepping where a count is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schedalg import (
+    Schedule,
+    constant,
+    cosine,
+    cumulative,
+    exponential,
+    linear,
+    multistep,
+    polynomial,
+    sequence,
+    shift,
+    step_decay,
+)
+from schedalg.torch.context import Curve, Place, Position, name_of, refuse, whole
+from schedalg.torch.table import GroupCurve, GroupMultiplier
+
+
+def relative_to_base(multiplier: GroupMultiplier) -> GroupCurve:
+    """The curve of a scheduler that multiplies its base lr by ``multiplier``."""
+
+    def curve(scheduler: Any, place: Place) -> Curve:
+        base = place.base_lr(scheduler)
+        return Curve.of(multiplier(scheduler, place), base, place.start)
+
+    return curve
+
+
+def step(scheduler: Any, place: Place) -> Schedule:
+    return step_decay(whole(scheduler, "step_size", minimum=1), scheduler.gamma)
+
+
+def multi_step(scheduler: Any, place: Place) -> Schedule:
+    milestones = sorted(scheduler.milestones.elements())
+    if any(m < 0 for m in milestones):
+        raise refuse(
+            name_of(scheduler),
+            f"negative milestones {milestones!r} (torch counts them only in its closed form, "
+            "not when stepping)",
+        )
+    return multistep(tuple(int(m) for m in milestones), scheduler.gamma)
+
+
+def constant_factor(scheduler: Any, place: Place) -> Schedule:
+    total = whole(scheduler, "total_iters", minimum=0)
+    if total == 0:
+        # Stepping applies the factor at t=0 and never undoes it; the closed form used at a
+        # SequentialLR milestone never applies it.
+        return constant(1.0 if place.position is Position.AT_MILESTONE else scheduler.factor)
+    if scheduler.factor == 0:
+        raise refuse(name_of(scheduler), "factor=0 makes torch divide by zero at step total_iters")
+    return sequence(constant(scheduler.factor), constant(1.0), at=[total])
+
+
+def _total_iters_at_milestone(scheduler: Any, place: Place) -> int:
+    """``total_iters``, refusing 0 at a milestone, where torch's closed form divides by it."""
+    total = whole(scheduler, "total_iters", minimum=0)
+    if total == 0 and place.position is Position.AT_MILESTONE:
+        raise refuse(
+            name_of(scheduler), "total_iters=0 makes torch divide by zero at the milestone"
+        )
+    return total
+
+
+def linear_factor(scheduler: Any, place: Place) -> Schedule:
+    total = _total_iters_at_milestone(scheduler, place)
+    if total == 0:
+        return constant(scheduler.start_factor)
+    return linear(scheduler.start_factor, scheduler.end_factor, total)
+
+
+def exponential_factor(scheduler: Any, place: Place) -> Schedule:
+    return exponential(scheduler.gamma)
+
+
+def polynomial_factor(scheduler: Any, place: Place) -> Schedule:
+    total = _total_iters_at_milestone(scheduler, place)
+    if total == 0:
+        return constant(1.0)
+    return polynomial(total, scheduler.power)
+
+
+def multiplicative_factor(scheduler: Any, place: Place) -> Schedule:
+    return cumulative(scheduler.lr_lambdas[place.group])
+
+
+def multiplicative_curve(scheduler: Any, place: Place) -> Curve:
+    """At a milestone torch multiplies the previous piece's last lr by ``f(0)``, then by
+    ``f(1)``, ``f(2)``, ...; elsewhere the product of ``f`` multiplies the base lr."""
+    if place.position is not Position.AT_MILESTONE or place.before is None:
+        return relative_to_base(multiplicative_factor)(scheduler, place)
+    f = scheduler.lr_lambdas[place.group]
+    f0, last, before = float(f(0)), place.begin - 1, place.before
+    relative = None if before.relative is None else before.relative(last) * f0 * cumulative(f)
+    return Curve(relative, before.absolute(last) * f0 * cumulative(f))
+
+
+def _cosine_from(base: float, eta: float, steps: int) -> Schedule:
+    """CosineAnnealingLR's absolute curve from ``base`` (periodic past ``T_max``, as torch)."""
+    if base != 0:
+        return base * cosine(steps, end=eta / base, periodic=True)
+    return eta - eta * cosine(steps, periodic=True)
+
+
+def t_max(scheduler: Any) -> int:
+    return whole(scheduler, "T_max", minimum=1)
+
+
+def cosine_curve(scheduler: Any, place: Place) -> Curve:
+    base, eta, steps = place.base_lr(scheduler), float(scheduler.eta_min), t_max(scheduler)
+    own = float(scheduler.base_lrs[place.group])
+    if base != own:
+        # Opening a SequentialLR whose initial_lr OneCycleLR overwrote: the recursion starts
+        # from that lr, but its step past T_max adds a term built from its own base_lr, which
+        # then carries on.
+        after = shift(_cosine_from(own, eta, steps), steps + 1)
+        return Curve(None, sequence(_cosine_from(base, eta, steps), after, at=[steps + 1]))
+    if base != 0:
+        return Curve.of(cosine(steps, end=eta / base, periodic=True), base, place.start)
+    return Curve(None, _cosine_from(base, eta, steps))
+
+
+def cosine_factor(scheduler: Any, place: Place) -> Schedule:
+    return cosine(t_max(scheduler), periodic=True)
+
+
+def cosine_in_chain(scheduler: Any) -> str | None:
+    if scheduler.eta_min != 0:
+        return (
+            "with eta_min != 0 updates the lr affinely (not by a ratio), so the chain is not a "
+            "product of multipliers"
+        )
+    return None
+
+
+def settles_unless_gamma(scheduler: Any) -> int | None:
+    return 0 if scheduler.gamma == 1 else None
+
+
+def settles_at_last_milestone(scheduler: Any) -> int | None:
+    return max(scheduler.milestones.elements(), default=0)
+
+
+def settles_at_total_iters(scheduler: Any) -> int | None:
+    return int(scheduler.total_iters)
