@@ -260,3 +260,15 @@ def test_nothing_cites_files_outside_the_repository():
 def test_infinite_begin_is_refused_by_clip():
     with pytest.raises(TypeError, match=r"clip\(\): begin must be a non-negative integer"):
         sa.clip(sa.cosine(3), math.inf)
+
+
+def test_the_contributor_guide_s_example_node_works_as_written():
+    import re
+
+    guide = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    namespace: dict = {}
+    exec(re.findall(r"```python\n(.*?)```", guide, re.S)[0], namespace)  # our own doc, not input
+    node = namespace["cosine_to"](10, end=0.1)
+    assert node(0) == 1.0 and node(10) == 0.1 and node(99) == 0.1
+    assert node.curve(12).tolist() == [node(t) for t in range(12)]
+    assert [w.code for w in sa.check(node, 5)] == ["decay-unfinished"]
