@@ -16,16 +16,18 @@ from types import ModuleType as _ModuleType
 
 from schedalg.analysis import check, describe
 from schedalg.arithmetic import clamp, maximum, minimum
-from schedalg.combinators import per_epoch, repeat, sequence, shift, stretch, warmup
+from schedalg.combinators import clip, per_epoch, repeat, sequence, shift, stretch, warmup, warp
 from schedalg.cycles import cyclic, one_cycle, one_cycle_momentum
 from schedalg.data import fingerprint, from_dict, to_dict
-from schedalg.expression import Schedule, add, chain, clip, constant, divide, subtract
+from schedalg.expression import Schedule, add, chain, constant, divide, power, subtract
 from schedalg.functions import cumulative, from_fn
 from schedalg.metric import bind, bound_plateau, plateau, plateaus
 from schedalg.node import register
+from schedalg.noise import noise
 from schedalg.primitives import (
     cosine,
     cosine_restarts,
+    elapsed,
     exponential,
     inverse_sqrt,
     linear,

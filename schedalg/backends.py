@@ -73,7 +73,7 @@ def _shown(t: Any) -> str:
     return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} digits)"
 
 
-def scalar_step(t: numbers.Real) -> int | float:
+def scalar_step(t: Any) -> int | float:
     """A valid single step: an int, or a float that is not integral."""
     if isinstance(t, numbers.Integral):
         step: int | float = int(t)
@@ -235,6 +235,21 @@ def ieee_divide(a: float, b: float) -> float:
             return math.nan
         return math.copysign(math.inf, a) * math.copysign(1.0, b)
     return a / b
+
+
+def ieee_power(a: float, b: float) -> float:
+    """``a ** b`` as arrays compute it: NaN for a negative base with a fractional exponent, inf
+    (signed for odd integer exponents) on overflow or for ``0 ** negative``, never an exception
+    or a complex number."""
+    odd = float(b).is_integer() and abs(b) < 2**53 and int(b) % 2 == 1
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return -math.inf if a < 0 and odd else math.inf
+    except ValueError:
+        if a == 0:  # 0 ** negative
+            return math.copysign(math.inf, a) if odd else math.inf
+        return math.nan
 
 
 # -- helpers for nodes --------------------------------------------------------------------------

@@ -16,10 +16,93 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.backends import BLOCK, fill_staircase, power, select
+from schedalg.backends import (
+    BLOCK,
+    Evaluate,
+    array_steps,
+    fill_staircase,
+    is_jax,
+    power,
+    scalar_step,
+    select,
+)
 from schedalg.expression import Schedule
 from schedalg.node import Child, Clock, Event, param
 from schedalg.printing import format_value
+
+
+def _interval_end(fn: str, name: str, value: Any) -> int | float:
+    if value == math.inf:
+        return math.inf
+    if not check.is_integer(value):
+        raise TypeError(f"{fn}(): {name} must be an integer or inf, got {value!r}")
+    return int(value)
+
+
+class clip(Schedule):
+    """``clip(schedule, begin, end=inf)``: ``1.0`` before ``begin``; ``schedule(t - begin)`` on
+    ``[begin, end)``; the last value inside, ``schedule(end - 1 - begin)``, from ``end`` on
+    (MMEngine's ``begin``/``end`` interval). ``clip(s, 0)`` is ``s``."""
+
+    schedule: Schedule = param(check.a_schedule())
+    begin: int = param(check.an_integer(minimum=0))
+    end: int | float = param(_interval_end, default=math.inf, positional=True)
+
+    def _check(self) -> None:
+        if not self.end > self.begin:
+            raise ValueError(
+                f"clip(): end must be an integer greater than begin={self.begin!r} or inf, "
+                f"got {self.end!r}"
+            )
+
+    def _simplify(self) -> Schedule:
+        return self.schedule if self.begin == 0 and self.end == math.inf else self
+
+    def children(self) -> Iterator[Child]:
+        yield Child(
+            "schedule", None, self.schedule, Clock(offset=self.begin, hi=self.end - self.begin)
+        )
+
+    def events(self) -> Iterator[Event]:
+        yield Event(self.begin, "milestone", "clip begins")
+        if self.end != math.inf:
+            yield Event(self.end, "boundary", "clip ends (held)")
+
+    @property
+    def _held(self) -> float:
+        # Not cached: a cached_property takes a lock that torch.compile refuses.
+        return self.schedule._scalar(self.end - 1 - self.begin)
+
+    def _scalar(self, t: float) -> float:
+        if t < self.begin:
+            return 1.0
+        if t < self.end:
+            return self.schedule._scalar(t - self.begin)
+        return self._held
+
+    def _array(self, t: Any, xp: Any) -> Any:
+        pieces: list[Evaluate] = [
+            lambda local, xp: xp.ones_like(local),
+            self.schedule._array,
+        ]
+        edges: tuple[float, ...] = (float(self.begin),)
+        if self.end != math.inf:
+            held = self._held
+            pieces.append(lambda local, xp: xp.full_like(local, held))
+            edges += (float(self.end),)
+        if self.begin == 0:
+            return select(t, xp, edges[1:], pieces[1:])
+        return select(t, xp, edges, pieces)
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        stop = start + out.shape[0]
+        before = min(max(self.begin - start, 0), out.shape[0])
+        out[:before] = 1.0
+        lo, hi = max(start, self.begin), min(stop, self.end)
+        if lo < hi:
+            self.schedule._fill(out[lo - start : int(hi) - start], lo - self.begin)
+        if stop > self.end:
+            out[max(int(self.end) - start, 0) :] = self._held
 
 
 class sequence(Schedule):
@@ -266,6 +349,42 @@ class repeat(Schedule):
                 position = end
         else:
             super()._fill(out, start)
+
+
+class warp(Schedule):
+    """``warp(schedule, clock)``: ``schedule(clock(t))`` — a schedule read on another schedule's
+    clock. ``clock`` gives the steps ``schedule`` sees (non-negative, finite; evaluating a step
+    where it is not is an error, and NaN under ``jax.jit``). timm's ``k_decay`` is
+    ``warp(cosine(T), elapsed() ** k / T ** (k - 1))``; a token clock is
+    ``warp(schedule_in_tokens, tokens_seen)``. The schedule's own events are not placed on the
+    global clock (they sit wherever the clock maps them)."""
+
+    schedule: Schedule = param(check.a_schedule())
+    clock: Schedule = param(check.a_schedule())
+
+    def children(self) -> Iterator[Child]:
+        yield Child("schedule", None, self.schedule, Clock(placed=False))
+        yield Child("clock", None, self.clock)
+
+    def _scalar(self, t: float) -> float:
+        inner = self.clock._scalar(t)
+        try:
+            step = scalar_step(inner)
+        except ValueError as error:
+            raise ValueError(f"warp(): the clock {self.clock!r} at step {t!r}: {error}") from None
+        return self.schedule._scalar(step)
+
+    def _array(self, t: Any, xp: Any) -> Any:
+        inner = self.clock._array(t, xp)
+        if is_jax(xp):
+            valid = xp.isfinite(inner) & (inner >= 0)
+            values = self.schedule._array(xp.where(valid, inner, 0.0), xp)
+            return xp.where(valid, values, xp.nan)
+        try:
+            steps = array_steps(inner, xp, inner.dtype)
+        except ValueError as error:
+            raise ValueError(f"warp(): the clock {self.clock!r}: {error}") from None
+        return self.schedule._array(steps, xp)
 
 
 class shift(Schedule):

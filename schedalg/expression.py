@@ -30,19 +30,11 @@ import numpy as np
 
 from schedalg import _validate as check
 from schedalg import backends
-from schedalg.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, select
-from schedalg.node import (
-    Child,
-    Clock,
-    Event,
-    NodeType,
-    declared,
-    param,
-    parameters,
-)
+from schedalg.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, ieee_power
+from schedalg.node import Child, Event, NodeType, declared, lookup, param, parameters
 from schedalg.printing import call_repr, infix
 
-_SUM, _PRODUCT = 1, 2
+_SUM, _PRODUCT, _POWER = 1, 2, 3
 
 
 class Schedule(metaclass=NodeType):
@@ -182,6 +174,12 @@ class Schedule(metaclass=NodeType):
     def __rtruediv__(self, other: Any) -> Schedule:
         return divide(_coerce("/", other), self)
 
+    def __pow__(self, other: Any) -> Schedule:
+        return power(self, _coerce("**", other))
+
+    def __rpow__(self, other: Any) -> Schedule:
+        return power(_coerce("**", other), self)
+
     def __neg__(self) -> Schedule:
         return chain(constant(-1.0), self)
 
@@ -190,7 +188,10 @@ class Schedule(metaclass=NodeType):
 
     def clip(self, begin: int, end: float = math.inf) -> Schedule:
         """``clip(self, begin, end)``: active on ``[begin, end)``, 1.0 before, held after."""
-        return clip(self, begin, end)
+        # The one method whose node lives elsewhere (schedalg.combinators): the registry finds
+        # it without an import back into that module.
+        node: Any = lookup("clip")
+        return node(self, begin, end)
 
     def __bool__(self) -> bool:
         # ``if schedule:`` or ``schedule or default`` is almost always a slip for ``is None``.
@@ -377,78 +378,31 @@ class divide(Schedule):
         return self.left._array(t, xp) / self.right._array(t, xp)
 
 
-def _interval_end(fn: str, name: str, value: Any) -> int | float:
-    if value == math.inf:
-        return math.inf
-    if not check.is_integer(value):
-        raise TypeError(f"{fn}(): {name} must be an integer or inf, got {value!r}")
-    return int(value)
+class power(Schedule):
+    """``power(base, exponent)`` (also ``base ** exponent``, with schedules or numbers on either
+    side): ``base(t) ** exponent(t)``, IEEE as in arrays (a negative base with a fractional
+    exponent is NaN, overflow is inf) — e.g. optax's cosine ``exponent`` is ``cosine(T) ** p``."""
 
+    base: Schedule = param(check.a_schedule())
+    exponent: Schedule = param(check.a_schedule())
+    _precedence: ClassVar[int] = _POWER
 
-class clip(Schedule):
-    """``clip(schedule, begin, end=inf)``: ``1.0`` before ``begin``; ``schedule(t - begin)`` on
-    ``[begin, end)``; the last value inside, ``schedule(end - 1 - begin)``, from ``end`` on
-    (MMEngine's ``begin``/``end`` interval). ``clip(s, 0)`` is ``s``."""
-
-    schedule: Schedule = param(check.a_schedule())
-    begin: int = param(check.an_integer(minimum=0))
-    end: int | float = param(_interval_end, default=math.inf, positional=True)
-
-    def _check(self) -> None:
-        if not self.end > self.begin:
-            raise ValueError(
-                f"clip(): end must be an integer greater than begin={self.begin!r} or inf, "
-                f"got {self.end!r}"
-            )
-
-    def _simplify(self) -> Schedule:
-        return self.schedule if self.begin == 0 and self.end == math.inf else self
-
-    def children(self) -> Iterator[Child]:
-        yield Child("schedule", None, self.schedule, _window(self.begin, self.end))
-
-    def events(self) -> Iterator[Event]:
-        yield Event(self.begin, "milestone", "clip begins")
-        if self.end != math.inf:
-            yield Event(self.end, "boundary", "clip ends (held)")
-
-    @property
-    def _held(self) -> float:
-        # Not cached: a cached_property takes a lock that torch.compile refuses.
-        return self.schedule._scalar(self.end - 1 - self.begin)
+    def __repr__(self) -> str:
+        # Right-associative and tighter than a sign: (a ** b) ** c, (-2.0) ** s, a ** -b.
+        left = self.base
+        number = left._as_number()
+        text = repr(number) if number is not None else repr(left)
+        if (number is not None and number < 0) or left._precedence <= _POWER:
+            text = f"({text})"
+        right = self.exponent
+        exponent = right._as_number()
+        if exponent is not None:
+            return f"{text} ** {exponent!r}"
+        wrapped = repr(right) if right._precedence >= _POWER else f"({right!r})"
+        return f"{text} ** {wrapped}"
 
     def _scalar(self, t: float) -> float:
-        if t < self.begin:
-            return 1.0
-        if t < self.end:
-            return self.schedule._scalar(t - self.begin)
-        return self._held
+        return ieee_power(self.base._scalar(t), self.exponent._scalar(t))
 
     def _array(self, t: Any, xp: Any) -> Any:
-        pieces: list[backends.Evaluate] = [
-            lambda local, xp: xp.ones_like(local),
-            self.schedule._array,
-        ]
-        edges: tuple[float, ...] = (float(self.begin),)
-        if self.end != math.inf:
-            held = self._held
-            pieces.append(lambda local, xp: xp.full_like(local, held))
-            edges += (float(self.end),)
-        if self.begin == 0:
-            return select(t, xp, edges[1:], pieces[1:])
-        return select(t, xp, edges, pieces)
-
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        stop = start + out.shape[0]
-        before = min(max(self.begin - start, 0), out.shape[0])
-        out[:before] = 1.0
-        lo, hi = max(start, self.begin), min(stop, self.end)
-        if lo < hi:
-            self.schedule._fill(out[lo - start : int(hi) - start], lo - self.begin)
-        if stop > self.end:
-            out[max(int(self.end) - start, 0) :] = self._held
-
-
-def _window(begin: float, end: float) -> Clock:
-    """The clock of a child that runs from ``begin`` (its step 0) until ``end``."""
-    return Clock(offset=begin, hi=end - begin)
+        return self.base._array(t, xp) ** self.exponent._array(t, xp)

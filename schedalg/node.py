@@ -108,13 +108,15 @@ def shown_positionally(field: dataclasses.Field[Any]) -> bool:
 class Clock:
     """How a child's steps sit on its parent's: parent step ``scale * u + offset`` for the
     child's step ``u``, the child active for ``u`` in ``[lo, hi)``; with ``period``, the child
-    restarts every ``period`` parent steps (a copy per cycle)."""
+    restarts every ``period`` parent steps (a copy per cycle). ``placed=False`` says the child's
+    steps are no affine function of the parent's (a warped clock): its events are not placed."""
 
     scale: float = 1.0
     offset: float = 0.0
     lo: float = 0.0
     hi: float = math.inf
     period: float | None = None
+    placed: bool = True
 
     def to_parent(self, local: float) -> float:
         return self.scale * local + self.offset

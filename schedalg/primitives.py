@@ -31,6 +31,14 @@ from schedalg.expression import Schedule
 from schedalg.node import Event, param
 
 
+class elapsed(Schedule):
+    """``elapsed()``: ``t``, the step itself — the identity clock that ``warp`` reads other
+    schedules on (``warp(cosine(100), elapsed() ** 2 / 100)``)."""
+
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return t + 0.0 * t
+
+
 class linear(Schedule):
     """``linear(start, end, steps)``: ``start + (end - start) * min(t, steps) / steps``.
 

@@ -184,7 +184,27 @@ _BINARY: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Sub: ("-", lambda a, b: a - b),
     ast.Mult: ("*", lambda a, b: a * b),
     ast.Div: ("/", lambda a, b: a / b),
+    ast.Pow: ("**", lambda a, b: _power(a, b)),
 }
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """``base ** exponent``, refusing what would not be a real number of bounded size before
+    computing it (``10 ** 10 ** 10`` must not run)."""
+    if isinstance(base, Schedule) or isinstance(exponent, Schedule):
+        return base**exponent
+    integers = isinstance(base, int) and isinstance(exponent, int)
+    if (
+        integers
+        and exponent > 0
+        and abs(base) > 1
+        and exponent * math.log10(abs(base)) > MAX_DIGITS
+    ):
+        raise OverflowError(f"integer result with more than {MAX_DIGITS} digits")
+    result = base**exponent
+    if isinstance(result, complex):
+        raise ValueError(f"{base!r} ** {exponent!r} is not a real number")
+    return result
 
 
 def _describe(node: ast.AST) -> str:

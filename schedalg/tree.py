@@ -67,6 +67,8 @@ def walk(schedule: Schedule, horizon: int) -> Iterator[tuple[Schedule, Placement
         yield node, placement
         below = []
         for child in node.children():
+            if not child.clock.placed:
+                continue
             for clock in _copies(child.clock, placement, horizon):
                 sub = placement.child(clock)
                 if sub.lo < sub.hi:

@@ -98,6 +98,7 @@ def primitives(
         ),
         one_cycles(),
         st.builds(sa.inverse_sqrt, lengths),
+        st.just(sa.elapsed()),
         st.builds(
             sa.warmup_stable_decay,
             st.integers(0, 200),
@@ -178,6 +179,13 @@ def _combine(children: st.SearchStrategy[Schedule]) -> st.SearchStrategy[Schedul
         st.builds(sa.stretch, children, st.integers(1, 5) | st.floats(0.25, 4.0)),
         st.builds(sa.repeat, children, st.integers(1, 300), decay=st.floats(0.5, 1.0)),
         st.builds(sa.shift, children, st.integers(0, 300)),
+        # Powers of positive bases and bounded exponents: rounding, not overflow or NaN.
+        st.builds(lambda a, p: sa.clamp(a, 0.1, 2.0) ** p, children, st.floats(0.5, 3.0)),
+        st.builds(lambda a: 2.0 ** sa.clamp(a, -1.0, 1.0), children),
+        # A clock that stays in [0, 300]: every child is read at valid steps.
+        st.builds(
+            lambda a, b: sa.warp(a, 150 * (sa.clamp(b, -1.0, 1.0) + 1.0)), children, children
+        ),
     )
 
 

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import expressions, primitives
 
@@ -149,6 +149,7 @@ def test_stretch_normal_form(s, a, b, t):
 
 @given(primitives())
 def test_schedules_are_immutable_values(s):
+    assume(dataclasses.fields(s))  # elapsed() has no parameter to try to set
     field = dataclasses.fields(s)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(s, field, 0)

@@ -219,7 +219,7 @@ SENTINEL = "/tmp/schedalg-parse-must-not-run"
         ("cosine(10, bogus=1)", "unexpected keyword"),
         ("warmup(cosine(10), 5, shape='zigzag')", "shape must be one of"),
         ("1 + 2", "must describe a schedule"),
-        ("cosine(10) ** 2", "this operator"),
+        ("cosine(10) // 2", "this operator"),
         ("cosine(10) if True else 1", "conditional"),
         ("not cosine(10)", "this operator"),
         ("cosine(10) < 3", "comparison"),
