@@ -27,14 +27,31 @@ def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _integral(value: object) -> object:
+    """An integral float as its int; anything else unchanged."""
+    if is_real(value) and not is_integer(value) and float(value).is_integer():  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
+    return value
+
+
 def integer(
-    fn: str, name: str, value: object, *, minimum: int = 0, wrong_type: type = TypeError
+    fn: str,
+    name: str,
+    value: object,
+    *,
+    minimum: int = 0,
+    wrong_type: type = TypeError,
+    integral_floats: bool = True,
 ) -> int:
-    """An int >= ``minimum``; integral floats are refused (``100.0`` steps is a slip).
-    ``wrong_type`` is the error for a value that is not an integer at all."""
+    """An int >= ``minimum``. An integral float (``20.0``, as timm's ``t_initial * cycle_mul``
+    produces) is that integer; any other float is refused with its value shown.
+    ``wrong_type`` is the error for a value that is not an integer at all;
+    ``integral_floats=False`` refuses floats too (range bounds, as Python's ``range`` does)."""
     requirement = {0: "a non-negative integer", 1: "a positive integer"}.get(
         minimum, f"an integer >= {minimum}"
     )
+    if integral_floats:
+        value = _integral(value)
     if not is_integer(value):
         _fail(fn, name, requirement, value, wrong_type)
     if value < minimum:  # type: ignore[operator]
@@ -102,7 +119,7 @@ def integer_list(
     requirement = f"a {'non-empty ' if nonempty else ''}{order} list of integers >= {minimum}"
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         _fail(fn, name, requirement, value, TypeError)
-    items: tuple[Any, ...] = tuple(value)  # type: ignore[arg-type]
+    items: tuple[Any, ...] = tuple(_integral(v) for v in value)  # type: ignore[attr-defined]
     if not all(is_integer(v) for v in items):
         _fail(fn, name, requirement, list(items), TypeError)
     if not _well_formed(items, minimum, strictly_increasing, nonempty):

@@ -134,7 +134,7 @@ def step_range(fn: str, start: Any, stop: Any) -> tuple[int, int]:
     """``(first, last)`` of ``curve(n)`` / ``curve(start, stop)``."""
     first, last = (0, start) if stop is None else (start, stop)
     for name, value in (("start", first), ("stop", last)):
-        integer(fn, name, value, minimum=0, wrong_type=ValueError)
+        integer(fn, name, value, minimum=0, wrong_type=ValueError, integral_floats=False)
     if last < first:
         raise ValueError(f"{fn}(): stop must be >= start, got start={first!r}, stop={last!r}")
     return int(first), int(last)

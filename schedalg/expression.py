@@ -141,7 +141,9 @@ class Schedule(metaclass=NodeType):
         The arrays are fresh (not views of one buffer), so a consumer may keep them.
         """
         first, last = backends.step_range("chunks", start, stop)
-        check.integer("chunks", "size", size, minimum=1, wrong_type=ValueError)
+        check.integer(
+            "chunks", "size", size, minimum=1, wrong_type=ValueError, integral_floats=False
+        )
         dtype = backends.float_dtype("chunks", "dtype", dtype)
         # Validated above, eagerly; the generator below runs only when iterated.
         return (

@@ -20,7 +20,6 @@ CASES = [
     (sa.linear, (0, 1, 0), "linear", "steps"),
     (sa.linear, (0, 1, -5), "linear", "steps"),
     (sa.linear, (0, 1, 2.5), "linear", "steps"),
-    (sa.linear, (0, 1, 10.0), "linear", "steps"),
     (sa.linear, (0, 1, True), "linear", "steps"),
     (sa.linear, (nan, 1, 10), "linear", "start"),
     (sa.linear, (0, inf, 10), "linear", "end"),
@@ -196,3 +195,11 @@ def test_curve_out_must_fit():
 def test_empty_inputs_are_fine():
     assert S.curve(0).shape == (0,)
     assert S(np.array([], dtype=np.int64)).shape == (0,)
+
+
+def test_integral_floats_are_step_counts():
+    assert sa.cosine(20.0) == sa.cosine(20) and repr(sa.cosine(20.0)) == "cosine(20)"
+    assert sa.linear(0, 1, 10.0) == sa.linear(0, 1, 10)
+    assert sa.multistep([3.0, 5], 0.5) == sa.multistep([3, 5], 0.5)
+    with pytest.raises(TypeError, match=r"cosine\(\): steps must be a positive integer, got 20.5"):
+        sa.cosine(20.5)
