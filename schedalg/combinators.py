@@ -70,8 +70,13 @@ class clip(Schedule):
 
     @property
     def _held(self) -> float:
-        # Not cached: a cached_property takes a lock that torch.compile refuses.
-        return self.schedule._scalar(self.end - 1 - self.begin)
+        # Computed once, on first use (a plateau inside cannot be evaluated at construction);
+        # a plain attribute, since a cached_property takes a lock that torch.compile refuses.
+        held: float | None = self.__dict__.get("_held_value")
+        if held is None:
+            held = self.schedule._scalar(self.end - 1 - self.begin)
+            self._set("_held_value", held)
+        return held
 
     def _scalar(self, t: float) -> float:
         if t < self.begin:
