@@ -36,6 +36,7 @@ from schedalg.primitives import (
     warmup_stable_decay,
 )
 from schedalg.text import parse
+from schedalg.units import absolute, is_absolute
 
 inf = float("inf")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -218,7 +218,10 @@ class one_cycle_momentum(_one_cycle_curve):
 
     Falls from ``high`` to ``low`` while the learning rate rises, then returns to ``high``
     (three-phase: the third phase stays at ``high``); same phases and anneal as ``one_cycle``.
+    The values are momenta, not multipliers: the node is absolute (``schedalg.units``).
     """
+
+    _absolute: ClassVar[bool] = True
 
     total: int = param(check.an_integer(minimum=1))
     pct_start: float = param(check.a_number(at_least=0, at_most=1), default=0.3)

@@ -51,6 +51,8 @@ class Schedule(metaclass=NodeType):
 
     # Precedence of the printed form, so arithmetic only adds the parentheses it needs.
     _precedence: ClassVar[int] = 100
+    # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
+    _absolute: ClassVar[bool] = False
 
     # -- the protocol, overridden by nodes ----------------------------------------------------
 
