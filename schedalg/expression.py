@@ -198,10 +198,22 @@ class Schedule(metaclass=NodeType):
         # ``if schedule:`` or ``schedule or default`` is almost always a slip for ``is None``.
         raise TypeError("a Schedule has no truth value; compare with `is None` instead")
 
-    # -- printing ------------------------------------------------------------------------------
+    # -- printing and pictures ---------------------------------------------------------------
 
     def __repr__(self) -> str:
         return call_repr(self)
+
+    def plot(self, steps: int, **options: Any) -> Any:
+        """Draw steps ``[0, steps)`` with matplotlib, return the axes (``schedalg.plot.plot``)."""
+        from schedalg.plot import plot  # at call time: the one import of a module to the right
+
+        return plot(self, steps, **options)
+
+    def _repr_png_(self) -> bytes | None:
+        """The inline picture of Jupyter (``None``, the plain repr, without matplotlib)."""
+        from schedalg.plot import png
+
+        return png(self)
 
     def _as_number(self) -> float | None:
         """The number this node prints as inside arithmetic, if it is one (``constant``)."""
@@ -229,7 +241,12 @@ def operands(fn: str, name: str, values: Any) -> tuple[Schedule, ...]:
 
 
 class constant(Schedule):
-    """``constant(value=1.0)``: ``value`` at every step."""
+    """``constant(value=1.0)``: ``value`` at every step.
+
+    >>> from schedalg import constant
+    >>> constant(0.5)(1000)
+    0.5
+    """
 
     value: float = param(check.a_number(), default=1.0)
 
@@ -259,7 +276,12 @@ def _flattened(node_type: type, field: str, items: tuple[Schedule, ...]) -> list
 class chain(Schedule):
     """``chain(a, b, ...)`` (also ``a * b``): ``a(t) * b(t) * ...``, multiplied left to right
     (torch's ``ChainedScheduler`` of multiplicative pieces; overlapping MMEngine schedulers).
-    Nested chains flatten and ``constant(1.0)`` factors are dropped."""
+    Nested chains flatten and ``constant(1.0)`` factors are dropped.
+
+    >>> from schedalg import exponential
+    >>> (0.1 * exponential(0.5))(2)
+    0.025
+    """
 
     factors: tuple[Schedule, ...] = param(operands, variadic=True)
     _precedence: ClassVar[int] = _PRODUCT
@@ -307,7 +329,12 @@ class chain(Schedule):
 
 
 class add(Schedule):
-    """``add(a, b, ...)`` (also ``a + b``): ``a(t) + b(t) + ...``, added left to right."""
+    """``add(a, b, ...)`` (also ``a + b``): ``a(t) + b(t) + ...``, added left to right.
+
+    >>> from schedalg import cosine
+    >>> (cosine(10) + 0.1)(10)
+    0.1
+    """
 
     terms: tuple[Schedule, ...] = param(operands, variadic=True)
     _precedence: ClassVar[int] = _SUM
@@ -345,7 +372,12 @@ class add(Schedule):
 
 
 class subtract(Schedule):
-    """``subtract(a, b)`` (also ``a - b``): ``a(t) - b(t)``."""
+    """``subtract(a, b)`` (also ``a - b``): ``a(t) - b(t)``.
+
+    >>> from schedalg import cosine
+    >>> (1.0 - cosine(10))(10)
+    1.0
+    """
 
     left: Schedule = param(check.a_schedule())
     right: Schedule = param(check.a_schedule())
@@ -363,7 +395,12 @@ class subtract(Schedule):
 
 class divide(Schedule):
     """``divide(a, b)`` (also ``a / b``): ``a(t) / b(t)`` (IEEE: ``x / 0`` is ``±inf`` or NaN,
-    as in arrays)."""
+    as in arrays).
+
+    >>> from schedalg import constant
+    >>> (constant(1.0) / 4)(0)
+    0.25
+    """
 
     left: Schedule = param(check.a_schedule())
     right: Schedule = param(check.a_schedule())
@@ -390,7 +427,13 @@ def _interval_end(fn: str, name: str, value: Any) -> int | float:
 class clip(Schedule):
     """``clip(schedule, begin, end=inf)``: ``1.0`` before ``begin``; ``schedule(t - begin)`` on
     ``[begin, end)``; the last value inside, ``schedule(end - 1 - begin)``, from ``end`` on
-    (MMEngine's ``begin``/``end`` interval). ``clip(s, 0)`` is ``s``."""
+    (MMEngine's ``begin``/``end`` interval). ``clip(s, 0)`` is ``s``.
+
+    >>> from schedalg import clip, linear
+    >>> s = clip(linear(1.0, 0.0, 10), 5)
+    >>> s(0), s(5), s(10), s(100)
+    (1.0, 1.0, 0.5, 0.0)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     begin: int = param(check.an_integer(minimum=0))
