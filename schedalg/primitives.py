@@ -36,6 +36,11 @@ class linear(Schedule):
 
     torch's ``LinearLR(start_factor=start, end_factor=end, total_iters=steps)``; held at ``end``
     from ``steps`` on.
+
+    >>> from schedalg import linear
+    >>> s = linear(1.0, 0.0, 10)
+    >>> s(0), s(5), s(10), s(20)
+    (1.0, 0.5, 0.0, 0.0)
     """
 
     start: float = param(check.a_number())
@@ -59,7 +64,12 @@ class linear(Schedule):
 
 
 class exponential(Schedule):
-    """``exponential(gamma)``: ``gamma ** t`` (torch's ``ExponentialLR``)."""
+    """``exponential(gamma)``: ``gamma ** t`` (torch's ``ExponentialLR``).
+
+    >>> from schedalg import exponential
+    >>> exponential(0.5)(3)
+    0.125
+    """
 
     gamma: float = param(check.a_number(above=0))
 
@@ -68,7 +78,13 @@ class exponential(Schedule):
 
 
 class step_decay(Schedule):
-    """``step_decay(step_size, gamma)``: ``gamma ** (t // step_size)`` (torch's ``StepLR``)."""
+    """``step_decay(step_size, gamma)``: ``gamma ** (t // step_size)`` (torch's ``StepLR``).
+
+    >>> from schedalg import step_decay
+    >>> s = step_decay(10, 0.5)
+    >>> s(9), s(10), s(25)
+    (1.0, 0.5, 0.25)
+    """
 
     step_size: int = param(check.an_integer(minimum=1))
     gamma: float = param(check.a_number(above=0))
@@ -94,6 +110,11 @@ class multistep(Schedule):
 
     torch's ``MultiStepLR``: a milestone listed twice applies ``gamma`` twice, milestone 0 applies
     from the first step. Milestones must be non-decreasing non-negative integers.
+
+    >>> from schedalg import multistep
+    >>> s = multistep([3, 6], 0.1)
+    >>> [s(t) for t in (0, 3, 6)]
+    [1.0, 0.1, 0.010000000000000002]
     """
 
     milestones: tuple[int, ...] = param(
@@ -125,6 +146,11 @@ class polynomial(Schedule):
     ``end + (1 - end) * (1 - min(t, steps) / steps) ** power``.
 
     torch's ``PolynomialLR(total_iters=steps, power=power)`` for ``end = 0``; MMEngine's ``PolyLR``.
+
+    >>> from schedalg import polynomial
+    >>> s = polynomial(10, power=2.0)
+    >>> s(5), s(10)
+    (0.25, 0.0)
     """
 
     steps: int = param(check.an_integer(minimum=1))
@@ -152,6 +178,11 @@ class cosine(Schedule):
 
     Held at ``end`` from ``steps`` on; ``periodic=True`` keeps oscillating with period
     ``2 * steps``, as torch's ``CosineAnnealingLR`` does past ``T_max``.
+
+    >>> from schedalg import cosine
+    >>> s = cosine(100, end=0.1)
+    >>> s(0), s(100), s(1000)
+    (1.0, 0.1, 0.1)
     """
 
     steps: int = param(check.an_integer(minimum=1))
@@ -194,6 +225,11 @@ class cosine_restarts(Schedule):
 
     In cycle ``k`` starting at step ``s_k`` with length ``T_k``:
     ``end + (1 - end) * (1 + cos(pi * (t - s_k) / T_k)) / 2``. ``end`` is approached, never reached.
+
+    >>> from schedalg import cosine_restarts
+    >>> s = cosine_restarts(10, mult=2)
+    >>> s(0), s(10), s(30)
+    (1.0, 1.0, 1.0)
     """
 
     period: int = param(check.an_integer(minimum=1))
@@ -244,6 +280,11 @@ class inverse_sqrt(Schedule):
 
     HF's ``inverse_sqrt`` after its warm-up: ``warmup(inverse_sqrt(timescale), W)`` is
     ``get_inverse_sqrt_schedule(W, timescale)``.
+
+    >>> from schedalg import inverse_sqrt
+    >>> s = inverse_sqrt(100)
+    >>> s(0), s(300)
+    (1.0, 0.5)
     """
 
     timescale: int | float = param(check.a_length())
@@ -264,6 +305,11 @@ class warmup_stable_decay(Schedule):
     1 - sqrt(1 - p)``; stable: 1; decay ``p = (t - warmup - stable) / decay``: ``linear 1 - p``,
     ``cosine (1 + cos(pi p)) / 2``, ``1-sqrt 1 - sqrt(p)``; each phase value ``v`` is mapped to
     ``v * (1 - end) + end``, and ``end`` holds after the decay.
+
+    >>> from schedalg import warmup_stable_decay
+    >>> s = warmup_stable_decay(10, 80, 10)
+    >>> s(5), s(50), s(95)
+    (0.5, 1.0, 0.5)
     """
 
     warmup: int = param(check.an_integer(minimum=0))
@@ -365,6 +411,11 @@ class piecewise(Schedule):
     ``linear (vb - va) * p + va``,
     ``cosine vb + (va - vb) / 2 * (cos(pi p) + 1)`` (optax's ``piecewise_interpolate_schedule``
     forms), ``step va``.
+
+    >>> from schedalg import piecewise
+    >>> s = piecewise([(0, 1.0), (10, 0.0)])
+    >>> s(5), s(20)
+    (0.5, 0.0)
     """
 
     points: tuple[tuple[int, float], ...] = param(_points)
