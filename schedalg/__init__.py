@@ -23,7 +23,8 @@ from schedalg.expression import Schedule, add, chain, constant, divide, power, s
 from schedalg.functions import cumulative, from_fn
 from schedalg.metric import bind, bound_plateau, plateau, plateaus
 from schedalg.node import register
-from schedalg.noise import noise
+from schedalg.perturbation import noise
+from schedalg.phases import piecewise, warmup_stable_decay
 from schedalg.primitives import (
     cosine,
     cosine_restarts,
@@ -32,12 +33,11 @@ from schedalg.primitives import (
     inverse_sqrt,
     linear,
     multistep,
-    piecewise,
     polynomial,
     step_decay,
-    warmup_stable_decay,
 )
 from schedalg.text import parse
+from schedalg.units import absolute, is_absolute
 
 inf = float("inf")
 

@@ -1,99 +1,59 @@
-"""Describe a schedule over a run, and lint it against the run's length.
+"""Lint a schedule against the run's length: ``check(s, total_steps)``, and ``describe``.
 
-``describe(s, steps)`` summarises the curve of steps ``[0, steps)``: start, peak, end, minimum and
-maximum with their steps, the phases and their boundaries, jumps and zero values. Boundaries come
-from two places: the expression tree (a ``sequence``'s ``at``, the end of a warm-up, a ``clip``'s
-interval, a cosine's end, milestones, ...) mapped onto the global clock, and the curve itself
-(discontinuities), so a node the tree walk does not know still shows its jumps.
+``check`` returns structured warnings for the usual mistakes. It is a table of rules
+(``RULES``), each a function of the :class:`Run` (the expression, its curve, its events on the
+global clock, the run's length) yielding :class:`CheckWarning` s with a stable ``code``:
 
-``check(s, total_steps)`` returns structured warnings for the usual mistakes: a warm-up as long as
-training, a zero value at step 0, a value that rises again after the schedule's declared end, a
-decay that does not finish before training does, NaN / infinite / negative values, and milestones
-at or past the end.
+- ``warmup-too-long``: a warm-up ending at or after the end of training;
+- ``warmup-long``: a warm-up longer than ``warmup_share`` of the run (default a quarter);
+- ``warmup-shifts-milestones``: milestones of a schedule inside a (default, non-overlay)
+  ``warmup`` fall ``steps`` later than written, since the inner clock starts after the warm-up;
+- ``milestone-past-end``: a milestone at or past the end, which never takes effect;
+- ``epoch-milestones``: every milestone within the first 1% of a run of 1000 steps or more,
+  the sign of epochs read as steps (``multistep([8, 11], 0.1)`` over 6000 steps);
+- ``zero-at-start``; ``nan``, ``infinite``, ``negative`` values;
+- ``decay-unfinished``: a decay still running when training ends;
+- ``decay-ends-early``: a decay ending in the first tenth of the run, the value held after it
+  (``cosine(100)`` over 10,000 steps);
+- ``rises-after-end``: a value rising again after the schedule's declared end;
+- ``plateau-held``: the expression holds ``plateau`` nodes, checked held at their initial
+  value (the metric-driven part is not checked).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from schedalg._validate import integer
+from schedalg.combinators import warmup
+from schedalg.description import (
+    MAX_STEPS,
+    Description,
+    Jump,
+    Phase,
+    check_steps,
+    describe,
+    step_driven,
+)
 from schedalg.expression import Schedule
-from schedalg.tree import MAX_EVENTS, Mark, events
+from schedalg.tree import Mark, events, walk
 
-# Above this many steps a curve no longer fits comfortably in memory (8 bytes per step).
-MAX_STEPS = 50_000_000
-_SHOWN = 12
+_MILESTONES = ("milestone", "boundary")
 
 
 @dataclass(frozen=True)
-class Phase:
-    start: int
-    stop: int
-    label: str
-    start_value: float
-    end_value: float
-    trend: str  # "rising", "falling", "constant" or "varying"
+class Run:
+    """What a rule of ``check`` looks at: the expression (plateaus held), its curve over the
+    run, its events on the global clock, the run's length and the warm-up share allowed."""
 
-
-@dataclass(frozen=True)
-class Jump:
-    step: int
-    before: float
-    after: float
-
-
-@dataclass(frozen=True)
-class Description:
-    """What ``describe`` found; ``str()`` gives a readable report."""
-
-    expression: str
-    steps: int
-    start: float
-    end: float
-    peak_step: int
-    peak: float
-    min_step: int
-    min: float
-    phases: tuple[Phase, ...]
-    boundaries: tuple[Mark, ...]
-    discontinuities: tuple[Jump, ...]
-    zeros: tuple[tuple[int, int], ...]  # half-open step ranges where the value is exactly 0
-    nonfinite: int
-
-    def __str__(self) -> str:
-        lines = [f"{self.expression}", f"over {self.steps} steps [0, {self.steps}):"]
-        lines.append(f"  start  {_num(self.start)}  at step 0")
-        lines.append(f"  end    {_num(self.end)}  at step {self.steps - 1}")
-        lines.append(f"  max    {_num(self.peak)}  at step {self.peak_step}")
-        lines.append(f"  min    {_num(self.min)}  at step {self.min_step}")
-        if self.nonfinite:
-            lines.append(f"  NaN or infinite values at {self.nonfinite} steps")
-        lines.append("phases:")
-        width = len(f"[{self.steps}, {self.steps})")
-        for phase in self.phases[: _SHOWN * 2]:
-            span = f"[{phase.start}, {phase.stop})".ljust(width)
-            lines.append(
-                f"  {span}  {phase.label:<22} {_num(phase.start_value)} -> "
-                f"{_num(phase.end_value)}  {phase.trend}"
-            )
-        if len(self.phases) > _SHOWN * 2:
-            lines.append(f"  ... {len(self.phases) - _SHOWN * 2} more phases")
-        lines.append(
-            "discontinuities: "
-            + _listing(
-                [f"{j.step} ({_num(j.before)} -> {_num(j.after)})" for j in self.discontinuities]
-            )
-        )
-        lines.append(
-            "zero values: "
-            + _listing([f"{a}" if b == a + 1 else f"[{a}, {b})" for a, b in self.zeros])
-        )
-        return "\n".join(lines)
+    schedule: Schedule
+    values: np.ndarray
+    tree: list[Mark]
+    n: int
+    warmup_share: float
+    plateaus: bool
 
 
 @dataclass(frozen=True)
@@ -113,120 +73,17 @@ def _num(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _listing(items: list[str]) -> str:
-    if not items:
-        return "none"
-    shown = ", ".join(items[:_SHOWN])
-    return shown + (f", ... ({len(items) - _SHOWN} more)" if len(items) > _SHOWN else "")
-
-
-def _check_steps(fn: str, name: str, value: Any) -> int:
-    integer(fn, name, value, minimum=1, wrong_type=ValueError)
-    if value > MAX_STEPS:
-        raise ValueError(f"{fn}(): {name} must be at most {MAX_STEPS}, got {value!r}")
-    return int(value)
-
-
-# -- describe --------------------------------------------------------------------------------------
-
-
-def _jumps(values: np.ndarray) -> list[int]:
-    """Steps ``t`` where ``v[t] - v[t-1]`` stands out from both neighbouring differences: a jump
-    rather than a steep but smooth stretch."""
-    if values.shape[0] < 2:
-        return []
-    finite = np.where(np.isfinite(values), values, 0.0)
-    d = np.abs(np.diff(finite))
-    scale = float(np.max(np.abs(finite))) or 1.0
-    padded = np.concatenate([[0.0], d, [0.0]])
-    neighbours = np.maximum(padded[:-2], padded[2:])
-    big = (d > 1e-9 * scale) & (d > 4.0 * neighbours)
-    return [int(i) + 1 for i in np.flatnonzero(big)]
-
-
-def _trend(segment: np.ndarray) -> str:
-    finite = segment[np.isfinite(segment)]
-    if finite.size == 0:
-        return "undefined"
-    span = float(finite.max() - finite.min())
-    if span <= 1e-12 * max(float(np.max(np.abs(finite))), 1e-300):
-        return "constant"
-    d = np.diff(finite)
-    tol = 1e-12 * span
-    if np.all(d >= -tol):
-        return "rising"
-    if np.all(d <= tol):
-        return "falling"
-    return "varying"
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(int(a), int(b)) for a, b in zip(starts, stops)]
-
-
-def _phases(values: np.ndarray, tree: list[Mark], jumps: list[int]) -> list[Phase]:
-    """Split at every tree boundary and every jump the tree did not explain."""
-    labels: dict[int, str] = {}
-    for event in tree:
-        labels.setdefault(event.step, event.label)
-    # Both lists are capped separately, so a staircase's many jumps never push a boundary of
-    # the tree out of the phases.
-    for step in jumps[:MAX_EVENTS]:
-        labels.setdefault(step, "after a jump")
-    phases = []
-    bounds = [0, *sorted(labels), values.shape[0]]
-    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        if a < b:
-            segment = values[a:b]
-            label = "start" if i == 0 else labels[a]
-            start, end = float(segment[0]), float(segment[-1])
-            phases.append(Phase(a, b, label, start, end, _trend(segment)))
-    return phases
-
-
-def describe(schedule: Schedule, steps: int) -> Description:
-    """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report."""
-    if not isinstance(schedule, Schedule):
-        raise TypeError(f"describe(): schedule must be a Schedule, got {schedule!r}")
-    n = _check_steps("describe", "steps", steps)
-    with np.errstate(all="ignore"):
-        # NaN and infinite values are reported in the description, not warned about.
-        values = schedule.curve(n)
-    tree = [e for e in events(schedule, n) if 0 < e.step < n]
-    jumps = _jumps(values)
-    finite = np.isfinite(values)
-    safe_max = np.where(finite, values, -np.inf)
-    safe_min = np.where(finite, values, np.inf)
-    peak_step = int(np.argmax(safe_max)) if finite.any() else 0
-    min_step = int(np.argmin(safe_min)) if finite.any() else 0
-
-    phases = _phases(values, tree, jumps)
-    return Description(
-        expression=repr(schedule),
-        steps=n,
-        start=float(values[0]),
-        end=float(values[-1]),
-        peak_step=peak_step,
-        peak=float(values[peak_step]),
-        min_step=min_step,
-        min=float(values[min_step]),
-        phases=tuple(phases),
-        boundaries=tuple(tree),
-        discontinuities=tuple(
-            Jump(t, float(values[t - 1]), float(values[t])) for t in jumps[:MAX_EVENTS]
-        ),
-        zeros=tuple(_runs(values == 0.0)[:MAX_EVENTS]),
-        nonfinite=int((~finite).sum()),
-    )
+def _steps(items: list[int]) -> str:
+    shown = ", ".join(str(i) for i in items[:6])
+    return shown + (", ..." if len(items) > 6 else "")
 
 
 # -- check ---------------------------------------------------------------------------------------
 
 
-def _tree_rules(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
-    for event in tree:
+def _tree_rules(run: Run) -> Iterator[CheckWarning]:
+    n = run.n
+    for event in run.tree:
         if event.kind == "warmup_end" and event.step >= n:
             yield CheckWarning(
                 "warmup-too-long",
@@ -243,8 +100,8 @@ def _tree_rules(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckW
             )
 
 
-def _zero_at_start(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
-    if values[0] == 0.0:
+def _zero_at_start(run: Run) -> Iterator[CheckWarning]:
+    if run.values[0] == 0.0:
         yield CheckWarning(
             "zero-at-start",
             "the value at step 0 is 0: the first update does nothing (warm-up start=0?); "
@@ -253,7 +110,8 @@ def _zero_at_start(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[Che
         )
 
 
-def _bad_values(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
+def _bad_values(run: Run) -> Iterator[CheckWarning]:
+    values = run.values
     nan = np.flatnonzero(np.isnan(values))
     if nan.size:
         first = int(nan[0])
@@ -275,9 +133,10 @@ def _bad_values(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckW
         )
 
 
-def _declared_end(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[CheckWarning]:
+def _declared_end(run: Run) -> Iterator[CheckWarning]:
     """The last step where a decaying piece stops changing, against the run's end."""
-    ends = [e.step for e in tree if e.kind == "end"]
+    values, n = run.values, run.n
+    ends = [e.step for e in run.tree if e.kind == "end"]
     if not ends:
         return
     last_end = max(ends)
@@ -305,19 +164,118 @@ def _declared_end(values: np.ndarray, tree: list[Mark], n: int) -> Iterator[Chec
         )
 
 
-# The rules of ``check``, in the order their findings are listed; each looks at the curve, the
-# expression's events on the global clock and the run's length.
-RULES = (_tree_rules, _zero_at_start, _bad_values, _declared_end)
+def _decay_ends_early(run: Run) -> Iterator[CheckWarning]:
+    """A decay that stops in the first tenth of the run and leaves the value held after it."""
+    ends = [e.step for e in run.tree if e.kind == "end"]
+    if not ends or max(ends) * 10 > run.n:
+        return
+    last = max(ends)
+    after = run.values[last:]
+    if np.all(after == after[0]):
+        yield CheckWarning(
+            "decay-ends-early",
+            f"the decay ends at step {last}, {100 * last / run.n:.3g}% into the run of {run.n} "
+            f"steps; the value is held at {_num(float(after[0]))} for the rest (a length in "
+            "epochs rather than steps?)",
+            last,
+        )
 
 
-def check(schedule: Schedule, total_steps: int) -> list[CheckWarning]:
+def _epoch_milestones(run: Run) -> Iterator[CheckWarning]:
+    """Every milestone in the first 1% of a long run: epochs written where steps are meant."""
+    steps = sorted({e.step for e in run.tree if e.kind == "milestone"})
+    if run.n >= 1000 and steps and steps[-1] * 100 <= run.n:
+        yield CheckWarning(
+            "epoch-milestones",
+            f"every milestone ({_steps(steps)}) is in the first 1% of the run of {run.n} "
+            "steps: epoch numbers in a per-iteration run? Multiply them by the epoch length "
+            "or use per_epoch(schedule, epoch_length)",
+            steps[0],
+        )
+
+
+def _warmup_long(run: Run) -> Iterator[CheckWarning]:
+    for event in run.tree:
+        if event.kind == "warmup_end" and run.warmup_share * run.n < event.step < run.n:
+            yield CheckWarning(
+                "warmup-long",
+                f"the warm-up ends at step {event.step}, {100 * event.step / run.n:.3g}% of the "
+                f"run of {run.n} steps (more than {100 * run.warmup_share:.3g}%)",
+                event.step,
+            )
+
+
+def _warmup_shift(run: Run) -> Iterator[CheckWarning]:
+    """Milestones inside a non-overlay warmup: the inner clock starts after the warm-up."""
+    for node, placement in walk(run.schedule, run.n):
+        if not isinstance(node, warmup) or node.overlay:
+            continue
+        inner = [e.step for e in events(node.schedule, run.n) if e.kind in _MILESTONES]
+        written = [s for s in inner if placement.to_global(s + node.steps) < run.n]
+        if written:
+            moved = [int(placement.to_global(s + node.steps)) for s in written]
+            yield CheckWarning(
+                "warmup-shifts-milestones",
+                f"warmup(..., {node.steps}) starts its schedule after the warm-up, so the "
+                f"milestones written at {_steps(written)} fall at steps {_steps(moved)}; "
+                "for milestones on the global clock use warmup(..., overlay=True)",
+                moved[0],
+            )
+
+
+def _plateau_held(run: Run) -> Iterator[CheckWarning]:
+    if run.plateaus:
+        yield CheckWarning(
+            "plateau-held",
+            "the expression holds plateau nodes, checked held at their initial value: the "
+            "part reported metrics drive is not checked",
+        )
+
+
+Rule = Callable[[Run], Iterator[CheckWarning]]
+
+# The rules of ``check``, in the order their findings are listed; each looks at the Run.
+RULES: tuple[Rule, ...] = (
+    _plateau_held,
+    _tree_rules,
+    _warmup_long,
+    _warmup_shift,
+    _epoch_milestones,
+    _zero_at_start,
+    _bad_values,
+    _declared_end,
+    _decay_ends_early,
+)
+
+
+def check(
+    schedule: Schedule, total_steps: int, *, warmup_share: float = 0.25
+) -> list[CheckWarning]:
     """Lint ``schedule`` for a run of ``total_steps`` optimizer updates (steps
-    ``[0, total_steps)``). An empty list means nothing suspicious was found."""
+    ``[0, total_steps)``); a warm-up longer than ``warmup_share`` of the run is reported. An
+    empty list means nothing suspicious was found."""
     if not isinstance(schedule, Schedule):
         raise TypeError(f"check(): schedule must be a Schedule, got {schedule!r}")
-    n = _check_steps("check", "total_steps", total_steps)
+    n = check_steps("check", "total_steps", total_steps)
+    if not (isinstance(warmup_share, (int, float)) and 0 < warmup_share <= 1):
+        raise ValueError(f"check(): warmup_share must be in (0, 1], got {warmup_share!r}")
+    driven, notes = step_driven(schedule)
     with np.errstate(all="ignore"):
         # NaN and infinite values are what check reports; NumPy need not warn about them too.
-        values = schedule.curve(n)
-    tree = events(schedule, n)
-    return [warning for rule in RULES for warning in rule(values, tree, n)]
+        values = driven.curve(n)
+    run = Run(driven, values, events(driven, n), n, float(warmup_share), bool(notes))
+    return [warning for rule in RULES for warning in rule(run)]
+
+
+__all__ = [
+    "MAX_STEPS",
+    "RULES",
+    "CheckWarning",
+    "Description",
+    "Jump",
+    "Phase",
+    "Run",
+    "check",
+    "describe",
+    "events",
+]

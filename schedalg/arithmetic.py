@@ -72,7 +72,13 @@ class _extremum(Schedule):
 
 
 class minimum(_extremum):
-    """``minimum(a, b, ...)``: the smallest value at each step (NaN propagates)."""
+    """``minimum(a, b, ...)``: the smallest value at each step (NaN propagates).
+
+    >>> from schedalg import linear, minimum
+    >>> s = minimum(linear(0.0, 2.0, 10), 1.0)
+    >>> s(2), s(10)
+    (0.4, 1.0)
+    """
 
     if TYPE_CHECKING:
 
@@ -86,7 +92,13 @@ class minimum(_extremum):
 
 
 class maximum(_extremum):
-    """``maximum(a, b, ...)``: the largest value at each step (NaN propagates)."""
+    """``maximum(a, b, ...)``: the largest value at each step (NaN propagates).
+
+    >>> from schedalg import cosine, maximum
+    >>> s = maximum(cosine(100), 0.1)
+    >>> s(0), s(100)
+    (1.0, 0.1)
+    """
 
     if TYPE_CHECKING:
 

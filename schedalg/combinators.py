@@ -42,7 +42,13 @@ def _interval_end(fn: str, name: str, value: Any) -> int | float:
 class clip(Schedule):
     """``clip(schedule, begin, end=inf)``: ``1.0`` before ``begin``; ``schedule(t - begin)`` on
     ``[begin, end)``; the last value inside, ``schedule(end - 1 - begin)``, from ``end`` on
-    (MMEngine's ``begin``/``end`` interval). ``clip(s, 0)`` is ``s``."""
+    (MMEngine's ``begin``/``end`` interval). ``clip(s, 0)`` is ``s``.
+
+    >>> from schedalg import clip, linear
+    >>> s = clip(linear(1.0, 0.0, 10), 5)
+    >>> s(0), s(5), s(10), s(100)
+    (1.0, 1.0, 0.5, 0.0)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     begin: int = param(check.an_integer(minimum=0))
@@ -112,8 +118,17 @@ class clip(Schedule):
 
 class sequence(Schedule):
     """``sequence(a, b, c, at=[m1, m2])``: ``a(t)`` on ``[0, m1)``, ``b(t - m1)`` on ``[m1, m2)``,
-    ``c(t - m2)`` from ``m2`` on — every piece on its own clock from 0 (torch's ``SequentialLR``,
-    optax's ``join_schedules``). A single piece is that piece (``at=[]``)."""
+    ``c(t - m2)`` from ``m2`` on (torch's ``SequentialLR``, optax's ``join_schedules``).
+
+    Each piece restarts at step 0: at ``m1`` the second piece starts from its own step 0, not
+    from ``b(m1)``; to continue on the global clock, use ``shift(b, m1)`` as the piece or
+    ``clip``. A single piece is that piece (``at=[]``).
+
+    >>> from schedalg import constant, linear, sequence
+    >>> s = sequence(constant(0.5), linear(1.0, 0.0, 10), at=[5])
+    >>> s(4), s(5), s(10)
+    (0.5, 1.0, 0.5)
+    """
 
     pieces: tuple[Schedule, ...] = param(check.schedules(), variadic=True)
     at: tuple[int, ...] = param(check.integers(minimum=1, strictly_increasing=True, nonempty=False))
@@ -167,7 +182,13 @@ class per_epoch(Schedule):
     """``per_epoch(schedule, epoch_length, smooth=False)``: ``schedule(floor(t / L))`` — a
     schedule written in epochs, read per iteration (MMEngine ``by_epoch=True``); with
     ``smooth=True``, ``schedule(t / L)``: updated every iteration (``convert_to_iter_based``).
-    Nested staircases merge: ``per_epoch(per_epoch(s, a), b)`` is ``per_epoch(s, a * b)``."""
+    Nested staircases merge: ``per_epoch(per_epoch(s, a), b)`` is ``per_epoch(s, a * b)``.
+
+    >>> from schedalg import exponential, per_epoch
+    >>> s = per_epoch(exponential(0.5), 100)
+    >>> s(99), s(100), s(250)
+    (1.0, 0.5, 0.25)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     epoch_length: int = param(check.an_integer(minimum=1))
@@ -211,13 +232,22 @@ class warmup(Schedule):
     """``warmup(schedule, steps, start=0.0, shape='linear', overlay=False)``.
 
     Prefix (default): a ramp from ``start * s(0)`` at ``t = 0`` that reaches ``s(0)`` at
-    ``t = steps``, then ``s(t - steps)`` — ``sequence(ramp, s, at=[steps])``.
+    ``t = steps``, then ``s(t - steps)`` — ``sequence(ramp, s, at=[steps])``: the schedule's
+    clock starts after the warm-up, so its milestones fall ``steps`` later than written
+    (``check`` says so).
     Overlay: ``ramp(t) * s(t)``, the ramp rising from ``start`` to 1 over ``steps`` and 1 after;
     the main schedule keeps the global clock (torch's ``LinearLR`` chained, MMEngine's warm-up).
 
     Ramp factor at ``t < steps`` with ``p = t / steps``: linear ``start + (1 - start) * t / steps``;
     exponential ``start * (1 / start) ** p`` (needs ``start > 0``); cosine
     ``start + (1 - start) * (1 - cos(pi p)) / 2``; constant ``start``.
+
+    >>> from schedalg import cosine, multistep, warmup
+    >>> s = warmup(cosine(100), 10)
+    >>> s(5), s(10), s(110)
+    (0.5, 1.0, 0.0)
+    >>> warmup(multistep([50], 0.1), 10)(55), warmup(multistep([50], 0.1), 10, overlay=True)(55)
+    (1.0, 0.1)
     """
 
     schedule: Schedule = param(check.a_schedule())
@@ -290,7 +320,13 @@ class warmup(Schedule):
 class stretch(Schedule):
     """``stretch(schedule, factor)``: ``schedule(t / factor)`` — the whole curve ``factor`` times
     longer (Composer's scale-schedule ratio is ``1 / factor``). ``stretch(s, 1)`` is ``s``, and
-    ``stretch(stretch(s, a), b)`` is ``stretch(s, a * b)``."""
+    ``stretch(stretch(s, a), b)`` is ``stretch(s, a * b)``.
+
+    >>> from schedalg import linear, stretch
+    >>> s = stretch(linear(1.0, 0.0, 10), 2)
+    >>> s(10), s(20)
+    (0.5, 0.0)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     factor: int | float = param(check.a_length())
@@ -314,7 +350,13 @@ class stretch(Schedule):
 
 class repeat(Schedule):
     """``repeat(schedule, period, decay=1.0)``: ``decay ** k * schedule(t - k * period)`` in cycle
-    ``k = floor(t / period)`` — restart any schedule every ``period`` steps."""
+    ``k = floor(t / period)`` — restart any schedule every ``period`` steps.
+
+    >>> from schedalg import linear, repeat
+    >>> s = repeat(linear(1.0, 0.0, 10), 10, decay=0.5)
+    >>> s(5), s(15)
+    (0.5, 0.25)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     period: int = param(check.an_integer(minimum=1))
@@ -362,7 +404,13 @@ class warp(Schedule):
     where it is not is an error, and NaN under ``jax.jit``). timm's ``k_decay`` is
     ``warp(cosine(T), elapsed() ** k / T ** (k - 1))``; a token clock is
     ``warp(schedule_in_tokens, tokens_seen)``. The schedule's own events are not placed on the
-    global clock (they sit wherever the clock maps them)."""
+    global clock (they sit wherever the clock maps them).
+
+    >>> from schedalg import elapsed, linear, warp
+    >>> s = warp(linear(1.0, 0.0, 100), 2 * elapsed())
+    >>> s(10), s(50), s(80)
+    (0.8, 0.0, 0.0)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     clock: Schedule = param(check.a_schedule())
@@ -395,7 +443,13 @@ class warp(Schedule):
 class shift(Schedule):
     """``shift(schedule, offset)``: ``schedule(t + offset)`` — start a schedule part-way, e.g. to
     continue a curve from step ``offset``. ``shift(s, 0)`` is ``s``, and
-    ``shift(shift(s, a), b)`` is ``shift(s, a + b)``."""
+    ``shift(shift(s, a), b)`` is ``shift(s, a + b)``.
+
+    >>> from schedalg import linear, shift
+    >>> s = shift(linear(1.0, 0.0, 10), 5)
+    >>> s(0), s(5)
+    (0.5, 0.0)
+    """
 
     schedule: Schedule = param(check.a_schedule())
     offset: int = param(check.an_integer(minimum=0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,6 +40,11 @@ class cyclic(Schedule):
     (triangular2), ``gamma**t`` (exp_range) or ``scale_fn(cycle)`` / ``scale_fn(t)`` by
     ``scale_mode``. The momentum torch cycles is the same curve with ``low`` and ``high`` swapped
     (``low=max_momentum, high=base_momentum``). ``down=None`` means ``down = up``.
+
+    >>> from schedalg import cyclic
+    >>> s = cyclic(0.1, 1.0, 5)
+    >>> s(0), s(5), s(10)
+    (0.1, 1.0, 0.1)
     """
 
     low: float = param(check.a_number())
@@ -194,6 +199,11 @@ class one_cycle(_one_cycle_curve):
     ``'linear'``: ``(e - s) * p + s``. Held at the final value from ``total - 1`` on (torch
     extrapolates at step ``total``, a value no update uses, and raises after it).
     ``peak=max_lr`` gives torch's absolute values bit for bit.
+
+    >>> from schedalg import one_cycle
+    >>> s = one_cycle(100)
+    >>> s(0), s(30), s(99)
+    (0.040000000000000036, 0.9994965352845243, 4e-06)
     """
 
     total: int = param(check.an_integer(minimum=1))
@@ -218,7 +228,15 @@ class one_cycle_momentum(_one_cycle_curve):
 
     Falls from ``high`` to ``low`` while the learning rate rises, then returns to ``high``
     (three-phase: the third phase stays at ``high``); same phases and anneal as ``one_cycle``.
+    The values are momenta, not multipliers: the node is absolute (``schedalg.units``).
+
+    >>> from schedalg import one_cycle_momentum
+    >>> s = one_cycle_momentum(100)
+    >>> s(0), s(30)
+    (0.95, 0.8500503466729342)
     """
+
+    _absolute: ClassVar[bool] = True
 
     total: int = param(check.an_integer(minimum=1))
     pct_start: float = param(check.a_number(at_least=0, at_most=1), default=0.3)

@@ -43,6 +43,8 @@ class Schedule(metaclass=NodeType):
 
     # Precedence of the printed form, so arithmetic only adds the parentheses it needs.
     _precedence: ClassVar[int] = 100
+    # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
+    _absolute: ClassVar[bool] = False
 
     # -- the protocol, overridden by nodes ----------------------------------------------------
 
@@ -199,10 +201,22 @@ class Schedule(metaclass=NodeType):
         # ``if schedule:`` or ``schedule or default`` is almost always a slip for ``is None``.
         raise TypeError("a Schedule has no truth value; compare with `is None` instead")
 
-    # -- printing ------------------------------------------------------------------------------
+    # -- printing and pictures ---------------------------------------------------------------
 
     def __repr__(self) -> str:
         return call_repr(self)
+
+    def plot(self, steps: int, **options: Any) -> Any:
+        """Draw steps ``[0, steps)`` with matplotlib, return the axes (``schedalg.plot.plot``)."""
+        from schedalg.plot import plot  # at call time: the one import of a module to the right
+
+        return plot(self, steps, **options)
+
+    def _repr_png_(self) -> bytes | None:
+        """The inline picture of Jupyter (``None``, the plain repr, without matplotlib)."""
+        from schedalg.plot import png
+
+        return png(self)
 
     def _as_number(self) -> float | None:
         """The number this node prints as inside arithmetic, if it is one (``constant``)."""
@@ -230,7 +244,12 @@ def operands(fn: str, name: str, values: Any) -> tuple[Schedule, ...]:
 
 
 class constant(Schedule):
-    """``constant(value=1.0)``: ``value`` at every step."""
+    """``constant(value=1.0)``: ``value`` at every step.
+
+    >>> from schedalg import constant
+    >>> constant(0.5)(1000)
+    0.5
+    """
 
     value: float = param(check.a_number(), default=1.0)
 
@@ -260,7 +279,12 @@ def _flattened(node_type: type, field: str, items: tuple[Schedule, ...]) -> list
 class chain(Schedule):
     """``chain(a, b, ...)`` (also ``a * b``): ``a(t) * b(t) * ...``, multiplied left to right
     (torch's ``ChainedScheduler`` of multiplicative pieces; overlapping MMEngine schedulers).
-    Nested chains flatten and ``constant(1.0)`` factors are dropped."""
+    Nested chains flatten and ``constant(1.0)`` factors are dropped.
+
+    >>> from schedalg import exponential
+    >>> (0.1 * exponential(0.5))(2)
+    0.025
+    """
 
     factors: tuple[Schedule, ...] = param(operands, variadic=True)
     _precedence: ClassVar[int] = _PRODUCT
@@ -308,7 +332,12 @@ class chain(Schedule):
 
 
 class add(Schedule):
-    """``add(a, b, ...)`` (also ``a + b``): ``a(t) + b(t) + ...``, added left to right."""
+    """``add(a, b, ...)`` (also ``a + b``): ``a(t) + b(t) + ...``, added left to right.
+
+    >>> from schedalg import cosine
+    >>> (cosine(10) + 0.1)(10)
+    0.1
+    """
 
     terms: tuple[Schedule, ...] = param(operands, variadic=True)
     _precedence: ClassVar[int] = _SUM
@@ -346,7 +375,12 @@ class add(Schedule):
 
 
 class subtract(Schedule):
-    """``subtract(a, b)`` (also ``a - b``): ``a(t) - b(t)``."""
+    """``subtract(a, b)`` (also ``a - b``): ``a(t) - b(t)``.
+
+    >>> from schedalg import cosine
+    >>> (1.0 - cosine(10))(10)
+    1.0
+    """
 
     left: Schedule = param(check.a_schedule())
     right: Schedule = param(check.a_schedule())
@@ -364,7 +398,12 @@ class subtract(Schedule):
 
 class divide(Schedule):
     """``divide(a, b)`` (also ``a / b``): ``a(t) / b(t)`` (IEEE: ``x / 0`` is ``±inf`` or NaN,
-    as in arrays)."""
+    as in arrays).
+
+    >>> from schedalg import constant
+    >>> (constant(1.0) / 4)(0)
+    0.25
+    """
 
     left: Schedule = param(check.a_schedule())
     right: Schedule = param(check.a_schedule())
@@ -383,7 +422,13 @@ class divide(Schedule):
 class power(Schedule):
     """``power(base, exponent)`` (also ``base ** exponent``, with schedules or numbers on either
     side): ``base(t) ** exponent(t)``, IEEE as in arrays (a negative base with a fractional
-    exponent is NaN, overflow is inf) — e.g. optax's cosine ``exponent`` is ``cosine(T) ** p``."""
+    exponent is NaN, overflow is inf) — e.g. optax's cosine ``exponent`` is ``cosine(T) ** p``.
+
+    >>> from schedalg import cosine
+    >>> s = cosine(10) ** 2
+    >>> s, s(5), (2 ** cosine(10))(0)
+    (cosine(10) ** 2.0, 0.25, 2.0)
+    """
 
     base: Schedule = param(check.a_schedule())
     exponent: Schedule = param(check.a_schedule())

@@ -32,6 +32,11 @@ class from_fn(Schedule):
     ``function`` is first tried on whole arrays; if it raises or returns the wrong shape it is
     called once per step (``vectorized=False`` skips the try, ``True`` forbids the fallback).
     The one node that cannot be serialized: its repr names the function.
+
+    >>> from schedalg import from_fn
+    >>> s = from_fn(lambda t: 1 / (1 + t))
+    >>> s(3)
+    0.25
     """
 
     function: Callable[[Any], Any] = param(check.a_function())
@@ -53,6 +58,11 @@ class cumulative(Schedule):
 
     torch's ``MultiplicativeLR``, multiplied left to right as torch does; constant between
     integer steps.
+
+    >>> from schedalg import cumulative
+    >>> s = cumulative(lambda k: 0.5)
+    >>> s(0), s(3)
+    (1.0, 0.125)
     """
 
     factor: Callable[[int], float] = param(check.a_function())

@@ -66,6 +66,11 @@ class plateau(Schedule):
 
     Pure API: ``initial()`` gives the state (a plain dict), ``update(state, metric)`` returns
     the next state, ``value(state)`` the multiplier. In an expression, use ``bind``.
+
+    >>> from schedalg import plateau
+    >>> p = plateau(factor=0.5, patience=0)
+    >>> p.run([1.0, 2.0, 3.0])
+    [1.0, 0.5, 0.25]
     """
 
     factor: float = param(_factor, default=0.1)
@@ -158,7 +163,13 @@ class plateau(Schedule):
 
 
 class bound_plateau(Schedule):
-    """A plateau node with its current value: ``value`` at every step until the next metric."""
+    """A plateau node with its current value: ``value`` at every step until the next metric.
+
+    >>> from schedalg import bound_plateau, plateau
+    >>> s = bound_plateau(plateau(), 0.1)
+    >>> s(0), s(1000)
+    (0.1, 0.1)
+    """
 
     plateau: plateau = param(check.a_schedule())
     value: float = param(check.a_number(finite=False))

@@ -203,3 +203,86 @@ def save_png(
 
 def _short(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- notebooks: Schedule.plot and the inline picture ----------------------------------------------
+
+# The steps an inline picture shows when nothing says how long the run is.
+_DEFAULT_STEPS = 1000
+
+
+def plot(
+    schedule: Any,
+    steps: int,
+    *,
+    ax: Any = None,
+    base: float = 1.0,
+    log: bool = False,
+    label: str | None = None,
+    marks: bool = True,
+    **line: Any,
+) -> Any:
+    """Draw ``base * schedule`` over steps ``[0, steps)`` on ``ax`` (default: the current
+    pyplot axes) and return the axes: dotted lines at the expression's boundaries
+    (``marks=False``: none), a log y axis with ``log=True``, ``line`` passed to ``ax.plot``.
+    A ``plateau`` is drawn held at its initial value, and the legend says so. Needs
+    matplotlib."""
+    from schedalg._validate import integer
+    from schedalg.description import MAX_STEPS, step_driven
+    from schedalg.tree import events
+
+    n = integer("plot", "steps", steps, minimum=1, wrong_type=ValueError)
+    if n > MAX_STEPS:
+        raise ValueError(f"plot(): steps must be at most {MAX_STEPS}, got {steps!r}")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca()
+    driven, notes = step_driven(schedule)
+    with np.errstate(all="ignore"):
+        values = base * driven.curve(n)
+    shown_steps, shown = _envelope(values)
+    if log:
+        shown = np.where(shown > 0, shown, np.nan)
+    name = _short(repr(schedule) if label is None else label)
+    if notes:
+        name += " (plateau held at its initial value)"
+    ax.plot(shown_steps, shown, label=name, **line)
+    if marks:
+        for step in sorted({m.step for m in events(driven, n) if 0 < m.step < n})[:100]:
+            ax.axvline(step, color="0.6", linestyle=":", linewidth=1.0, zorder=0)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("value" if base == 1.0 else f"value (base {base:g})")
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def display_steps(schedule: Any) -> int:
+    """How many steps an inline picture shows: past the last step the expression marks (its
+    last milestone or decay end) by a quarter, else ``_DEFAULT_STEPS``."""
+    from schedalg.tree import events
+
+    marked = [m.step for m in events(schedule, _DEFAULT_STEPS) if math.isfinite(m.step)]
+    return max(int(max(marked) * 1.25), 10) if marked else _DEFAULT_STEPS
+
+
+def png(schedule: Any, *, width: int = 640, height: int = 320) -> bytes | None:
+    """The inline picture of a notebook (``Schedule._repr_png_``): PNG bytes, or ``None`` when
+    matplotlib is missing or the schedule cannot be drawn (the plain repr is shown then)."""
+    try:
+        import io
+
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    try:
+        figure = Figure(figsize=(width / 100, height / 100), dpi=100)
+        plot(schedule, display_steps(schedule), ax=figure.add_subplot())
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    except Exception:  # a picture must never break printing a schedule
+        return None

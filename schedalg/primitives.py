@@ -10,7 +10,6 @@ both; all others write the formula once.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,12 +18,10 @@ import numpy as np
 
 from schedalg import _validate as check
 from schedalg.backends import (
-    Evaluate,
     fill_piecewise_constant,
     fill_staircase,
     pow_,
     power,
-    select,
     steps_into,
 )
 from schedalg.expression import Schedule
@@ -33,7 +30,12 @@ from schedalg.node import Event, param
 
 class elapsed(Schedule):
     """``elapsed()``: ``t``, the step itself — the identity clock that ``warp`` reads other
-    schedules on (``warp(cosine(100), elapsed() ** 2 / 100)``)."""
+    schedules on.
+
+    >>> from schedalg import cosine, elapsed, warp
+    >>> elapsed()(7), warp(cosine(100), elapsed() ** 2 / 100)(50) == cosine(100)(25)
+    (7.0, True)
+    """
 
     def _formula(self, t: Any, xp: Any) -> Any:
         return t + 0.0 * t
@@ -44,6 +46,11 @@ class linear(Schedule):
 
     torch's ``LinearLR(start_factor=start, end_factor=end, total_iters=steps)``; held at ``end``
     from ``steps`` on.
+
+    >>> from schedalg import linear
+    >>> s = linear(1.0, 0.0, 10)
+    >>> s(0), s(5), s(10), s(20)
+    (1.0, 0.5, 0.0, 0.0)
     """
 
     start: float = param(check.a_number())
@@ -67,7 +74,12 @@ class linear(Schedule):
 
 
 class exponential(Schedule):
-    """``exponential(gamma)``: ``gamma ** t`` (torch's ``ExponentialLR``)."""
+    """``exponential(gamma)``: ``gamma ** t`` (torch's ``ExponentialLR``).
+
+    >>> from schedalg import exponential
+    >>> exponential(0.5)(3)
+    0.125
+    """
 
     gamma: float = param(check.a_number(above=0))
 
@@ -76,7 +88,13 @@ class exponential(Schedule):
 
 
 class step_decay(Schedule):
-    """``step_decay(step_size, gamma)``: ``gamma ** (t // step_size)`` (torch's ``StepLR``)."""
+    """``step_decay(step_size, gamma)``: ``gamma ** (t // step_size)`` (torch's ``StepLR``).
+
+    >>> from schedalg import step_decay
+    >>> s = step_decay(10, 0.5)
+    >>> s(9), s(10), s(25)
+    (1.0, 0.5, 0.25)
+    """
 
     step_size: int = param(check.an_integer(minimum=1))
     gamma: float = param(check.a_number(above=0))
@@ -102,6 +120,11 @@ class multistep(Schedule):
 
     torch's ``MultiStepLR``: a milestone listed twice applies ``gamma`` twice, milestone 0 applies
     from the first step. Milestones must be non-decreasing non-negative integers.
+
+    >>> from schedalg import multistep
+    >>> s = multistep([3, 6], 0.1)
+    >>> [s(t) for t in (0, 3, 6)]
+    [1.0, 0.1, 0.010000000000000002]
     """
 
     milestones: tuple[int, ...] = param(
@@ -133,6 +156,11 @@ class polynomial(Schedule):
     ``end + (1 - end) * (1 - min(t, steps) / steps) ** power``.
 
     torch's ``PolynomialLR(total_iters=steps, power=power)`` for ``end = 0``; MMEngine's ``PolyLR``.
+
+    >>> from schedalg import polynomial
+    >>> s = polynomial(10, power=2.0)
+    >>> s(5), s(10)
+    (0.25, 0.0)
     """
 
     steps: int = param(check.an_integer(minimum=1))
@@ -160,6 +188,11 @@ class cosine(Schedule):
 
     Held at ``end`` from ``steps`` on; ``periodic=True`` keeps oscillating with period
     ``2 * steps``, as torch's ``CosineAnnealingLR`` does past ``T_max``.
+
+    >>> from schedalg import cosine
+    >>> s = cosine(100, end=0.1)
+    >>> s(0), s(100), s(1000)
+    (1.0, 0.1, 0.1)
     """
 
     steps: int = param(check.an_integer(minimum=1))
@@ -202,6 +235,11 @@ class cosine_restarts(Schedule):
 
     In cycle ``k`` starting at step ``s_k`` with length ``T_k``:
     ``end + (1 - end) * (1 + cos(pi * (t - s_k) / T_k)) / 2``. ``end`` is approached, never reached.
+
+    >>> from schedalg import cosine_restarts
+    >>> s = cosine_restarts(10, mult=2)
+    >>> s(0), s(10), s(30)
+    (1.0, 1.0, 1.0)
     """
 
     period: int = param(check.an_integer(minimum=1))
@@ -252,172 +290,17 @@ class inverse_sqrt(Schedule):
 
     HF's ``inverse_sqrt`` after its warm-up: ``warmup(inverse_sqrt(timescale), W)`` is
     ``get_inverse_sqrt_schedule(W, timescale)``.
+
+    >>> from schedalg import inverse_sqrt
+    >>> s = inverse_sqrt(100)
+    >>> s(0), s(300)
+    (1.0, 0.5)
     """
 
     timescale: int | float = param(check.a_length())
 
     def _formula(self, t: Any, xp: Any) -> Any:
         return 1.0 / xp.sqrt((t + self.timescale) / self.timescale)
-
-
-_WSD_WARMUP = ("linear", "cosine", "1-sqrt")
-_WSD_DECAY = ("linear", "cosine", "1-sqrt")
-
-
-class warmup_stable_decay(Schedule):
-    """``warmup_stable_decay(warmup, stable, decay, end=0.0, warmup_shape='linear',
-    decay_shape='cosine')``: HF's WSD schedule.
-
-    Warm-up ``p = t / warmup``: ``linear p``, ``cosine (1 - cos(pi p)) / 2``, ``1-sqrt
-    1 - sqrt(1 - p)``; stable: 1; decay ``p = (t - warmup - stable) / decay``: ``linear 1 - p``,
-    ``cosine (1 + cos(pi p)) / 2``, ``1-sqrt 1 - sqrt(p)``; each phase value ``v`` is mapped to
-    ``v * (1 - end) + end``, and ``end`` holds after the decay.
-    """
-
-    warmup: int = param(check.an_integer(minimum=0))
-    stable: int = param(check.an_integer(minimum=0))
-    decay: int = param(check.an_integer(minimum=1))
-    end: float = param(check.a_number(), default=0.0)
-    warmup_shape: str = param(check.one_of(*_WSD_WARMUP), default="linear")
-    decay_shape: str = param(check.one_of(*_WSD_DECAY), default="cosine")
-
-    def events(self) -> Iterator[Event]:
-        if self.warmup:
-            yield Event(self.warmup, "warmup_end", "after warm-up")
-        if self.stable:
-            yield Event(self.warmup + self.stable, "boundary", "decay begins")
-        yield Event(self.warmup + self.stable + self.decay, "end", "decay ends")
-
-    def _ramp(self, p: Any, cos: Any, sqrt: Any) -> Any:
-        if self.warmup_shape == "linear":
-            return p
-        if self.warmup_shape == "cosine":
-            return 0.5 * (1.0 - cos(math.pi * p))
-        return 1.0 - sqrt(1.0 - p)
-
-    def _fall(self, p: Any, cos: Any, sqrt: Any) -> Any:
-        if self.decay_shape == "linear":
-            return 1.0 - p
-        if self.decay_shape == "cosine":
-            return 0.5 * (1.0 + cos(math.pi * p))
-        return 1.0 - sqrt(p)
-
-    def _scalar(self, t: float) -> float:
-        decay_start = self.warmup + self.stable
-        if t < self.warmup:
-            value = self._ramp(t / self.warmup, math.cos, math.sqrt)
-        elif t < decay_start:
-            return 1.0
-        elif t < decay_start + self.decay:
-            value = self._fall((t - decay_start) / self.decay, math.cos, math.sqrt)
-        else:
-            return self.end
-        return value * (1.0 - self.end) + self.end
-
-    def _array(self, t: Any, xp: Any) -> Any:
-        decay_start = self.warmup + self.stable
-
-        def ramp(local: Any, xp: Any) -> Any:
-            return self._ramp(local / self.warmup, xp.cos, xp.sqrt) * (1.0 - self.end) + self.end
-
-        def fall(local: Any, xp: Any) -> Any:
-            return self._fall(local / self.decay, xp.cos, xp.sqrt) * (1.0 - self.end) + self.end
-
-        def one(local: Any, xp: Any) -> Any:
-            return xp.ones_like(local)
-
-        def hold(local: Any, xp: Any) -> Any:
-            return xp.full_like(local, self.end)
-
-        edges: list[float] = []
-        pieces: list[Evaluate] = []
-        if self.warmup:
-            edges.append(float(self.warmup))
-            pieces.append(ramp)
-        if self.stable:
-            edges.append(float(decay_start))
-            pieces.append(one)
-        edges.append(float(decay_start + self.decay))
-        pieces.extend([fall, hold])
-        return select(t, xp, tuple(edges), pieces)
-
-
-_INTERPOLATIONS = ("linear", "cosine", "step")
-
-
-def _point(fn: str, name: str, point: Any) -> tuple[int, float]:
-    if isinstance(point, (str, bytes)) or not hasattr(point, "__len__") or len(point) != 2:
-        raise TypeError(f"{fn}(): {name} must be (step, value) pairs, got {point!r}")
-    step = check.integer(fn, "a point's step", point[0], minimum=0)
-    return step, check.real(fn, "a point's value", point[1])
-
-
-def _points(fn: str, name: str, points: Any) -> tuple[tuple[int, float], ...]:
-    if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
-        raise TypeError(f"{fn}(): {name} must be a list of (step, value) pairs, got {points!r}")
-    normalized = tuple(_point(fn, name, point) for point in points)
-    steps = [p[0] for p in normalized]
-    if not normalized or steps[0] != 0 or any(b <= a for a, b in itertools.pairwise(steps)):
-        raise ValueError(
-            f"{fn}(): {name} must start at step 0 with strictly increasing steps, "
-            f"got {[list(p) for p in normalized]!r}"
-        )
-    return normalized
-
-
-class piecewise(Schedule):
-    """``piecewise(points, interpolation='linear')``: through ``points = [(t0, v0), (t1, v1), ...]``
-    with ``t0 = 0``; held at the last value after the last point.
-
-    Between ``(a, va)`` and ``(b, vb)``, with ``p = (t - a) / (b - a)``:
-    ``linear (vb - va) * p + va``,
-    ``cosine vb + (va - vb) / 2 * (cos(pi p) + 1)`` (optax's ``piecewise_interpolate_schedule``
-    forms), ``step va``.
-    """
-
-    points: tuple[tuple[int, float], ...] = param(_points)
-    interpolation: str = param(check.one_of(*_INTERPOLATIONS), default="linear")
-
-    def __repr__(self) -> str:
-        points = "[" + ", ".join(f"({s!r}, {v!r})" for s, v in self.points) + "]"
-        if self.interpolation == "linear":
-            return f"piecewise({points})"
-        return f"piecewise({points}, interpolation={self.interpolation!r})"
-
-    def events(self) -> Iterator[Event]:
-        for step, _value in self.points[1:-1]:
-            yield Event(step, "boundary", "piecewise point")
-        if len(self.points) > 1:
-            yield Event(self.points[-1][0], "end", "piecewise ends")
-
-    def _segment(self, start_value: float, end_value: float, p: Any, cos: Any) -> Any:
-        if self.interpolation == "linear":
-            return (end_value - start_value) * p + start_value
-        if self.interpolation == "cosine":
-            return end_value + (start_value - end_value) / 2 * (cos(math.pi * p) + 1)
-        return start_value + 0.0 * p
-
-    def _piece(self, start_value: float, end_value: float, span: int) -> Evaluate:
-        def piece(local: Any, xp: Any) -> Any:
-            return self._segment(start_value, end_value, local / span, xp.cos)
-
-        return piece
-
-    def _scalar(self, t: float) -> float:
-        steps = [s for s, _ in self.points]
-        i = bisect.bisect_right(steps, t) - 1
-        if i == len(self.points) - 1:
-            return self.points[-1][1]
-        (a, va), (b, vb) = self.points[i], self.points[i + 1]
-        return self._segment(va, vb, (t - a) / (b - a), math.cos)
-
-    def _array(self, t: Any, xp: Any) -> Any:
-        pieces: list[Evaluate] = []
-        for (a, va), (b, vb) in itertools.pairwise(self.points):
-            pieces.append(self._piece(va, vb, b - a))
-        last = self.points[-1][1]
-        pieces.append(lambda local, xp: xp.full_like(local, last))
-        return select(t, xp, tuple(float(s) for s, _ in self.points[1:]), pieces)
 
 
 # -- fill helpers -----------------------------------------------------------------------------

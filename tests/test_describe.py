@@ -13,6 +13,11 @@ from tests.strategies import expressions
 
 CODES = {
     "warmup-too-long",
+    "warmup-long",
+    "warmup-shifts-milestones",
+    "epoch-milestones",
+    "decay-ends-early",
+    "plateau-held",
     "milestone-past-end",
     "zero-at-start",
     "nan",
@@ -97,7 +102,9 @@ def test_describe_agrees_with_the_curve(schedule, n):
     # Phases tile [0, n) and start at every jump and every tree boundary.
     assert d.phases[0].start == 0 and d.phases[-1].stop == n
     assert all(a.stop == b.start for a, b in zip(d.phases, d.phases[1:]))
+    # ... except inside a staircase, which is one phase.
     starts = {p.start for p in d.phases}
+    starts |= {t for p in d.phases if "staircase" in p.label for t in range(p.start, p.stop)}
     assert {j.step for j in d.discontinuities} <= starts
     assert {e.step for e in d.boundaries} <= starts
     for phase in d.phases:
@@ -131,6 +138,17 @@ def test_check_returns_known_findings(schedule, n):
         (sa.constant(1.0) / (sa.cosine(4) - sa.cosine(4)), 5, "infinite", 0),
         (sa.cosine(100, periodic=True), 300, "rises-after-end", 101),
         (sa.warmup(sa.cosine(9000), 1000, start=0.01), 8000, "decay-unfinished", 10000),
+        (sa.cosine(100), 10_000, "decay-ends-early", 100),
+        (sa.multistep([8, 11], 0.1), 6000, "epoch-milestones", 8),
+        (sa.warmup(sa.cosine(600), 400, start=0.01), 1000, "warmup-long", 400),
+        (
+            sa.warmup(sa.multistep([5000, 7500], 0.1), 1000),
+            10_000,
+            "warmup-shifts-milestones",
+            6000,
+        ),
+        (sa.warmup(sa.step_decay(300, 0.5), 100, start=0.1), 1000, "warmup-shifts-milestones", 400),
+        (sa.warmup(sa.cosine(900), 100, start=0.1) * sa.plateau(), 1000, "plateau-held", None),
     ],
 )
 def test_check_finds(schedule, total, code, step):
@@ -144,9 +162,42 @@ def test_check_is_quiet_for_a_sound_schedule():
     assert check(sa.warmup(sa.cosine(9000), 1000, start=0.01), 10000) == []
     assert check(sa.multistep([30, 80], 0.1), 100) == []
     assert check(sa.cosine(100), 500) == []  # held at its end value: does not rise
+    # Milestones on the global clock: an overlay warm-up does not move them.
+    overlay = sa.warmup(sa.multistep([5000, 7500], 0.1), 1000, start=0.01, overlay=True)
+    assert check(overlay, 10_000) == []
+    assert check(sa.multistep([8, 11], 0.1), 999) == []  # a short run: steps, plausibly
+    assert check(sa.warmup(sa.cosine(600), 400, start=0.01), 1000, warmup_share=0.5) == []
+
+
+def test_the_warmup_shift_names_both_steps_and_the_fix():
+    (found,) = check(sa.warmup(sa.multistep([5000, 7500], 0.1), 1000, start=0.01), 10_000)
+    assert "written at 5000, 7500 fall at steps 6000, 8500" in found.message
+    assert "overlay=True" in found.message
+
+
+def test_a_staircase_is_one_phase():
+    d = describe(sa.per_epoch(sa.exponential(0.5), 500), 6500)
+    assert [p.label for p in d.phases] == ["per-epoch staircase, 12 steps of x0.5"]
+    assert len(d.discontinuities) == 12  # still listed one by one
+    d = describe(sa.warmup(sa.step_decay(100, 0.5), 50, start=0.1), 1050)
+    assert [p.label for p in d.phases] == ["start", "staircase every 100 steps, 9 steps of x0.5"]
+    # Three steps are phases of their own.
+    assert len(describe(sa.multistep([10, 20], 0.5), 30).phases) == 3
+
+
+def test_describe_and_check_hold_a_plateau_at_its_initial_value():
+    s = sa.warmup(sa.cosine(90), 10, start=0.1) * sa.plateau(factor=0.5, start=2.0)
+    d = describe(s, 100)
+    held = sa.warmup(sa.cosine(90), 10, start=0.1) * 2.0
+    assert (d.start, d.peak, d.peak_step) == (held(0), held(10), 10)
+    assert "plateau held at its initial value" in str(d)
+    assert [w.code for w in check(s, 100)] == ["plateau-held"]
+    assert describe(held, 100).notes == ()
 
 
 def test_bad_arguments():
+    with pytest.raises(ValueError, match="check\\(\\): warmup_share must be in"):
+        check(sa.cosine(10), 10, warmup_share=0)
     with pytest.raises(ValueError, match="describe\\(\\): steps must be a positive integer"):
         describe(sa.cosine(10), 0)
     with pytest.raises(ValueError, match="check\\(\\): total_steps must be"):

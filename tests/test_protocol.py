@@ -210,6 +210,8 @@ def test_no_import_circle():
     }
     for name in graph:  # a package's __init__ importing its own submodules is not a circle
         graph[name] = {m for m in graph[name] if not m.startswith(name + ".")}
+    # The one import pointing right, made at call time: Schedule.plot and the notebook picture.
+    graph["schedalg.expression"] -= {"schedalg.plot"}
     state: dict[str, int] = {}
 
     def visit(node: str, trail: list[str]) -> None:

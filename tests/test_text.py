@@ -215,7 +215,7 @@ SENTINEL = "/tmp/schedalg-parse-must-not-run"
         ("constant(1e300 * 1e300)", "overflows"),
         ("constant(1 / 0)", "division by zero"),
         ("cosine(-5)", "cosine\\(\\): steps must be a positive integer, got -5"),
-        ("cosine(10.0)", "steps must be a positive integer"),
+        ("cosine(10.5)", "steps must be a positive integer"),
         ("cosine(10, bogus=1)", "unexpected keyword"),
         ("warmup(cosine(10), 5, shape='zigzag')", "shape must be one of"),
         ("1 + 2", "must describe a schedule"),

@@ -26,6 +26,7 @@ def _build(kind: str, schedule: sa.Schedule):
         opt = torch.optim.Adam(
             [{"params": [model.weight], "lr": 0.01}, {"params": [model.bias], "lr": 0.002}],
             betas=(0.9, 0.99),
+            weight_decay=1e-2,  # a multiplier of 0 is refused
         )
     else:
         opt = torch.optim.SGD(

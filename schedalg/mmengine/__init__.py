@@ -72,6 +72,7 @@ from schedalg.mmengine.base import FN, INF, Loop, Spec
 from schedalg.mmengine.configfile import read_config, read_settings
 from schedalg.mmengine.specs import normalise
 from schedalg.mmengine.timeline import ParameterTimeline
+from schedalg.units import absolute as _absolute
 
 __all__ = ["INF", "from_config", "loop_arguments", "read_config", "read_settings"]
 
@@ -112,7 +113,7 @@ def from_config(
                 f"got base={dict(bases)!r}"
             )
         expr = _expression(name, group, bases.get(name), loop)
-        result[name] = chain(constant(bases[name]), expr) if absolute else expr
+        result[name] = _absolute(chain(constant(bases[name]), expr)) if absolute else expr
     return result
 
 

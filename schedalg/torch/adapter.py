@@ -74,7 +74,7 @@ def _restore(entry: ScheduledValue, saved: Mapping[str, Any]) -> None:
 
 
 class Scheduler(LRScheduler):
-    """``Scheduler(optimizer, lr=s, momentum=m, weight_decay=w, *, absolute=False, base=None,
+    """``Scheduler(optimizer, lr=s, momentum=m, weight_decay=w, *, absolute=None, base=None,
     **other_keys)``: set param-group values from schedules at every step.
 
     - Each schedule argument is a ``Schedule`` (every group), a list with one schedule or
@@ -82,7 +82,12 @@ class Scheduler(LRScheduler):
       can be scheduled; ``momentum`` sets ``betas[0]`` on Adam-style groups.
     - Relative (default): the value is ``base * s(t)``, ``base`` being the group's value when the
       adapter is built (or ``base={"lr": [...], ...}``: a number or a per-group list per key).
-      Absolute: ``absolute=True`` (all keys) or ``absolute={"lr", ...}``: the value is ``s(t)``.
+      A multiplier of a base that is 0 is refused (the value would stay 0).
+    - Absolute: the value is ``s(t)`` for a schedule that is absolute by nature or marked
+      (``one_cycle_momentum``, ``absolute(s)``, what ``from_torch`` builds from absolute
+      numbers; see ``schedalg.units``), and for the keys of ``absolute=True`` (all keys) or
+      ``absolute={"lr", ...}``. ``absolute=False`` takes every schedule as a multiplier and
+      refuses one marked absolute rather than scale it.
     - ``t`` is the number of ``step()`` calls so far (``last_epoch``); the values for ``t = 0``
       are applied at construction. Tensor values are updated in place (``fill_``).
     - Metric-driven nodes (``schedalg.plateau``): ``step(metric)`` reports a metric and then
@@ -101,7 +106,7 @@ class Scheduler(LRScheduler):
         momentum: Any = None,
         weight_decay: Any = None,
         *,
-        absolute: bool | Collection[str] = False,
+        absolute: bool | Collection[str] | None = None,
         base: Mapping[str, Any] | None = None,
         **params: Any,
     ) -> None:

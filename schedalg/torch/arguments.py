@@ -12,6 +12,7 @@ import torch
 
 from schedalg import Schedule
 from schedalg.metric import plateaus as _plateaus
+from schedalg.units import is_absolute
 
 
 class ScheduledValue:
@@ -46,13 +47,18 @@ def given(specs: Mapping[str, Any]) -> dict[str, Any]:
     return present
 
 
-def absolute_keys(absolute: Any, specs: Mapping[str, Any]) -> frozenset[str]:
-    """The keys whose schedules give the values themselves, not multipliers of a base."""
+def absolute_keys(absolute: Any, specs: Mapping[str, Any]) -> frozenset[str] | None:
+    """The keys whose schedules give the values themselves, not multipliers of a base: all
+    (``True``), none (``False``: multipliers only), or ``None`` for "as each schedule says"
+    (a collection adds its keys to those the schedules mark absolute)."""
+    if absolute is None:
+        return frozenset()
     if isinstance(absolute, bool):
-        return frozenset(specs) if absolute else frozenset()
+        return frozenset(specs) if absolute else None
     if isinstance(absolute, str) or not isinstance(absolute, Collection):
         raise TypeError(
-            f"Scheduler(): absolute must be True, False or a collection of keys, got {absolute!r}"
+            "Scheduler(): absolute must be True, False, None or a collection of keys, "
+            f"got {absolute!r}"
         )
     unknown = set(absolute) - set(specs)
     if unknown:
@@ -60,6 +66,28 @@ def absolute_keys(absolute: Any, specs: Mapping[str, Any]) -> frozenset[str]:
             f"Scheduler(): absolute names keys that have no schedule: {sorted(unknown)!r}"
         )
     return frozenset(absolute)
+
+
+def _is_absolute(key: str, index: int, schedule: Schedule, keys: frozenset[str] | None) -> bool:
+    """Whether the value of ``key`` is ``s(t)`` (else ``base * s(t)``); ``keys`` is None for
+    ``absolute=False``, which refuses a schedule marked absolute rather than scale it."""
+    marked = is_absolute(schedule)
+    if keys is None and marked:
+        raise ValueError(
+            f"Scheduler(): {key}={schedule!r} (group {index}) gives absolute values, not "
+            "multipliers, but absolute=False asks for multipliers of the optimizer's value; "
+            "drop absolute=False to apply its values as they are"
+        )
+    return marked or (keys is not None and key in keys)
+
+
+def _check_base(key: str, index: int, schedule: Schedule, base: float) -> None:
+    if base == 0.0:
+        raise ValueError(
+            f"Scheduler(): {key}={schedule!r} is a multiplier, but param_groups[{index}][{key!r}] "
+            f"is 0, so {key} would stay 0; set the optimizer's {key}, pass base={{{key!r}: ...}}, "
+            f"or give absolute values: absolute(...) or absolute={{{key!r}}}"
+        )
 
 
 def bases(base: Any, specs: Mapping[str, Any], count: int) -> dict[str, list[float | None]]:
@@ -100,7 +128,7 @@ def scheduled_values(
     groups: list[Any],
     specs: Mapping[str, Any],
     bases: Mapping[str, list[float | None]],
-    absolute_keys: frozenset[str],
+    absolute_keys: frozenset[str] | None,
 ) -> list[ScheduledValue]:
     values = []
     for key, spec in specs.items():
@@ -109,7 +137,10 @@ def scheduled_values(
             base = bases.get(key, [None] * len(groups))[index]
             if base is None:
                 base = current(groups[index], slot)
-            values.append(ScheduledValue(key, index, slot, schedule, base, key in absolute_keys))
+            absolute = _is_absolute(key, index, schedule, absolute_keys)
+            if not absolute:
+                _check_base(key, index, schedule, base)
+            values.append(ScheduledValue(key, index, slot, schedule, base, absolute))
     return values
 
 

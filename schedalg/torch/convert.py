@@ -17,6 +17,7 @@ from schedalg import Schedule
 from schedalg.torch import classes  # noqa: F401 - importing it registers every class
 from schedalg.torch.context import Curve, Place, Refusal, name_of, refuse
 from schedalg.torch.table import LrCheck, TorchClass, entries_in, find, lookup
+from schedalg.units import absolute as _absolute
 
 
 class TorchSchedules(Mapping):
@@ -101,6 +102,11 @@ def from_torch(scheduler: Any) -> TorchSchedules:
     lr, relative = _lr(scheduler, curves)
     _check_now(scheduler, lr, starts, relative)
     momentum = _momentum(scheduler, entry)
+    # Marked as well as named, so Scheduler(optimizer, lr=result.lr) applies them as values.
+    if not relative:
+        lr = [_absolute(s) for s in lr]
+    if momentum is not None:
+        momentum = [_absolute(m) for m in momentum]
     absolute = () if relative else ("lr",)
     if momentum is not None:
         absolute = (*absolute, "momentum")

@@ -38,6 +38,11 @@ class noise(Schedule):
     ``begin=a``), ``noise_pct``, ``noise_std``, ``noise_seed``, ``noise_type`` the rest. The noise
     is drawn at integer steps and constant in between (timm's steps are integers). Evaluating
     it needs torch; under ``jax.jit`` it cannot be traced.
+
+    >>> from schedalg import constant, noise
+    >>> s = noise(constant(1.0), begin=10, seed=42)
+    >>> s(5), 1 - 0.67 < s(10) < 1 + 0.67, s(10) == s(10.5)
+    (1.0, True, True)
     """
 
     schedule: Schedule = param(check.a_schedule())

@@ -1,0 +1,280 @@
+"""``describe(s, steps)``: a summary of a schedule's curve over a run.
+
+It reports the start, peak, end, minimum and maximum with their steps, the phases and their
+boundaries, jumps and zero values. Boundaries come from two places: the expression tree (a
+``sequence``'s ``at``, the end of a warm-up, a ``clip``'s interval, a cosine's end, milestones,
+...) mapped onto the global clock, and the curve itself (discontinuities), so a node the tree
+walk does not know still shows its jumps. A run of equal-length constant phases is one phase,
+a staircase ("per-epoch staircase, 12 steps of x0.9"). An expression holding ``plateau`` nodes
+is shown with each plateau held at its initial value (what it is until a metric is reported),
+and the report says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from schedalg._validate import integer
+from schedalg.combinators import per_epoch
+from schedalg.expression import Schedule
+from schedalg.metric import bind, plateaus
+from schedalg.tree import MAX_EVENTS, Mark, events, nodes
+
+# Above this many steps a curve no longer fits comfortably in memory (8 bytes per step).
+MAX_STEPS = 50_000_000
+_SHOWN = 12
+# At least this many equal constant steps in a row are summarised as one staircase phase.
+_STAIRCASE = 4
+PLATEAU_NOTE = (
+    "plateau held at its initial value: shown is the step-driven part; reported metrics "
+    "change it in training"
+)
+
+
+def step_driven(schedule: Schedule) -> tuple[Schedule, tuple[str, ...]]:
+    """``schedule`` with every ``plateau`` held at its initial value, and the note saying so
+    (none when it holds no plateau)."""
+    found = plateaus(schedule)
+    if not found:
+        return schedule, ()
+    return bind(schedule, [p.initial() for p in found]), (PLATEAU_NOTE,)
+
+
+@dataclass(frozen=True)
+class Phase:
+    start: int
+    stop: int
+    label: str
+    start_value: float
+    end_value: float
+    trend: str  # "rising", "falling", "constant" or "varying"
+
+
+@dataclass(frozen=True)
+class Jump:
+    step: int
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class Description:
+    """What ``describe`` found; ``str()`` gives a readable report."""
+
+    expression: str
+    steps: int
+    start: float
+    end: float
+    peak_step: int
+    peak: float
+    min_step: int
+    min: float
+    phases: tuple[Phase, ...]
+    boundaries: tuple[Mark, ...]
+    discontinuities: tuple[Jump, ...]
+    zeros: tuple[tuple[int, int], ...]  # half-open step ranges where the value is exactly 0
+    nonfinite: int
+    notes: tuple[str, ...] = ()  # what the report shows differently from training
+
+    def __str__(self) -> str:
+        lines = [f"{self.expression}", f"over {self.steps} steps [0, {self.steps}):"]
+        lines.extend(f"  note: {note}" for note in self.notes)
+        lines.append(f"  start  {_num(self.start)}  at step 0")
+        lines.append(f"  end    {_num(self.end)}  at step {self.steps - 1}")
+        lines.append(f"  max    {_num(self.peak)}  at step {self.peak_step}")
+        lines.append(f"  min    {_num(self.min)}  at step {self.min_step}")
+        if self.nonfinite:
+            lines.append(f"  NaN or infinite values at {self.nonfinite} steps")
+        lines.append("phases:")
+        width = len(f"[{self.steps}, {self.steps})")
+        for phase in self.phases[: _SHOWN * 2]:
+            span = f"[{phase.start}, {phase.stop})".ljust(width)
+            lines.append(
+                f"  {span}  {phase.label:<22} "
+                f"{_num(phase.start_value)} -> "
+                f"{_num(phase.end_value)}  {phase.trend}"
+            )
+        if len(self.phases) > _SHOWN * 2:
+            lines.append(f"  ... {len(self.phases) - _SHOWN * 2} more phases")
+        lines.append(
+            "discontinuities: "
+            + _listing(
+                [f"{j.step} ({_num(j.before)} -> {_num(j.after)})" for j in self.discontinuities]
+            )
+        )
+        lines.append(
+            "zero values: "
+            + _listing([f"{a}" if b == a + 1 else f"[{a}, {b})" for a, b in self.zeros])
+        )
+        return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _listing(items: list[str]) -> str:
+    if not items:
+        return "none"
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f", ... ({len(items) - _SHOWN} more)" if len(items) > _SHOWN else "")
+
+
+def check_steps(fn: str, name: str, value: Any) -> int:
+    integer(fn, name, value, minimum=1, wrong_type=ValueError)
+    if value > MAX_STEPS:
+        raise ValueError(f"{fn}(): {name} must be at most {MAX_STEPS}, got {value!r}")
+    return int(value)
+
+
+# -- describe --------------------------------------------------------------------------------------
+
+
+def _jumps(values: np.ndarray) -> list[int]:
+    """Steps ``t`` where ``v[t] - v[t-1]`` stands out from both neighbouring differences: a jump
+    rather than a steep but smooth stretch."""
+    if values.shape[0] < 2:
+        return []
+    finite = np.where(np.isfinite(values), values, 0.0)
+    d = np.abs(np.diff(finite))
+    scale = float(np.max(np.abs(finite))) or 1.0
+    padded = np.concatenate([[0.0], d, [0.0]])
+    neighbours = np.maximum(padded[:-2], padded[2:])
+    big = (d > 1e-9 * scale) & (d > 4.0 * neighbours)
+    return [int(i) + 1 for i in np.flatnonzero(big)]
+
+
+def _trend(segment: np.ndarray) -> str:
+    finite = segment[np.isfinite(segment)]
+    if finite.size == 0:
+        return "undefined"
+    span = float(finite.max() - finite.min())
+    if span <= 1e-12 * max(float(np.max(np.abs(finite))), 1e-300):
+        return "constant"
+    d = np.diff(finite)
+    tol = 1e-12 * span
+    if np.all(d >= -tol):
+        return "rising"
+    if np.all(d <= tol):
+        return "falling"
+    return "varying"
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b)) for a, b in zip(starts, stops)]
+
+
+def _phases(values: np.ndarray, tree: list[Mark], jumps: list[int]) -> list[Phase]:
+    """Split at every tree boundary and every jump the tree did not explain."""
+    labels: dict[int, str] = {}
+    for event in tree:
+        labels.setdefault(event.step, event.label)
+    # Both lists are capped separately, so a staircase's many jumps never push a boundary of
+    # the tree out of the phases.
+    for step in jumps[:MAX_EVENTS]:
+        labels.setdefault(step, "after a jump")
+    phases = []
+    bounds = [0, *sorted(labels), values.shape[0]]
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
+        if a < b:
+            segment = values[a:b]
+            label = "start" if i == 0 else labels[a]
+            start, end = float(segment[0]), float(segment[-1])
+            phases.append(Phase(a, b, label, start, end, _trend(segment)))
+    return phases
+
+
+def describe(schedule: Schedule, steps: int) -> Description:
+    """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report."""
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"describe(): schedule must be a Schedule, got {schedule!r}")
+    n = check_steps("describe", "steps", steps)
+    driven, notes = step_driven(schedule)
+    with np.errstate(all="ignore"):
+        # NaN and infinite values are reported in the description, not warned about.
+        values = driven.curve(n)
+    tree = [e for e in events(driven, n) if 0 < e.step < n]
+    jumps = _jumps(values)
+    finite = np.isfinite(values)
+    safe_max = np.where(finite, values, -np.inf)
+    safe_min = np.where(finite, values, np.inf)
+    peak_step = int(np.argmax(safe_max)) if finite.any() else 0
+    min_step = int(np.argmin(safe_min)) if finite.any() else 0
+
+    phases = _staircases(_phases(values, tree, jumps), _epoch_lengths(driven))
+    return Description(
+        expression=repr(schedule),
+        steps=n,
+        start=float(values[0]),
+        end=float(values[-1]),
+        peak_step=peak_step,
+        peak=float(values[peak_step]),
+        min_step=min_step,
+        min=float(values[min_step]),
+        phases=tuple(phases),
+        boundaries=tuple(tree),
+        discontinuities=tuple(
+            Jump(t, float(values[t - 1]), float(values[t])) for t in jumps[:MAX_EVENTS]
+        ),
+        zeros=tuple(_runs(values == 0.0)[:MAX_EVENTS]),
+        nonfinite=int((~finite).sum()),
+        notes=notes,
+    )
+
+
+def _epoch_lengths(schedule: Schedule) -> set[int]:
+    return {int(n.epoch_length) for n in nodes(schedule) if isinstance(n, per_epoch)}
+
+
+def _is_step(phases: list[Phase], j: int, width: int, first: int) -> bool:
+    """Whether phase ``j`` continues a staircase of constant steps ``width`` wide."""
+    phase = phases[j]
+    if phase.trend != "constant" or phase.stop - phase.start != width:
+        return False
+    return j == first or phase.start_value != phases[j - 1].end_value
+
+
+def _staircases(phases: list[Phase], epochs: set[int]) -> list[Phase]:
+    """Runs of at least ``_STAIRCASE`` constant phases of one width, each a different value (the
+    last may be cut short by the run's end), as one phase each."""
+    result: list[Phase] = []
+    i = 0
+    while i < len(phases):
+        width = phases[i].stop - phases[i].start
+        j = i
+        while j < len(phases) and _is_step(phases, j, width, i):
+            j += 1
+        if j - i >= _STAIRCASE - 1 and j < len(phases) and phases[j].stop == phases[-1].stop:
+            last = phases[j]
+            j += last.trend == "constant" and last.start_value != phases[j - 1].end_value
+        if j - i >= _STAIRCASE:
+            result.append(_staircase(phases[i:j], width, epochs))
+            i = j
+        else:
+            result.append(phases[i])
+            i += 1
+    return result
+
+
+def _staircase(run: list[Phase], width: int, epochs: set[int]) -> Phase:
+    values = [p.start_value for p in run]
+    pairs = list(itertools.pairwise(values))
+    size = ""
+    if all(a != 0 and np.isfinite(a) and np.isfinite(b) for a, b in pairs):
+        ratios = [b / a for a, b in pairs]
+        if all(abs(r - ratios[0]) <= 1e-9 * abs(ratios[0]) for r in ratios):
+            size = f" of x{ratios[0]:.6g}"
+    kind = "per-epoch staircase" if width in epochs else f"staircase every {width} steps"
+    trend = "varying"
+    if all(b < a for a, b in pairs):
+        trend = "falling"
+    elif all(b > a for a, b in pairs):
+        trend = "rising"
+    label = f"{kind}, {len(run) - 1} steps{size}"
+    return Phase(run[0].start, run[-1].stop, label, values[0], run[-1].end_value, trend)
