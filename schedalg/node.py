@@ -182,6 +182,54 @@ def registered() -> dict[str, type]:
     return dict(_REGISTRY)
 
 
+# The keyword names other libraries use for a parameter schedalg names differently (torch,
+# MMEngine, optax, Hugging Face): a misspelt keyword is first looked up here, then matched by
+# spelling. Each foreign name lists the schedalg names it can mean, in order of preference; the
+# first one the constructor has is suggested.
+FOREIGN_NAMES: dict[str, tuple[str, ...]] = {
+    "eta_min": ("end", "min_value"),
+    "eta_min_ratio": ("end",),
+    "min_lr": ("min_value", "end"),
+    "alpha": ("end",),
+    "end_value": ("end",),
+    "end_factor": ("end",),
+    "init_value": ("start",),
+    "start_factor": ("start",),
+    "T_max": ("steps", "total"),
+    "T_0": ("period",),
+    "T_mult": ("mult",),
+    "total_iters": ("steps", "total"),
+    "total_steps": ("total", "steps"),
+    "decay_steps": ("steps", "decay"),
+    "transition_steps": ("steps", "step_size"),
+    "num_training_steps": ("steps", "total"),
+    "warmup_steps": ("steps", "warmup"),
+    "num_warmup_steps": ("steps", "warmup"),
+    "decay_rate": ("gamma",),
+    "max_lr": ("peak", "high"),
+    "peak_value": ("peak", "high"),
+    "base_lr": ("low",),
+    "base_momentum": ("low",),
+    "max_momentum": ("high",),
+    "step_size_up": ("up",),
+    "step_size_down": ("down",),
+    "div_factor": ("div",),
+    "final_div_factor": ("final_div",),
+    "anneal_strategy": ("anneal",),
+    "lr_lambda": ("function",),
+}
+
+
+def foreign(name: str, options: Any) -> str:
+    """``"; did you mean 'end'? (eta_min is another library's name for it)"`` when ``name`` is
+    a well-known foreign name of one of ``options``, or ``""``."""
+    choices = list(options)
+    for candidate in FOREIGN_NAMES.get(name, ()):
+        if candidate in choices:
+            return f"; did you mean {candidate!r}? ({name} is another library's name for it)"
+    return ""
+
+
 def nearest(name: str, options: Any) -> str:
     """``"; did you mean 'end'?"`` for a misspelt ``name``, or ``""``."""
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
@@ -239,7 +287,8 @@ def _bind(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str,
     ]
     for key in kwargs:
         if key not in named:
-            raise TypeError(f"{fn}() got an unexpected keyword {key!r}{nearest(key, named)}")
+            hint = foreign(key, named) or nearest(key, named)
+            raise TypeError(f"{fn}() got an unexpected keyword {key!r}{hint}")
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:

@@ -67,9 +67,11 @@ def text_plot(
     ticks = {0: label(high), height // 2: label((low + high) / 2), height - 1: label(low)}
     pad = max(len(t) for t in ticks.values())
     lines = [series[0][0]] if len(series) == 1 else []
+    if log:
+        lines.append(f"{'':>{pad}} ^ value (log scale)")
     for r in range(height):
         lines.append(f"{ticks.get(r, ''):>{pad}} |{''.join(grid[r])}".rstrip())
-    lines.extend(_x_axis(n, edges, boundaries, pad, "step (log scale)" if log else "step"))
+    lines.extend(_x_axis(n, edges, boundaries, pad, "step"))
     if len(series) > 1:
         for index, (name, _) in enumerate(series):
             lines.append(f"  {MARKERS[index % len(MARKERS)]} {name}")

@@ -75,9 +75,10 @@ class _Reader:
         return ParseError(f"parse(): {message}")
 
     def unknown(self, name: str) -> str:
-        return (
-            f"name {name!r} is not allowed; only schedalg constructors{nearest(name, self.names)}"
+        hint = (
+            nearest(name, self.names) or f"; the constructors are {', '.join(sorted(self.names))}"
         )
+        return f"name {name!r} is not allowed: not a schedalg constructor{hint}"
 
     def value(self, node: ast.AST, depth: int) -> Any:
         if depth > MAX_DEPTH:
@@ -259,6 +260,8 @@ def _syntax_tree(text: Any) -> ast.Expression:
         raise ParseError(f"parse(): text must be a string, got {type(text).__name__}")
     if len(text) > MAX_TEXT:
         raise ParseError(f"parse(): text longer than {MAX_TEXT} characters")
+    if not text.strip():
+        raise ParseError("parse(): the expression is empty")
     if "\x00" in text:
         raise ParseError("parse(): text contains a NUL character")
     # Python's parser recurses per bracket/operator: refuse depth before it can blow the stack.

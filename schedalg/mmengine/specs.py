@@ -11,8 +11,9 @@ from typing import Any
 from schedalg import _validate as check
 from schedalg.mmengine.base import FN, INF, Kind, Loop, Spec, as_list, integral
 from schedalg.mmengine.kinds import TYPES
+from schedalg.node import nearest
 
-__all__ = ["normalise"]
+__all__ = ["check_types", "normalise"]
 
 _COMMON = {"begin", "end", "by_epoch", "last_step", "verbose", "convert_to_iter_based"}
 
@@ -29,6 +30,28 @@ def normalise(param_scheduler: Any, loop: Loop) -> list[Spec]:
             )
         specs.append(_spec(index, dict(cfg), loop))
     return specs
+
+
+def check_types(param_scheduler: Any) -> None:
+    """Refuse a scheduler whose ``type`` is not one of MMEngine's, before anything else about the
+    config is read (the type is the first thing a user fixes)."""
+    for index, cfg in enumerate(_configs(param_scheduler)):
+        if isinstance(cfg, Mapping):
+            _type_name(index, cfg)
+
+
+def _type_name(index: int, cfg: Mapping[str, Any]) -> str:
+    name = cfg.get("type", None)
+    if isinstance(name, str) and name.startswith("mmengine."):
+        name = name[len("mmengine.") :]
+    if not isinstance(name, str) or name not in TYPES:
+        hint = nearest(name, TYPES) if isinstance(name, str) else ""
+        raise ValueError(
+            f"{FN}(): param_scheduler[{index}]: type must be one of MMEngine's parameter "
+            f"schedulers (e.g. 'LinearLR', 'CosineAnnealingMomentum', "
+            f"'PolyParamScheduler'), got {name!r}{hint}"
+        )
+    return name
 
 
 def _configs(param_scheduler: Any) -> list[Any]:
@@ -95,15 +118,8 @@ def _spec(index: int, cfg: dict[str, Any], loop: Loop) -> Spec:
 def _kind_and_param(index: int, label: str, cfg: dict[str, Any]) -> tuple[Kind, str]:
     """The table entry of the config's type and the parameter it schedules; pops both keys and
     checks the remaining ones are the kind's arguments."""
-    name = cfg.pop("type", None)
-    if isinstance(name, str) and name.startswith("mmengine."):
-        name = name[len("mmengine.") :]
-    if not isinstance(name, str) or name not in TYPES:
-        raise ValueError(
-            f"{FN}(): param_scheduler[{index}]: type must be one of MMEngine's parameter "
-            f"schedulers (e.g. 'LinearLR', 'CosineAnnealingMomentum', "
-            f"'PolyParamScheduler'), got {name!r}"
-        )
+    name = _type_name(index, cfg)
+    cfg.pop("type")
     kind, param = TYPES[name]
     if param is None:
         param = cfg.pop("param_name", None)
@@ -117,9 +133,11 @@ def _check_arguments(label: str, name: str, kind: Kind, param: str, cfg: dict[st
     allowed = _COMMON | set(kind.defaults)
     unknown = set(cfg) - allowed
     if unknown:
+        first = sorted(unknown)[0]
+        hint = nearest(first, allowed).removeprefix("; ")
         raise TypeError(
             f"{FN}(): {label}: unexpected argument(s) {sorted(unknown)!r}; "
-            f"{name} takes {sorted(allowed)!r}"
+            f"{name} takes {sorted(allowed)!r}{' (' + hint + ')' if hint else ''}"
         )
     for required in kind.required:
         if required not in cfg:

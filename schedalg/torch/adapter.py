@@ -52,7 +52,7 @@ def _difference(
     if entry is None:
         return f"{label}: in the checkpoint, not scheduled now"
     if saved["fingerprint"] != fingerprint(entry.schedule):
-        return f"{label}: the schedule differs from the checkpoint's ({entry.schedule!r})"
+        return f"{label}: the schedule now, {entry.schedule!r}, differs from the checkpoint's"
     if bool(saved["absolute"]) != entry.absolute:
         return f"{label}: absolute={saved['absolute']} in the checkpoint"
     return None

@@ -1,0 +1,61 @@
+"""The ``schedalg`` command line (also ``python -m schedalg``): plot, describe, check and export
+the curve of an expression or of an MMEngine-style ``param_scheduler`` config; list the
+constructors and explain one.
+
+Every input is either an expression in the library's own syntax (read by the safe
+:func:`schedalg.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``, or an
+MMEngine-style ``.py``/``.json`` config (read as data by :mod:`schedalg.mmengine`, no code run).
+User errors print one line on stderr and exit with status 2; ``check`` exits 1 when it warns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from schedalg.cli.commands import check, describe, plot
+from schedalg.cli.exporting import export
+from schedalg.cli.inputs import load
+from schedalg.cli.parser import UserError, build_parser
+from schedalg.cli.reference import explain, list_constructors
+
+__all__ = ["USAGE_ERROR", "UserError", "load", "main"]
+
+USAGE_ERROR = 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Any) -> int:
+    if args.command is None:
+        # A bare `schedalg`: the short help, not an error.
+        out.write(parser.format_help())
+        return 0
+    if args.command == "list":
+        return list_constructors(out)
+    if args.command == "help":
+        return explain(args.name, out)
+    commands = {"plot": plot, "describe": describe, "check": check, "export": export}
+    return commands[args.command](args, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 check warned, 2 user error)."""
+    from schedalg import __version__
+
+    try:
+        parser = build_parser(__version__)
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        return _run(parser, args, sys.stdout)
+    except UserError as error:
+        print(f"schedalg: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except SystemExit as done:
+        # --help and --version print and stop; the status is theirs.
+        return done.code if isinstance(done.code, int) else 0
+    except BrokenPipeError:
+        # `schedalg export ... | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130

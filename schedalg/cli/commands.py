@@ -1,0 +1,125 @@
+"""The commands that show a curve: ``plot`` (terminal or image), ``describe`` and ``check``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+from schedalg.cli.inputs import curve, gather
+from schedalg.cli.parser import UserError
+from schedalg.expression import Schedule
+
+
+def plot(args: argparse.Namespace, out: Any) -> int:
+    schedules = gather(args)
+    series = [(label, curve(s, args.steps)) for label, s in schedules]
+    boundaries = _boundaries([s for _, s in schedules], args.steps)
+    width, height = args.size if args.size else (args.width, args.height)
+    if args.output is None:
+        _plot_terminal(series, boundaries, width or 72, height or 16, args.log, out)
+    else:
+        _plot_image(series, boundaries, width or 800, height or 450, args.log, args.output)
+    return 0
+
+
+Series = list[tuple[str, np.ndarray]]
+
+
+def _boundaries(schedules: list[Schedule], steps: int) -> list[int]:
+    """The steps inside the run that any of the expressions marks."""
+    from schedalg.tree import events
+
+    marked = {e.step for s in schedules for e in events(s, steps)}
+    return sorted(step for step in marked if 0 < step < steps)
+
+
+def _plot_terminal(
+    series: Series, boundaries: list[int], width: int, height: int, log: bool, out: Any
+) -> None:
+    from schedalg.plot import text_plot
+
+    try:
+        out.write(text_plot(series, width=width, height=height, log=log, boundaries=boundaries))
+    except ValueError as error:
+        raise UserError(str(error).removeprefix("text_plot(): ")) from None
+
+
+def _plot_image(
+    series: Series, boundaries: list[int], width: int, height: int, log: bool, output: str
+) -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "writing an image needs matplotlib: pip install 'schedalg[plot]' "
+            "(or leave out -o for a terminal plot)"
+        ) from None
+    from schedalg.plot import drawable, save_png
+
+    path = _image_path(output)
+    try:
+        drawable(series, log=log)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    title = series[0][0] if len(series) == 1 else None
+    try:
+        with warnings.catch_warnings():
+            # matplotlib's warnings (fonts, layout) are not the user's problem; errors still are.
+            warnings.simplefilter("ignore")
+            save_png(
+                series,
+                path,
+                width=width,
+                height=height,
+                log=log,
+                boundaries=boundaries,
+                title=title,
+            )
+    except MemoryError:
+        raise UserError(f"not enough memory to draw a {width}x{height} image") from None
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UserError(f"cannot write {path}: {str(error).splitlines()[0]}") from None
+    print(f"wrote {path} ({width}x{height} pixels)", file=sys.stderr)
+
+
+def _image_path(output: str) -> str:
+    """The file ``-o`` names: a directory is refused, a name without a suffix gets ``.png``."""
+    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        raise UserError(f"-o must name an image file, not a directory: {output}")
+    name = os.path.basename(output)
+    if not os.path.splitext(name)[1]:
+        return output + ".png"
+    return output
+
+
+def describe(args: argparse.Namespace, out: Any) -> int:
+    from schedalg.analysis import describe
+
+    for index, (label, schedule) in enumerate(gather(args)):
+        if index:
+            out.write("\n")
+        if label != repr(schedule):
+            out.write(f"{label}\n")
+        out.write(str(describe(schedule, args.steps)) + "\n")
+    return 0
+
+
+def check(args: argparse.Namespace, out: Any) -> int:
+    from schedalg.analysis import check
+
+    status = 0
+    for label, schedule in gather(args):
+        warnings = check(schedule, args.steps)
+        if not warnings:
+            out.write(f"ok: {label}: no problems found over {args.steps} steps\n")
+        for warning in warnings:
+            out.write(f"warning [{warning.code}]: {label}: {warning.message}\n")
+            status = 1
+    return status
