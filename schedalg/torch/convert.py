@@ -11,11 +11,13 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import torch
 from torch.optim import lr_scheduler as L
 
 from schedalg import Schedule
 from schedalg.torch import classes  # noqa: F401 - importing it registers every class
 from schedalg.torch.context import Curve, Place, Refusal, name_of, refuse
+from schedalg.torch.state import resumed_at, steps_taken
 from schedalg.torch.table import LrCheck, TorchClass, entries_in, find, lookup
 
 
@@ -155,7 +157,9 @@ def _collapse(values: list[Schedule]) -> Schedule | tuple[Schedule, ...]:
 def _check_now(scheduler: Any, lr: list[Schedule], starts: list[float], relative: bool) -> None:
     """Now (step ``t`` since construction) the torch lr must be the expression's: else the
     scheduler was built on an lr that another scheduler had already changed (torch's
-    constructors compound), or was constructed with ``last_epoch != -1``."""
+    constructors compound), or was constructed with ``last_epoch=k`` and stepped since (the lr
+    it started from is then taken to be the closed form's). A tensor lr is compared at its own
+    precision (float32, bfloat16)."""
     t = lookup(scheduler).clock(scheduler)
     if lookup(scheduler).lr_check is LrCheck.NEVER:
         return
@@ -165,9 +169,30 @@ def _check_now(scheduler: Any, lr: list[Schedule], starts: list[float], relative
         expected = float(lr[i](t)) * starts[i] if relative else float(lr[i](t))
         actual = float(group["lr"])
         # Loose enough for torch's recursions over many steps, far below any compounding.
-        if not math.isclose(actual, expected, rel_tol=1e-12 * (1 + t), abs_tol=1e-300):
+        tolerance = _precision(group["lr"]) * (1 + t)
+        if not math.isclose(actual, expected, rel_tol=tolerance, abs_tol=1e-300):
             raise refuse(
                 name_of(scheduler),
                 f"group {i} holds lr={actual!r} at step {t} where the converted schedule gives "
-                f"{expected!r}: it was built on an lr another scheduler had already changed",
+                f"{expected!r}: it was built on an lr another scheduler had already changed"
+                f"{_RESUMED if _resumed(scheduler) else ''}",
             )
+
+
+_RESUMED = (
+    ", or it was constructed with last_epoch != -1 from an lr that is not its closed form's and "
+    "stepped before converting (convert it right after constructing it)"
+)
+
+
+def _precision(lr: Any) -> float:
+    """The relative tolerance of one step: 1e-12 for a float lr (float64 recursions), a few
+    units of the last place for a lower-precision tensor lr."""
+    dtype = getattr(lr, "dtype", None)
+    if dtype is None or not dtype.is_floating_point:
+        return 1e-12
+    return max(1e-12, 4 * float(torch.finfo(dtype).eps))
+
+
+def _resumed(scheduler: Any) -> bool:
+    return lookup(scheduler).clock is steps_taken and resumed_at(scheduler) > 0
