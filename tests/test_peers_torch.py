@@ -247,3 +247,43 @@ def test_peers_torch_refused(name: str) -> None:
         scheduler = make(_optimizer(name.endswith("_resumed")))
         with pytest.raises(ValueError, match=reason):
             from_torch(scheduler)
+
+
+# -- param groups added after construction (progressive unfreezing) ----------------------------
+
+CHAINABLE: dict[str, Callable[[Any], Any]] = {
+    "step": lambda o: L.StepLR(o, gamma=0.5, step_size=3),
+    "multistep": lambda o: L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+    "linear": lambda o: L.LinearLR(o, start_factor=0.25, total_iters=6),
+    "exponential": lambda o: L.ExponentialLR(o, gamma=0.9),
+    "polynomial": lambda o: L.PolynomialLR(o, power=2.0, total_iters=30),
+    "cosine": lambda o: L.CosineAnnealingLR(o, T_max=40),
+    "chained": lambda o: L.ChainedScheduler(
+        [L.ConstantLR(o, factor=0.5, total_iters=4), L.ExponentialLR(o, gamma=0.95)]
+    ),
+}
+
+
+@pytest.mark.parametrize("added_at", [0, 1, 4, 7])
+@pytest.mark.parametrize("name", sorted(CHAINABLE))
+def test_peers_torch_param_group_added_later(name: str, added_at: int) -> None:
+    """torch's chainable schedulers step a group added later by their ratios from its own lr;
+    the adapter schedules it the same way."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = _optimizer()
+        scheduler = CHAINABLE[name](theirs)
+        ours = _optimizer()
+        adapter = Scheduler(ours, **from_torch(scheduler))
+        for t in range(20):
+            if t == added_at:
+                for opt in (theirs, ours):
+                    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.3})
+            for i, (g1, g2) in enumerate(zip(theirs.param_groups, ours.param_groups)):
+                want, got = float(g1["lr"]), float(g2["lr"])
+                assert _close(want, got, t, i), (name, i, t, want, got)
+            assert len(ours.param_groups) == len(theirs.param_groups)
+            theirs.step()
+            scheduler.step()
+            ours.step()
+            adapter.step()
