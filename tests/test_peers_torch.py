@@ -287,3 +287,17 @@ def test_peers_torch_param_group_added_later(name: str, added_at: int) -> None:
             scheduler.step()
             ours.step()
             adapter.step()
+
+
+def test_peers_torch_user_guide_examples_run() -> None:
+    """Every Python block of docs/torch.md runs as written."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "torch.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for block in blocks:
+            exec(compile(block, "docs/torch.md", "exec"), {})

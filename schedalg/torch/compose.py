@@ -36,7 +36,12 @@ def relative_part(curve: GroupCurve) -> GroupMultiplier:
     def multiplier(scheduler: Any, place: Place) -> Schedule:
         relative = curve(scheduler, place).relative
         if relative is None:
-            raise refuse("ChainedScheduler", f"a nested {name_of(scheduler)} is not relative")
+            pieces = ", ".join(name_of(s) for s in nested_schedulers(scheduler))
+            raise refuse(
+                "ChainedScheduler",
+                f"a nested {name_of(scheduler)} (of {pieces}) gives absolute lrs, not a "
+                "multiplier of the group's initial lr, so it is not a factor of the product",
+            )
         return relative
 
     return multiplier

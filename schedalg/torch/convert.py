@@ -81,17 +81,22 @@ def from_torch(scheduler: Any) -> TorchSchedules:
       extrapolates at step ``total_steps`` (a value no optimizer update uses) and raises after.
     - ``ReduceLROnPlateau`` becomes ``plateau(...)`` nodes (absolute, one per group), driven by
       ``Scheduler.step(metric)``; convert it before stepping it.
+    - Constructed with ``last_epoch=k`` (resuming): the recursive schedulers and ``LambdaLR``
+      convert to their closed form started at step ``k + 1`` (``shift``), scaled to the lr the
+      group held at construction; ``result.lr`` is still the curve from construction.
+    - Tensor lrs (float32, bfloat16) are checked at their own precision.
     - Refused, with the reason: ``ChainedScheduler`` holding schedulers that overwrite the lr
       (LambdaLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, SWALR), a CosineAnnealingLR
       with ``eta_min != 0``, or a CosineAnnealingLR whose restart past ``T_max`` forgets
-      factors still changing; ``SequentialLR`` holding nested SequentialLR/ChainedScheduler
-      (torch fails or double-steps them), SWALR, or momentum-cycling pieces; ``LinearLR``/
-      ``PolynomialLR`` with ``total_iters=0`` at a milestone (torch divides by zero); non-integer
-      step counts; a scheduler whose current lr shows it was built on an lr already changed by
-      another scheduler; a scheduler constructed with ``last_epoch != -1`` (and a stepped
-      ``CosineAnnealingWarmRestarts``, which keeps no step count to tell the two apart). The
-      ChainedScheduler checks apply to the pieces of a nested SequentialLR too (there a
-      CosineAnnealingLR must not stay active past ``T_max``).
+      factors still changing; ``SequentialLR`` holding a nested SequentialLR, a
+      ChainedScheduler anywhere but first (torch fails at its milestone), SWALR, or
+      momentum-cycling pieces; ``LinearLR``/``PolynomialLR`` with ``total_iters=0`` at a
+      milestone (torch divides by zero); non-integer step counts; a scheduler whose current lr
+      shows it was built on an lr already changed by another scheduler; ``CosineAnnealingLR``,
+      ``MultiplicativeLR``, ``CosineAnnealingWarmRestarts`` and the composites constructed with
+      ``last_epoch != -1`` (and a stepped ``CosineAnnealingWarmRestarts``, which keeps no step
+      count to tell the two apart). The ChainedScheduler checks apply to the pieces of a nested
+      SequentialLR too (there a CosineAnnealingLR must not stay active past ``T_max``).
     - Absolute values also where the start is not the lr the optimizer was built with: a tree
       holding ``CyclicLR`` (it writes ``initial_lr``), or ``SWALR`` built after the lr moved.
 
