@@ -137,6 +137,64 @@ TARGETED: dict[str, tuple[Callable[[Any], Any], list[float]]] = {
         + [0.0005 * 0.9**x for x in range(5, 9)]
         + [0.00005 * 0.9**x for x in range(9, 12)],
     ),
+    "chained_lr2": (
+        lambda o: L.ChainedScheduler([L.LinearLR(o, start_factor=0.4, total_iters=3)]),
+        [0.02, 0.03, 0.04] + [0.05] * 9,
+    ),
+    "chained_lr3_milestones": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.LinearLR(o, start_factor=0.4, total_iters=3),
+                L.MultiStepLR(o, milestones=[4, 8, 10], gamma=0.1),
+            ]
+        ),
+        # torch checks its first 10 (epochs=10); its tail ignores the milestone at 10.
+        ([0.02, 0.03, 0.04, 0.05] + [0.005] * 4 + [0.0005] * 3 + [0.00005] * 3)[:10],
+    ),
+    "chained_lr4": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.ExponentialLR(o, gamma=0.9),
+                L.ConstantLR(o, factor=0.2, total_iters=4),
+                L.StepLR(o, gamma=0.1, step_size=3),
+            ]
+        ),
+        [0.05 * 0.2 * 0.9**x for x in range(3)]
+        + [0.05 * 0.2 * 0.9**3 * 0.1]
+        + [0.05 * 0.9**x * 0.1 for x in range(4, 6)]
+        + [0.05 * 0.9**x * 0.01 for x in range(6, 9)],
+    ),
+    "chained_lr5": (
+        lambda o: L.ChainedScheduler(
+            [L.PolynomialLR(o, power=0.9, total_iters=5), L.ConstantLR(o, factor=0.1)]
+        ),
+        [0.1 * 0.05 * (1.0 - x / 5) ** 0.9 for x in range(5)] + [0.0] * 5,
+    ),
+    # torch's "compound" tests step two schedulers in turn: a ChainedScheduler does the same.
+    "compound_step_and_exp_lr": (
+        lambda o: L.ChainedScheduler(
+            [L.StepLR(o, gamma=0.1, step_size=3), L.ExponentialLR(o, gamma=0.9)]
+        ),
+        [0.05 * 0.1 ** (x // 3) * 0.9**x for x in range(12)],
+    ),
+    "compound_step_and_constantlr": (
+        lambda o: L.ChainedScheduler(
+            [L.StepLR(o, gamma=0.1, step_size=3), L.ConstantLR(o, factor=0.4, total_iters=4)]
+        ),
+        [0.05 * 0.4] * 3 + [0.005 * 0.4] + [0.005] * 2 + [0.0005] * 3 + [0.00005] * 3,
+    ),
+    "compound_linearlr_and_multistep_lr": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+                L.LinearLR(o, start_factor=0.4, total_iters=4),
+            ]
+        ),
+        [
+            v * (0.4 + i / 4 * 0.6 if i < 4 else 1.0)
+            for i, v in enumerate([0.05] * 2 + [0.005] * 3 + [0.0005] * 4 + [0.00005] * 2)
+        ],
+    ),
 }
 
 
@@ -227,6 +285,13 @@ REFUSED: dict[str, tuple[Callable[[Any], Any], str]] = {
     "chained_cos_eta_min": (
         lambda o: L.ChainedScheduler(
             [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.ExponentialLR(o, gamma=0.9)]
+        ),
+        "affinely",
+    ),
+    # torch's compound_cosanneal_* tests: eta_min=1e-10 makes the cosine's update affine.
+    "compound_cosanneal_and_step_lr": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.StepLR(o, gamma=0.1, step_size=3)]
         ),
         "affinely",
     ),
