@@ -520,8 +520,6 @@ def _resumed(o, make):
     ("make", "message"),
     [
         (lambda o: L.CosineAnnealingLR(o, 10, last_epoch=4), "last_epoch"),
-        (lambda o: L.StepLR(o, 3, 0.5, last_epoch=4), "last_epoch"),
-        (lambda o: L.ExponentialLR(o, 0.9, last_epoch=0), "last_epoch"),
         (lambda o: L.CosineAnnealingWarmRestarts(o, 5, last_epoch=4), "last_epoch"),
         (
             lambda o: L.ChainedScheduler(
@@ -638,3 +636,62 @@ def test_sequential_with_warm_restarts_converts_after_stepping():
         conv = from_torch(seq)
         got = [1.0 * conv.lr(t) for t in range(21)]
         assert all(math.isclose(a, b, rel_tol=1e-15, abs_tol=1e-300) for a, b in zip(got, want))
+
+
+# -- constructed with last_epoch=k (resuming), and a ChainedScheduler opening a SequentialLR --
+
+RESUMABLE = [
+    lambda o, k: L.LinearLR(o, 0.25, 1.0, 7, last_epoch=k),
+    lambda o, k: L.ConstantLR(o, 0.5, 5, last_epoch=k),
+    lambda o, k: L.ExponentialLR(o, 0.97, last_epoch=k),
+    lambda o, k: L.StepLR(o, 4, 0.7, last_epoch=k),
+    lambda o, k: L.MultiStepLR(o, [3, 9], 0.5, last_epoch=k),
+    lambda o, k: L.PolynomialLR(o, 40, 2.0, last_epoch=k),
+    lambda o, k: L.LambdaLR(o, g_lambda, last_epoch=k),
+]
+
+
+@settings(max_examples=25)
+@given(lrs, st.sampled_from(RESUMABLE), st.integers(0, 30), st.floats(0.2, 1.0), steps)
+def test_constructed_with_last_epoch_continues_part_way(lrs, maker, k, moved, n):
+    """Built with last_epoch=k on a group whose lr moved (a resumed run's optimizer state):
+    the curve continues torch's."""
+
+    def make(o):
+        for g in o.param_groups:
+            g["initial_lr"] = g["lr"]
+            g["lr"] = g["lr"] * moved
+        return maker(o, k)
+
+    lockstep(make, lrs, min(n, 300))
+
+
+@settings(max_examples=25)
+@given(
+    lrs,
+    st.lists(
+        st.sampled_from([*MULTIPLIERS, lambda o: L.MultiplicativeLR(o, f_half)]),
+        min_size=1,
+        max_size=3,
+    ),
+    st.integers(0, 40),
+    st.integers(1, 120),
+)
+def test_chained_opening_a_sequential(lrs, makers, milestone, n):
+    """torch's SequentialLR constructor steps an opening ChainedScheduler once more."""
+
+    def make(o):
+        chain = L.ChainedScheduler([m(o) for m in makers])
+        return L.SequentialLR(o, [chain, L.StepLR(o, 3, 0.5)], [milestone])
+
+    lockstep(make, lrs, n)
+
+
+def test_chained_cosine_opening_a_sequential_is_refused_with_the_reason():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        o = optimizer([1.0])
+        chain = L.ChainedScheduler([L.CosineAnnealingLR(o, 5), L.ExponentialLR(o, 0.9)])
+        s = L.SequentialLR(o, [chain, L.StepLR(o, 3, 0.5)], [4])
+        with pytest.raises(ValueError, match="stepped again at last_epoch 0"):
+            from_torch(s)

@@ -179,11 +179,33 @@ def test_fingerprint_distinguishes_schedules():
     assert fingerprint(sa.cosine(100)) != fingerprint(sa.cosine(101))
 
 
-def test_a_param_group_added_later_is_an_error_not_a_silent_constant():
+def test_a_param_group_added_later_is_scheduled_not_a_silent_constant():
     first = torch.nn.Parameter(torch.zeros(2))
     second = torch.nn.Parameter(torch.zeros(2))
     optimizer = torch.optim.SGD([first], lr=1.0)
     scheduler = Scheduler(optimizer, lr=sa.cosine(10))
     optimizer.add_param_group({"params": [second], "lr": 0.5})
-    with pytest.raises(RuntimeError, match="param groups"):
+    scheduler.step()
+    # It continues from its own lr by the schedule's ratios: 0.5 * s(1) / s(0).
+    assert optimizer.param_groups[1]["lr"] == 0.5 * sa.cosine(10)(1)
+    assert optimizer.param_groups[1]["initial_lr"] == 0.5
+
+
+def test_a_param_group_added_where_the_schedule_is_zero_is_an_error():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=1.0)
+    scheduler = Scheduler(optimizer, lr=sa.cosine(2))
+    scheduler.step()
+    scheduler.step()
+    optimizer.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.5})
+    with pytest.raises(ValueError, match="param group 1 was added at step 2"):
+        scheduler.step()
+
+
+def test_a_removed_param_group_is_an_error():
+    optimizer = torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.zeros(2))]} for _ in range(2)], lr=1.0
+    )
+    scheduler = Scheduler(optimizer, lr=sa.cosine(10))
+    optimizer.param_groups.pop()
+    with pytest.raises(RuntimeError, match="removing param groups"):
         scheduler.step()

@@ -122,6 +122,8 @@ class Scheduler(LRScheduler):
         self.optimizer = optimizer
         self._entries = entries
         self._group_count = len(groups)
+        # Keys given one schedule for every group also schedule groups added later.
+        self._shared = {k: v for k, v in specs.items() if isinstance(v, Schedule)}
         arguments.record_initial_lrs(groups)
         lr_bases = {e.group: e.base for e in entries if e.key == "lr"}
         self.base_lrs = [lr_bases.get(i, number(g["lr"])) for i, g in enumerate(groups)]
@@ -157,7 +159,7 @@ class Scheduler(LRScheduler):
         t = self.last_epoch
         groups = self.optimizer.param_groups
         if len(groups) != self._group_count:
-            raise self._groups_changed(len(groups))
+            self._adopt(t)
         for index, slot, fn, base, absolute in self._plan:
             value = float(fn(t)) if absolute else base * fn(t)
             group = groups[index]
@@ -173,19 +175,38 @@ class Scheduler(LRScheduler):
             for g in groups
         ]
 
-    def _groups_changed(self, count: int) -> RuntimeError:
-        # A group added later would silently keep its value: say so instead.
-        return RuntimeError(
-            f"Scheduler: the optimizer has {count} param groups, but it had "
-            f"{self._group_count} when the scheduler was built; build the Scheduler after "
-            "adding every param group (or build a new one)"
-        )
+    def _adopt(self, t: int) -> None:
+        """Schedule the param groups added since step ``t`` was applied (progressive
+        unfreezing), as torch's chainable schedulers do: each shared schedule continues the
+        group's value by its ratios, ``value * s(u) / s(t)`` at later steps ``u`` (absolute
+        keys: ``s(u)``). Keys given per group leave the new groups alone."""
+        groups = self.optimizer.param_groups
+        if len(groups) < self._group_count:
+            raise RuntimeError(
+                f"Scheduler: the optimizer has {len(groups)} param groups, but it had "
+                f"{self._group_count}; removing param groups is not supported (build a new "
+                "Scheduler)"
+            )
+        plan = {(e.key, e.group): e for e in self._entries}
+        for index in range(self._group_count, len(groups)):
+            new = [arguments.adopted(groups[index], index, plan[k, 0], t) for k in self._shared]
+            self._entries.extend(new)
+            lr_base = next((e.base for e in new if e.key == "lr" and not e.absolute), None)
+            if lr_base is not None:
+                groups[index].setdefault("initial_lr", lr_base)  # what its schedule multiplies
+            self.base_lrs.append(
+                arguments.number(groups[index]["lr"]) if lr_base is None else lr_base
+            )
+        self._group_count = len(groups)
+        self._compile()
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Advance one step (or to ``epoch``) and apply the values; a metric, if given, is
         reported to the plateau nodes first (as ``ReduceLROnPlateau.step(metric)``)."""
         if metrics is not None:
             self.observe(metrics, apply=False)
+        if len(self.optimizer.param_groups) != self._group_count:
+            self._adopt(self.last_epoch)  # added while step last_epoch was applied
         if epoch is None:
             self.last_epoch += 1
         elif not isinstance(epoch, numbers.Integral) or isinstance(epoch, bool) or epoch < 0:

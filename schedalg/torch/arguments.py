@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from schedalg import Schedule
+from schedalg.metric import bind as _bind
 from schedalg.metric import plateaus as _plateaus
 from schedalg.units import is_absolute
 
@@ -215,3 +216,23 @@ def record_initial_lrs(groups: list[Any]) -> None:
         group.setdefault(
             "initial_lr", lr_value.clone() if isinstance(lr_value, torch.Tensor) else lr_value
         )
+
+
+def adopted(group: Mapping[str, Any], index: int, like: ScheduledValue, t: int) -> ScheduledValue:
+    """The entry of a param group added while step ``t`` was applied, scheduled by ``like``'s
+    schedule (the one every group shares): its reducer states (the same metrics reached every
+    group) and, relative, the base that continues its current value: ``value / s(t)``."""
+    slot = _slot(group, like.key, index)
+    entry = ScheduledValue(like.key, index, slot, like.schedule, 0.0, like.absolute)
+    entry.states = [dict(s) for s in like.states]
+    if not like.absolute:
+        schedule = _bind(like.schedule, entry.states) if entry.plateaus else like.schedule
+        at = float(schedule(t))
+        if at == 0:
+            raise ValueError(
+                f"Scheduler: param group {index} was added at step {t}, where the {like.key} "
+                "schedule is 0, so its value cannot be continued by the schedule's ratios; "
+                "add it at another step or give it an absolute schedule"
+            )
+        entry.base = current(group, slot) / at
+    return entry

@@ -18,7 +18,9 @@ from schedalg.torch.table import GroupMultiplier, LrCheck, TorchClass, register
 
 def _recursive(multiplier: GroupMultiplier, **fields: Any) -> TorchClass:
     """A scheduler whose curve is ``multiplier`` times its base lr, and which chains."""
-    return TorchClass(curve=relative_to_base(multiplier), multiplier=multiplier, **fields)
+    return TorchClass(
+        curve=relative_to_base(multiplier), multiplier=multiplier, clock=state.steps_taken, **fields
+    )
 
 
 CLASSES: dict[type, TorchClass] = {
@@ -28,24 +30,30 @@ CLASSES: dict[type, TorchClass] = {
     L.ConstantLR: _recursive(recursive.constant_factor, settles=recursive.settles_at_total_iters),
     L.LinearLR: _recursive(recursive.linear_factor, settles=recursive.settles_at_total_iters),
     L.ExponentialLR: _recursive(
-        recursive.exponential_factor, settles=recursive.settles_unless_gamma
+        recursive.exponential_factor,
+        settles=recursive.settles_unless_gamma,
+        ratio_at_zero=recursive.gamma_at_zero,
     ),
     L.PolynomialLR: _recursive(
-        recursive.polynomial_factor, settles=recursive.settles_at_total_iters
+        recursive.polynomial_factor,
+        settles=recursive.settles_at_total_iters,
+        ratio_at_zero=recursive.polynomial_at_zero,
     ),
     L.MultiplicativeLR: TorchClass(
         curve=recursive.multiplicative_curve,
         multiplier=recursive.multiplicative_factor,
         continues_at_milestone=True,
+        ratio_at_zero=recursive.lambda_at_zero,
     ),
     L.CosineAnnealingLR: TorchClass(
         curve=recursive.cosine_curve,
         multiplier=recursive.cosine_factor,
         refuse_in_chain=recursive.cosine_in_chain,
         restarts_chain_after=recursive.t_max,
+        ratio_at_zero=None,
     ),
     # Overwriting: the lr from scratch on every step, so no multiplier: they cannot be chained.
-    L.LambdaLR: TorchClass(curve=overwriting.lambda_curve),
+    L.LambdaLR: TorchClass(curve=overwriting.lambda_curve, clock=state.steps_taken),
     L.CosineAnnealingWarmRestarts: TorchClass(
         curve=overwriting.restarts_curve,
         clock=state.restarts_never_stepped,
@@ -85,12 +93,13 @@ CLASSES: dict[type, TorchClass] = {
         clock=compose.sequential_clock,
         refuse_in_sequence=compose.refuse_nested,
         children=compose.nested_schedulers,
+        ratio_at_zero=None,
     ),
     L.ChainedScheduler: TorchClass(
         curve=compose.chained_curve,
         multiplier=compose.relative_part(compose.chained_curve),
         clock=compose.chained_clock,
-        refuse_in_sequence=compose.refuse_nested,
+        refuse_in_sequence=compose.refuse_chain_at_milestone,
         children=compose.nested_schedulers,
     ),
 }

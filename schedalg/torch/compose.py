@@ -22,6 +22,7 @@ from torch.optim import lr_scheduler as L
 
 from schedalg import Schedule, sequence, shift
 from schedalg.torch.context import Curve, Place, Position, joined, name_of, refuse
+from schedalg.torch.state import resumed_at
 from schedalg.torch.table import GroupCurve, GroupMultiplier, find, lookup
 
 
@@ -35,19 +36,31 @@ def relative_part(curve: GroupCurve) -> GroupMultiplier:
     def multiplier(scheduler: Any, place: Place) -> Schedule:
         relative = curve(scheduler, place).relative
         if relative is None:
-            raise refuse("ChainedScheduler", f"a nested {name_of(scheduler)} is not relative")
+            pieces = ", ".join(name_of(s) for s in nested_schedulers(scheduler))
+            raise refuse(
+                "ChainedScheduler",
+                f"a nested {name_of(scheduler)} (of {pieces}) gives absolute lrs, not a "
+                "multiplier of the group's initial lr, so it is not a factor of the product",
+            )
         return relative
 
     return multiplier
 
 
 def refuse_nested(scheduler: Any, position: Position) -> str | None:
-    """A composite cannot be a piece of a ``SequentialLR``."""
+    """A nested ``SequentialLR`` cannot be a piece of a ``SequentialLR``."""
     if position is Position.AT_MILESTONE:
         return f"a nested {name_of(scheduler)} raises NotImplementedError in torch at its milestone"
     return (
         f"a nested {name_of(scheduler)} in first position is stepped twice by torch's constructor"
     )
+
+
+def refuse_chain_at_milestone(scheduler: Any, position: Position) -> str | None:
+    """A ``ChainedScheduler`` can open a ``SequentialLR`` but not be switched in later."""
+    if position is Position.AT_MILESTONE:
+        return f"a nested {name_of(scheduler)} raises NotImplementedError in torch at its milestone"
+    return None
 
 
 # -- SequentialLR ------------------------------------------------------------------------------
@@ -107,7 +120,9 @@ def sequential_clock(sequential: Any) -> int:
     index = bisect.bisect_right(milestones, t)
     local = t - milestones[index - 1] if index > 0 else t
     active = sequential._schedulers[index]
-    if active.last_epoch != local:
+    if isinstance(active, L.ChainedScheduler):
+        _check_opening_chain(sequential, active, local)
+    elif active.last_epoch != local:
         raise refuse(
             name_of(sequential),
             f"its step {t} and its active scheduler's step {active.last_epoch} (expected "
@@ -119,6 +134,19 @@ def sequential_clock(sequential: Any) -> int:
         if entry is not None:
             entry.check_in_sequence(piece, local if j == index else 0)
     return int(t)
+
+
+def _check_opening_chain(sequential: Any, chained: Any, local: int) -> None:
+    """The members of a ChainedScheduler opening a SequentialLR: constructed (one step), undone
+    and stepped again by SequentialLR's constructor, so ``_step_count = last_epoch + 2``."""
+    for member in _members(chained):
+        if getattr(member, "last_epoch", local) != local or resumed_at(member) != -1:
+            raise refuse(
+                name_of(sequential),
+                f"its step {local} and the step {member.last_epoch} of the {name_of(member)} in "
+                "its ChainedScheduler disagree: it was constructed with last_epoch != -1 or "
+                "stepped on its own",
+            )
 
 
 # -- ChainedScheduler --------------------------------------------------------------------------
@@ -252,10 +280,43 @@ def _reset_product(members: list[Any], factors: list[Schedule]) -> Schedule:
     return sequence(*pieces, at=at)
 
 
+def _check_members(members: list[Any], opens: bool) -> None:
+    """Refuse members constructed with ``last_epoch != -1`` (a chain resumes no closed form);
+    opening a SequentialLR each member is stepped once more."""
+    expected = -1 if opens else 0
+    for member in members:
+        if hasattr(member, "_step_count") and resumed_at(member) != expected:
+            raise refuse(
+                "ChainedScheduler",
+                f"its {name_of(member)} has last_epoch={member.last_epoch} after "
+                f"{member._step_count - 1} steps: constructed with last_epoch != -1 (or "
+                "stepped on its own), its factor does not start with the chain",
+            )
+
+
+def _ratio_at_zero(members: list[Any], group: int) -> float:
+    """The ratios SequentialLR's constructor adds when it steps an opening chain once more."""
+    ratio = 1.0
+    for member in members:
+        at_zero = lookup(member).ratio_at_zero
+        if at_zero is None:
+            raise refuse(
+                "SequentialLR",
+                f"the {name_of(member)} in its opening ChainedScheduler is stepped again at "
+                "last_epoch 0 by torch's constructor, a step from_torch does not build for it",
+            )
+        ratio *= at_zero(member, group)
+    return ratio
+
+
 def chained_curve(chained: Any, place: Place) -> Curve:
     members = _members(chained)
+    opens = place.position is Position.OPENS_SEQUENCE
+    _check_members(members, opens)
+    again = _ratio_at_zero(members, place.group) if opens else 1.0
     if len(members) == 1:
-        return lookup(members[0]).curve(members[0], place)
+        curve = lookup(members[0]).curve(members[0], place)
+        return curve if again == 1.0 else _scaled(curve, again)
     multipliers = [_member_factor(m) for m in members]
     _check_bases(members)
     in_chain = replace(place, position=Position.IN_CHAIN)
@@ -270,7 +331,12 @@ def chained_curve(chained: Any, place: Place) -> Curve:
     else:
         product = _reset_product(members, factors)
     base = float(chained.optimizer.param_groups[place.group]["initial_lr"])
-    return Curve.of(product, base, place.start)
+    return Curve.of(product if again == 1.0 else again * product, base, place.start)
+
+
+def _scaled(curve: Curve, ratio: float) -> Curve:
+    relative = None if curve.relative is None else ratio * curve.relative
+    return Curve(relative, ratio * curve.absolute)
 
 
 def chained_clock(chained: Any) -> int:

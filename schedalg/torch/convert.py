@@ -11,11 +11,13 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import torch
 from torch.optim import lr_scheduler as L
 
 from schedalg import Schedule
 from schedalg.torch import classes  # noqa: F401 - importing it registers every class
 from schedalg.torch.context import Curve, Place, Refusal, name_of, refuse
+from schedalg.torch.state import resumed_at, steps_taken
 from schedalg.torch.table import LrCheck, TorchClass, entries_in, find, lookup
 from schedalg.units import absolute as _absolute
 
@@ -80,17 +82,22 @@ def from_torch(scheduler: Any) -> TorchSchedules:
       extrapolates at step ``total_steps`` (a value no optimizer update uses) and raises after.
     - ``ReduceLROnPlateau`` becomes ``plateau(...)`` nodes (absolute, one per group), driven by
       ``Scheduler.step(metric)``; convert it before stepping it.
+    - Constructed with ``last_epoch=k`` (resuming): the recursive schedulers and ``LambdaLR``
+      convert to their closed form started at step ``k + 1`` (``shift``), scaled to the lr the
+      group held at construction; ``result.lr`` is still the curve from construction.
+    - Tensor lrs (float32, bfloat16) are checked at their own precision.
     - Refused, with the reason: ``ChainedScheduler`` holding schedulers that overwrite the lr
       (LambdaLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, SWALR), a CosineAnnealingLR
       with ``eta_min != 0``, or a CosineAnnealingLR whose restart past ``T_max`` forgets
-      factors still changing; ``SequentialLR`` holding nested SequentialLR/ChainedScheduler
-      (torch fails or double-steps them), SWALR, or momentum-cycling pieces; ``LinearLR``/
-      ``PolynomialLR`` with ``total_iters=0`` at a milestone (torch divides by zero); non-integer
-      step counts; a scheduler whose current lr shows it was built on an lr already changed by
-      another scheduler; a scheduler constructed with ``last_epoch != -1`` (and a stepped
-      ``CosineAnnealingWarmRestarts``, which keeps no step count to tell the two apart). The
-      ChainedScheduler checks apply to the pieces of a nested SequentialLR too (there a
-      CosineAnnealingLR must not stay active past ``T_max``).
+      factors still changing; ``SequentialLR`` holding a nested SequentialLR, a
+      ChainedScheduler anywhere but first (torch fails at its milestone), SWALR, or
+      momentum-cycling pieces; ``LinearLR``/``PolynomialLR`` with ``total_iters=0`` at a
+      milestone (torch divides by zero); non-integer step counts; a scheduler whose current lr
+      shows it was built on an lr already changed by another scheduler; ``CosineAnnealingLR``,
+      ``MultiplicativeLR``, ``CosineAnnealingWarmRestarts`` and the composites constructed with
+      ``last_epoch != -1`` (and a stepped ``CosineAnnealingWarmRestarts``, which keeps no step
+      count to tell the two apart). The ChainedScheduler checks apply to the pieces of a nested
+      SequentialLR too (there a CosineAnnealingLR must not stay active past ``T_max``).
     - Absolute values also where the start is not the lr the optimizer was built with: a tree
       holding ``CyclicLR`` (it writes ``initial_lr``), or ``SWALR`` built after the lr moved.
 
@@ -161,7 +168,9 @@ def _collapse(values: list[Schedule]) -> Schedule | tuple[Schedule, ...]:
 def _check_now(scheduler: Any, lr: list[Schedule], starts: list[float], relative: bool) -> None:
     """Now (step ``t`` since construction) the torch lr must be the expression's: else the
     scheduler was built on an lr that another scheduler had already changed (torch's
-    constructors compound), or was constructed with ``last_epoch != -1``."""
+    constructors compound), or was constructed with ``last_epoch=k`` and stepped since (the lr
+    it started from is then taken to be the closed form's). A tensor lr is compared at its own
+    precision (float32, bfloat16)."""
     t = lookup(scheduler).clock(scheduler)
     if lookup(scheduler).lr_check is LrCheck.NEVER:
         return
@@ -171,9 +180,30 @@ def _check_now(scheduler: Any, lr: list[Schedule], starts: list[float], relative
         expected = float(lr[i](t)) * starts[i] if relative else float(lr[i](t))
         actual = float(group["lr"])
         # Loose enough for torch's recursions over many steps, far below any compounding.
-        if not math.isclose(actual, expected, rel_tol=1e-12 * (1 + t), abs_tol=1e-300):
+        tolerance = _precision(group["lr"]) * (1 + t)
+        if not math.isclose(actual, expected, rel_tol=tolerance, abs_tol=1e-300):
             raise refuse(
                 name_of(scheduler),
                 f"group {i} holds lr={actual!r} at step {t} where the converted schedule gives "
-                f"{expected!r}: it was built on an lr another scheduler had already changed",
+                f"{expected!r}: it was built on an lr another scheduler had already changed"
+                f"{_RESUMED if _resumed(scheduler) else ''}",
             )
+
+
+_RESUMED = (
+    ", or it was constructed with last_epoch != -1 from an lr that is not its closed form's and "
+    "stepped before converting (convert it right after constructing it)"
+)
+
+
+def _precision(lr: Any) -> float:
+    """The relative tolerance of one step: 1e-12 for a float lr (float64 recursions), a few
+    units of the last place for a lower-precision tensor lr."""
+    dtype = getattr(lr, "dtype", None)
+    if dtype is None or not dtype.is_floating_point:
+        return 1e-12
+    return max(1e-12, 4 * float(torch.finfo(dtype).eps))
+
+
+def _resumed(scheduler: Any) -> bool:
+    return lookup(scheduler).clock is steps_taken and resumed_at(scheduler) > 0

@@ -24,13 +24,18 @@ from schedalg import (
     one_cycle,
     one_cycle_momentum,
     plateau,
+    shift,
 )
 from schedalg.torch.context import Curve, Place, Position, name_of, refuse, whole
+from schedalg.torch.state import resumed_at
 
 
 def lambda_curve(scheduler: Any, place: Place) -> Curve:
+    """``base_lr * f(last_epoch)``; constructed with ``last_epoch=k`` it starts at ``f(k + 1)``."""
     base = float(scheduler.base_lrs[place.group])
-    return Curve.of(from_fn(scheduler.lr_lambdas[place.group]), base, place.start)
+    factor: Schedule = from_fn(scheduler.lr_lambdas[place.group])
+    begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
+    return Curve.of(shift(factor, begin) if begin > 0 else factor, base, place.start)
 
 
 def restarts_curve(scheduler: Any, place: Place) -> Curve:

@@ -25,17 +25,48 @@ from schedalg import (
     step_decay,
 )
 from schedalg.torch.context import Curve, Place, Position, name_of, refuse, whole
+from schedalg.torch.state import resumed_at
 from schedalg.torch.table import GroupCurve, GroupMultiplier
 
 
 def relative_to_base(multiplier: GroupMultiplier) -> GroupCurve:
-    """The curve of a scheduler that multiplies its base lr by ``multiplier``."""
+    """The curve of a scheduler that multiplies its base lr by ``multiplier``; on its own, one
+    constructed with ``last_epoch=k`` continues from step ``k + 1`` (``resumed``)."""
 
     def curve(scheduler: Any, place: Place) -> Curve:
-        base = place.base_lr(scheduler)
-        return Curve.of(multiplier(scheduler, place), base, place.start)
+        base, factor = place.base_lr(scheduler), multiplier(scheduler, place)
+        begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
+        if begin > 0:
+            factor = resumed(scheduler, place, factor, begin, base)
+        return Curve.of(factor, base, place.start)
 
     return curve
+
+
+def resumed(scheduler: Any, place: Place, factor: Schedule, begin: int, base: float) -> Schedule:
+    """A recursive scheduler constructed with ``last_epoch = begin - 1``.
+
+    Its constructor's step computes the lr at ``last_epoch = begin`` from the lr it finds (the
+    guarded classes keep it; StepLR, MultiStepLR and ConstantLR apply the ratio of that step),
+    and each later step applies the ratio ``m(t) / m(t - 1)`` of the closed form ``m``. So the
+    curve from construction is ``found / m(begin) * m(begin + t)``: the closed form started
+    part-way, scaled to the lr found. Before any step ``found`` is the lr the group holds;
+    after, it is taken to be the closed form's ``base * m(begin)``, which ``from_torch`` checks
+    against the lr now.
+    """
+    at = float(factor(begin))
+    if at == 0:
+        raise refuse(
+            name_of(scheduler),
+            f"constructed with last_epoch={begin - 1}: its closed form is 0 at step {begin}, "
+            "so the ratios torch applies from the lr it found have no closed form",
+        )
+    shifted = shift(factor, begin)
+    if scheduler._step_count != 1:
+        return shifted
+    found = float(scheduler.optimizer.param_groups[place.group]["lr"])
+    scale = found / (base * at) if base != 0 else 1.0
+    return shifted if scale == 1.0 else scale * shifted
 
 
 def step(scheduler: Any, place: Place) -> Schedule:
@@ -155,3 +186,22 @@ def settles_at_last_milestone(scheduler: Any) -> int | None:
 
 def settles_at_total_iters(scheduler: Any) -> int | None:
     return int(scheduler.total_iters)
+
+
+# -- the ratio a step at last_epoch 0 applies (a ChainedScheduler opening a SequentialLR) -------
+
+
+def gamma_at_zero(scheduler: Any, group: int) -> float:
+    """ExponentialLR multiplies by ``gamma`` on every step but the constructor's."""
+    return float(scheduler.gamma)
+
+
+def polynomial_at_zero(scheduler: Any, group: int) -> float:
+    """PolynomialLR's ratio at ``last_epoch == 0``, in torch's order of operations."""
+    total = scheduler.total_iters
+    return float(((1.0 - 0 / total) / (1.0 - (0 - 1) / total)) ** scheduler.power)
+
+
+def lambda_at_zero(scheduler: Any, group: int) -> float:
+    """MultiplicativeLR multiplies by ``f(0)`` on every step but the constructor's."""
+    return float(scheduler.lr_lambdas[group](0))

@@ -28,13 +28,25 @@ def initial_lrs_of_its_own(scheduler: Any) -> list[float]:
     """``initial_lrs``, refusing an ``initial_lr`` another scheduler set first (CyclicLR's
     step 0 then starts from it instead of ``base_lr``)."""
     for i, group in enumerate(scheduler.optimizer.param_groups):
-        if float(group["initial_lr"]) != float(scheduler.base_lrs[i]):
+        if float(group["initial_lr"]) != _at_precision_of(
+            group["initial_lr"], scheduler.base_lrs[i]
+        ):
             raise refuse(
                 "CyclicLR",
                 f"group {i} already had initial_lr={group['initial_lr']!r} from an earlier "
                 f"scheduler, so torch's step 0 used it instead of base_lr",
             )
     return initial_lrs(scheduler)
+
+
+def _at_precision_of(like: Any, value: Any) -> float:
+    """``value`` rounded as ``like`` holds it (a float32 tensor lr stores a float32 copy)."""
+    dtype = getattr(like, "dtype", None)
+    if dtype is None:
+        return float(value)
+    import torch
+
+    return float(torch.as_tensor(value, dtype=dtype))
 
 
 def lrs_before_annealing(scheduler: Any) -> list[float]:
@@ -54,9 +66,28 @@ def steps_since_construction(scheduler: Any) -> int:
         raise refuse(
             type(scheduler).__name__,
             f"last_epoch={scheduler.last_epoch} after {steps} steps: it was constructed with "
-            "last_epoch != -1 (or stepped with an epoch), so its curve does not start at step 0",
+            "last_epoch != -1 (or stepped with an epoch), and its recursion from there has no "
+            "closed form that from_torch builds",
         )
     return scheduler.last_epoch
+
+
+def resumed_at(scheduler: Any) -> int:
+    """The step its curve started at: ``k + 1`` for a scheduler constructed with
+    ``last_epoch=k`` (its constructor's step), 0 for a fresh one."""
+    return int(scheduler.last_epoch) - (int(scheduler._step_count) - 1)
+
+
+def steps_taken(scheduler: Any) -> int:
+    """``_step_count - 1``: the steps since construction of a scheduler that may have been
+    constructed with ``last_epoch=k`` (its curve then starts at step ``k + 1``)."""
+    if resumed_at(scheduler) < 0:
+        raise refuse(
+            type(scheduler).__name__,
+            f"last_epoch={scheduler.last_epoch} after {scheduler._step_count - 1} steps: it was "
+            "stepped with an explicit epoch, so its steps since construction are unknown",
+        )
+    return int(scheduler._step_count) - 1
 
 
 def steps_counted(scheduler: Any) -> int:

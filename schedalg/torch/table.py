@@ -47,6 +47,10 @@ def _no_children(scheduler: Any) -> list[Any]:
     return []
 
 
+def _no_ratio(scheduler: Any, group: int) -> float:
+    return 1.0
+
+
 @dataclass(frozen=True)
 class TorchClass:
     """Everything ``from_torch`` knows about one torch scheduler class.
@@ -99,6 +103,12 @@ class TorchClass:
 
     children: Callable[[Any], list[Any]] = _no_children
     """The schedulers nested in it."""
+
+    ratio_at_zero: Callable[[Any, int], float] | None = _no_ratio
+    """The ratio its ``get_lr`` applies at ``last_epoch == 0`` outside the constructor's step,
+    beyond the factor its curve has at step 0: what it adds in a ``ChainedScheduler`` that
+    opens a ``SequentialLR`` (whose constructor steps the chain once more). ``None``: torch's
+    step there has no exact form (it divides by zero or restarts)."""
 
 
 _TABLE: dict[type, TorchClass] = {}

@@ -1,0 +1,368 @@
+"""Value-level cases of PyTorch's own scheduler tests (``test/optim/test_lrscheduler.py``),
+rebuilt with real torch on the optimizer those tests use: two param groups, ``lr=0.05`` and a
+float32 tensor ``lr=torch.tensor(0.5)``. Each scheduler is converted with ``from_torch`` and
+compared step by step with the real scheduler, and the adapter drives a fresh optimizer; where
+torch's test states the expected numbers they are checked too.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch.optim import lr_scheduler as L
+
+from schedalg.torch import Scheduler, from_torch
+from tests.torch_helpers import tol
+
+FLOAT32 = float(torch.finfo(torch.float32).eps)
+
+
+def _optimizer(resumed: bool = False) -> torch.optim.Optimizer:
+    """torch's test optimizer; ``resumed``: with ``initial_lr`` set, as a resumed run has it."""
+    opt = torch.optim.SGD(
+        [
+            {"params": [torch.nn.Parameter(torch.zeros(2))]},
+            {"params": [torch.nn.Parameter(torch.zeros(2))], "lr": torch.tensor(0.5)},
+        ],
+        lr=0.05,
+    )
+    if resumed:
+        for group in opt.param_groups:
+            lr = group["lr"]
+            group["initial_lr"] = lr.clone() if isinstance(lr, torch.Tensor) else lr
+    return opt
+
+
+def _close(want: float, got: float, t: int, group: int) -> bool:
+    """The §9 rule for the float group; float32 precision for the tensor group."""
+    if group == 1:
+        return math.isclose(got, want, rel_tol=8 * FLOAT32 * (1 + t), abs_tol=1e-30)
+    return math.isclose(got, want, **tol(t))
+
+
+def _run(make: Callable[[torch.optim.Optimizer], Any], steps: int, resumed: bool = False) -> Any:
+    """Step torch's scheduler beside the adapter on a fresh optimizer; return torch's lrs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = _optimizer(resumed)
+        scheduler = make(theirs)
+        converted = from_torch(scheduler)
+        ours = _optimizer()
+        adapter = Scheduler(ours, **converted)
+        starts = [0.05, 0.5]
+        seen: list[list[float]] = [[], []]
+        for t in range(steps):
+            for i in range(2):
+                want = float(theirs.param_groups[i]["lr"])
+                got = float(ours.param_groups[i]["lr"])
+                curve = float(converted.group("lr", i)(t))
+                if "lr" not in converted.absolute:
+                    curve *= starts[i]
+                assert _close(want, got, t, i), (i, t, want, got, converted)
+                assert _close(want, curve, t, i), (i, t, want, curve, converted)
+                seen[i].append(want)
+            theirs.step()
+            scheduler.step()
+            ours.step()
+            adapter.step()
+    return seen
+
+
+def _targets(single: list[float]) -> list[list[float]]:
+    """torch's tests expect the second group (lr 0.5) at ten times the first."""
+    return [single, [x * 10 for x in single]]
+
+
+def _check_targets(seen: list[list[float]], targets: list[list[float]]) -> None:
+    for i, (values, expected) in enumerate(zip(seen, targets)):
+        for t, (value, target) in enumerate(zip(values, expected)):
+            assert _close(target, value, t, i), (i, t, target, value)
+
+
+# Cases named as in torch's test file, with the numbers it states.
+TARGETED: dict[str, tuple[Callable[[Any], Any], list[float]]] = {
+    "step_lr": (
+        lambda o: L.StepLR(o, gamma=0.1, step_size=3),
+        [0.05] * 3 + [0.005] * 3 + [0.0005] * 3 + [0.00005] * 3,
+    ),
+    "multi_step_lr": (
+        lambda o: L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+        [0.05] * 2 + [0.005] * 3 + [0.0005] * 4 + [0.00005] * 3,
+    ),
+    "constantlr": (
+        lambda o: L.ConstantLR(o, factor=1.0 / 2, total_iters=5),
+        [0.025] * 5 + [0.05] * 5,
+    ),
+    "linearlr": (
+        lambda o: L.LinearLR(o, start_factor=1.0 / 4, end_factor=3.0 / 5, total_iters=4),
+        [0.05 * (0.25 + i * (0.6 - 0.25) / 4) for i in range(4)] + [0.05 * 0.6] * 6,
+    ),
+    "exp_lr": (
+        lambda o: L.ExponentialLR(o, gamma=0.9),
+        [0.05 * 0.9**x for x in range(10)],
+    ),
+    "cos_anneal_lr": (
+        lambda o: L.CosineAnnealingLR(o, T_max=10, eta_min=0.0),
+        [0.05 * (1 + math.cos(math.pi * x / 10)) / 2 for x in range(10)],
+    ),
+    "poly_lr": (
+        lambda o: L.PolynomialLR(o, power=0.9, total_iters=4),
+        [0.05 * (1 - x / 4) ** 0.9 for x in range(4)] + [0.0] * 6,
+    ),
+    "lambda_lr": (
+        lambda o: L.LambdaLR(o, lr_lambda=lambda x: 0.95**x),
+        [0.05 * 0.95**x for x in range(10)],
+    ),
+    "sequentiallr1": (
+        lambda o: L.SequentialLR(
+            o, [L.ConstantLR(o, factor=0.1, total_iters=2), L.ExponentialLR(o, gamma=0.9)], [3]
+        ),
+        [0.005] * 2 + [0.05] + [0.05 * 0.9**x for x in range(7)],
+    ),
+    "chained_lr1": (
+        lambda o: L.ChainedScheduler([L.StepLR(o, gamma=0.1, step_size=3)]),
+        [0.05] * 3 + [0.005] * 3 + [0.0005] * 3 + [0.00005] * 3,
+    ),
+    "chained_lr3": (
+        lambda o: L.ChainedScheduler(
+            [L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]), L.ExponentialLR(o, gamma=0.9)]
+        ),
+        [0.05 * 0.9**x for x in range(2)]
+        + [0.005 * 0.9**x for x in range(2, 5)]
+        + [0.0005 * 0.9**x for x in range(5, 9)]
+        + [0.00005 * 0.9**x for x in range(9, 12)],
+    ),
+    "chained_lr2": (
+        lambda o: L.ChainedScheduler([L.LinearLR(o, start_factor=0.4, total_iters=3)]),
+        [0.02, 0.03, 0.04] + [0.05] * 9,
+    ),
+    "chained_lr3_milestones": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.LinearLR(o, start_factor=0.4, total_iters=3),
+                L.MultiStepLR(o, milestones=[4, 8, 10], gamma=0.1),
+            ]
+        ),
+        # torch checks its first 10 (epochs=10); its tail ignores the milestone at 10.
+        ([0.02, 0.03, 0.04, 0.05] + [0.005] * 4 + [0.0005] * 3 + [0.00005] * 3)[:10],
+    ),
+    "chained_lr4": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.ExponentialLR(o, gamma=0.9),
+                L.ConstantLR(o, factor=0.2, total_iters=4),
+                L.StepLR(o, gamma=0.1, step_size=3),
+            ]
+        ),
+        [0.05 * 0.2 * 0.9**x for x in range(3)]
+        + [0.05 * 0.2 * 0.9**3 * 0.1]
+        + [0.05 * 0.9**x * 0.1 for x in range(4, 6)]
+        + [0.05 * 0.9**x * 0.01 for x in range(6, 9)],
+    ),
+    "chained_lr5": (
+        lambda o: L.ChainedScheduler(
+            [L.PolynomialLR(o, power=0.9, total_iters=5), L.ConstantLR(o, factor=0.1)]
+        ),
+        [0.1 * 0.05 * (1.0 - x / 5) ** 0.9 for x in range(5)] + [0.0] * 5,
+    ),
+    # torch's "compound" tests step two schedulers in turn: a ChainedScheduler does the same.
+    "compound_step_and_exp_lr": (
+        lambda o: L.ChainedScheduler(
+            [L.StepLR(o, gamma=0.1, step_size=3), L.ExponentialLR(o, gamma=0.9)]
+        ),
+        [0.05 * 0.1 ** (x // 3) * 0.9**x for x in range(12)],
+    ),
+    "compound_step_and_constantlr": (
+        lambda o: L.ChainedScheduler(
+            [L.StepLR(o, gamma=0.1, step_size=3), L.ConstantLR(o, factor=0.4, total_iters=4)]
+        ),
+        [0.05 * 0.4] * 3 + [0.005 * 0.4] + [0.005] * 2 + [0.0005] * 3 + [0.00005] * 3,
+    ),
+    "compound_linearlr_and_multistep_lr": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+                L.LinearLR(o, start_factor=0.4, total_iters=4),
+            ]
+        ),
+        [
+            v * (0.4 + i / 4 * 0.6 if i < 4 else 1.0)
+            for i, v in enumerate([0.05] * 2 + [0.005] * 3 + [0.0005] * 4 + [0.00005] * 2)
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TARGETED))
+def test_peers_torch_case(name: str) -> None:
+    make, single = TARGETED[name]
+    seen = _run(make, len(single))
+    _check_targets(seen, _targets(single))
+
+
+# Cases compared with the real scheduler only (torch's test computes the numbers by stepping).
+LOCKSTEP: dict[str, Callable[[Any], Any]] = {
+    "multiplicative_lr": lambda o: L.MultiplicativeLR(o, lr_lambda=lambda x: 0.95),
+    "compound_step_and_multistep_lr": lambda o: L.ChainedScheduler(
+        [L.StepLR(o, gamma=0.1, step_size=3), L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9])]
+    ),
+    "compound_exp_and_linearlr": lambda o: L.ChainedScheduler(
+        [L.ExponentialLR(o, gamma=0.9), L.LinearLR(o, start_factor=0.2, total_iters=4)]
+    ),
+    "sequentiallr2": lambda o: L.SequentialLR(
+        o, [L.ConstantLR(o, factor=0.1, total_iters=2), L.ExponentialLR(o, gamma=0.9)], [2]
+    ),
+    "sequentiallr3": lambda o: L.SequentialLR(
+        o,
+        [
+            L.ConstantLR(o, factor=0.1, total_iters=2),
+            L.ExponentialLR(o, gamma=0.9),
+            L.StepLR(o, gamma=0.1, step_size=3),
+        ],
+        [2, 5],
+    ),
+    "cycle_lr_triangular": lambda o: L.CyclicLR(
+        o, base_lr=0.01, max_lr=0.1, step_size_up=3, cycle_momentum=False
+    ),
+    "warm_restarts": lambda o: L.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2),
+    # Resuming (issue: last_epoch): StepLR built with last_epoch=10, as torch's warning tests.
+    "step_lr_resumed": lambda o: L.StepLR(o, gamma=0.1, step_size=3, last_epoch=10),
+    "linearlr_resumed": lambda o: L.LinearLR(o, start_factor=0.25, total_iters=8, last_epoch=3),
+    "exp_lr_resumed": lambda o: L.ExponentialLR(o, gamma=0.9, last_epoch=4),
+    "poly_lr_resumed": lambda o: L.PolynomialLR(o, power=0.9, total_iters=9, last_epoch=2),
+    "lambda_lr_resumed": lambda o: L.LambdaLR(o, lr_lambda=lambda x: 0.95**x, last_epoch=5),
+    # A ChainedScheduler opening a SequentialLR: torch's constructor steps it once more.
+    "sequential_opening_chain": lambda o: L.SequentialLR(
+        o,
+        [
+            L.ChainedScheduler(
+                [L.LinearLR(o, start_factor=0.5, total_iters=3), L.ExponentialLR(o, gamma=0.9)]
+            ),
+            L.StepLR(o, gamma=0.5, step_size=2),
+        ],
+        [5],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOCKSTEP))
+def test_peers_torch_lockstep(name: str) -> None:
+    _run(LOCKSTEP[name], 25, resumed=name.endswith("_resumed"))
+
+
+def test_peers_torch_resumed_is_the_closed_form_part_way() -> None:
+    """Built with last_epoch=k on a consistent state, the curve is the closed form from k + 1."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        opt = _optimizer(True)
+        scheduler = L.LambdaLR(opt, lr_lambda=lambda x: 0.5 ** (x // 2), last_epoch=3)
+        converted = from_torch(scheduler)
+        assert [converted.group("lr", 0)(t) for t in range(3)] == [0.25, 0.25, 0.125]
+
+
+def test_peers_torch_float32_lr_is_not_refused() -> None:
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=torch.tensor(0.5))
+    converted = from_torch(L.LinearLR(opt, start_factor=0.4, total_iters=4))
+    assert converted.lr(0) == 0.4
+
+
+def test_peers_torch_compounded_float32_lr_is_still_refused() -> None:
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=torch.tensor(0.5))
+    L.ConstantLR(opt, factor=0.5, total_iters=3)
+    with pytest.raises(ValueError, match="another scheduler had already changed"):
+        from_torch(L.LinearLR(opt, start_factor=0.4, total_iters=4))
+
+
+REFUSED: dict[str, tuple[Callable[[Any], Any], str]] = {
+    # torch's test_chained_lr2 family with eta_min: CosineAnnealingLR's update is affine, not a
+    # ratio, so the chain is not a product of multipliers (until an affine recurrence node
+    # exists).
+    "chained_cos_eta_min": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.ExponentialLR(o, gamma=0.9)]
+        ),
+        "affinely",
+    ),
+    # torch's compound_cosanneal_* tests: eta_min=1e-10 makes the cosine's update affine.
+    "compound_cosanneal_and_step_lr": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.StepLR(o, gamma=0.1, step_size=3)]
+        ),
+        "affinely",
+    ),
+    # Resumed CosineAnnealingLR: its first step past the construction jumps to the closed form
+    # only when _step_count == 1, then continues by ratios from whatever lr it found.
+    "cos_anneal_resumed": (
+        lambda o: L.CosineAnnealingLR(o, T_max=10, last_epoch=4),
+        "last_epoch",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_peers_torch_refused(name: str) -> None:
+    make, reason = REFUSED[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        scheduler = make(_optimizer(name.endswith("_resumed")))
+        with pytest.raises(ValueError, match=reason):
+            from_torch(scheduler)
+
+
+# -- param groups added after construction (progressive unfreezing) ----------------------------
+
+CHAINABLE: dict[str, Callable[[Any], Any]] = {
+    "step": lambda o: L.StepLR(o, gamma=0.5, step_size=3),
+    "multistep": lambda o: L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+    "linear": lambda o: L.LinearLR(o, start_factor=0.25, total_iters=6),
+    "exponential": lambda o: L.ExponentialLR(o, gamma=0.9),
+    "polynomial": lambda o: L.PolynomialLR(o, power=2.0, total_iters=30),
+    "cosine": lambda o: L.CosineAnnealingLR(o, T_max=40),
+    "chained": lambda o: L.ChainedScheduler(
+        [L.ConstantLR(o, factor=0.5, total_iters=4), L.ExponentialLR(o, gamma=0.95)]
+    ),
+}
+
+
+@pytest.mark.parametrize("added_at", [0, 1, 4, 7])
+@pytest.mark.parametrize("name", sorted(CHAINABLE))
+def test_peers_torch_param_group_added_later(name: str, added_at: int) -> None:
+    """torch's chainable schedulers step a group added later by their ratios from its own lr;
+    the adapter schedules it the same way."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        theirs = _optimizer()
+        scheduler = CHAINABLE[name](theirs)
+        ours = _optimizer()
+        adapter = Scheduler(ours, **from_torch(scheduler))
+        for t in range(20):
+            if t == added_at:
+                for opt in (theirs, ours):
+                    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(2))], "lr": 0.3})
+            for i, (g1, g2) in enumerate(zip(theirs.param_groups, ours.param_groups)):
+                want, got = float(g1["lr"]), float(g2["lr"])
+                assert _close(want, got, t, i), (name, i, t, want, got)
+            assert len(ours.param_groups) == len(theirs.param_groups)
+            theirs.step()
+            scheduler.step()
+            ours.step()
+            adapter.step()
+
+
+def test_peers_torch_user_guide_examples_run() -> None:
+    """Every Python block of docs/torch.md runs as written."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "torch.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for block in blocks:
+            exec(compile(block, "docs/torch.md", "exec"), {})
