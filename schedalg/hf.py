@@ -225,20 +225,13 @@ _WSD_SHAPES = ("linear", "cosine", "1-sqrt")
 
 
 def _reduce_lr_on_plateau(o: Options) -> Schedule:
+    # torch's min_lr and eps are learning rates: the node starts at the lr itself so that its
+    # decisions are torch's operation for operation (an absolute schedule, not a multiplier).
     names = {"min_lr": "min_value"}
-    allowed = (
-        "mode",
-        "factor",
-        "patience",
-        "threshold",
-        "threshold_mode",
-        "cooldown",
-        "min_lr",
-        "eps",
-    )
-    options: dict[str, Any] = {}
-    for key in list(o.kwargs):
-        if key in allowed:
+    allowed = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps")
+    options: dict[str, Any] = {"start": o.lr("reduce_lr_on_plateau")}
+    for key in [*allowed, "min_lr"]:
+        if key in o.kwargs:
             options[names.get(key, key)] = o.kwargs.pop(key)
     return plateau(**options)
 
