@@ -72,12 +72,19 @@ def polynomial_schedule(
     transition_begin: int = 0,
 ) -> Schedule:
     """``(init - end) * (1 - clip(t - begin, 0, steps) / steps) ** power + end``."""
-    fn = "polynomial_schedule"
+    return _polynomial(
+        "polynomial_schedule", init_value, end_value, power, transition_steps, transition_begin
+    )
+
+
+def _polynomial(
+    fn: str, init_value: Any, end_value: Any, power: Any, transition_steps: Any, begin: Any
+) -> Schedule:
     init = _real(fn, "init_value", init_value)
     end = _real(fn, "end_value", end_value)
     exponent = _real(fn, "power", power, at_least=0)
     steps = _steps(fn, "transition_steps", transition_steps)
-    begin = max(0, _steps(fn, "transition_begin", transition_begin))
+    begin = max(0, _steps(fn, "transition_begin", begin))
     if steps <= 0:
         return constant(init)
     return _from(begin, init, (init - end) * polynomial(steps, power=exponent) + end)
@@ -87,7 +94,8 @@ def linear_schedule(
     init_value: float, end_value: float, transition_steps: int, transition_begin: int = 0
 ) -> Schedule:
     """``polynomial_schedule`` with ``power=1``."""
-    return polynomial_schedule(init_value, end_value, 1.0, transition_steps, transition_begin)
+    fn = "linear_schedule"
+    return _polynomial(fn, init_value, end_value, 1.0, transition_steps, transition_begin)
 
 
 def warmup_constant_schedule(init_value: float, peak_value: float, warmup_steps: int) -> Schedule:
@@ -187,12 +195,15 @@ def cosine_decay_schedule(
     if not steps > 0:
         raise ValueError(f"The cosine_decay_schedule requires positive decay_steps, got {steps=}.")
     rest = _real(fn, "alpha", alpha)
-    if _real(fn, "exponent", exponent) != 1.0:
+    power = _real(fn, "exponent", exponent, at_least=1)
+    if power != int(power) or power > 8:
         raise ValueError(
-            f"{fn}(): exponent must be 1.0 here, got {exponent!r}: a power of a schedule is not "
-            "an expression of the algebra"
+            f"{fn}(): exponent must be a whole number from 1 to 8 here, got {exponent!r}: a "
+            "fractional power of a schedule is not an expression of the algebra"
         )
     wave: Schedule = cosine(steps)
+    for _ in range(int(power) - 1):
+        wave = wave * cosine(steps)  # optax's cos ** k, as a product (within ulps)
     if rest != 0.0:
         wave = (1.0 - rest) * wave + rest
     return init * wave
