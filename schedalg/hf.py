@@ -39,7 +39,7 @@ from schedalg.primitives import (
     warmup_stable_decay,
 )
 
-__all__ = ["BUILDERS", "from_hf", "from_training_arguments"]
+__all__ = ["BUILDERS", "from_hf", "from_lr_lambda", "from_training_arguments"]
 
 FN = "from_hf"
 
@@ -365,3 +365,41 @@ def from_training_arguments(args_or_json: Any) -> Schedule:
         learning_rate=args.get("learning_rate", 5e-5),
         **dict(kwargs),
     )
+
+
+# HF's lambdas, as LambdaLR holds them (functools.partial of these functions): the scheduler
+# type each one is, so that ``schedalg.torch.from_torch`` reads an HF LambdaLR as its schedule.
+_LAMBDAS = {
+    "_get_constant_lambda": "constant",
+    "_get_constant_schedule_with_warmup_lr_lambda": "constant_with_warmup",
+    "_get_linear_schedule_with_warmup_lr_lambda": "linear",
+    "_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda": "cosine_with_restarts",
+    "_get_polynomial_decay_schedule_with_warmup_lr_lambda": "polynomial",
+    "_get_inverse_sqrt_schedule_lr_lambda": "inverse_sqrt",
+    "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda": "cosine_warmup_with_min_lr",
+    "_get_wsd_scheduler_lambda": "warmup_stable_decay",
+}
+
+
+def from_lr_lambda(function: Any) -> Schedule | None:
+    """The expression of one of transformers' own ``LambdaLR`` lambdas, or ``None`` for any
+    other function (a lambda HF's ``get_scheduler`` did not build)."""
+    inner = getattr(function, "func", function)
+    if getattr(inner, "__module__", None) != "transformers.optimization":
+        return None
+    keywords = dict(getattr(function, "keywords", None) or {})
+    name = _LAMBDAS.get(getattr(inner, "__name__", ""))
+    if inner.__name__ == "_get_cosine_schedule_with_warmup_lr_lambda":
+        # One function name for both: the min-lr variant has a min_lr_rate keyword.
+        name = "cosine_with_min_lr" if "min_lr_rate" in keywords else "cosine"
+    if name is None or getattr(function, "args", None):
+        return None
+    lr = keywords.pop("lr_init", None)
+    warmup_steps = keywords.pop("num_warmup_steps", None)
+    total = keywords.pop("num_training_steps", None)
+    if name == "warmup_stable_decay":
+        total = None
+    try:
+        return from_hf(name, warmup_steps, total, learning_rate=lr, **keywords)
+    except (TypeError, ValueError):  # no exact expression (e.g. restarts between steps)
+        return None

@@ -341,3 +341,36 @@ def test_peers_hf_schedule_table(name: str) -> None:
     # LambdaLR's lr is base * lambda(t), one product: within an ulp of ours.
     np.testing.assert_allclose(ours, stepped, rtol=2 * EPS, atol=1e-300)
     assert ours[warmup] == 10.0
+
+
+@pytest.mark.parametrize(
+    ("name", "kw"),
+    [
+        ("constant", {}),
+        ("constant_with_warmup", {}),
+        ("linear", {}),
+        ("cosine", {"num_cycles": 1.3}),
+        ("cosine_with_restarts", {"num_cycles": 3}),
+        ("polynomial", {"power": 2.0, "lr_end": 1e-4}),
+        ("inverse_sqrt", {}),
+        ("cosine_with_min_lr", {"min_lr_rate": 0.1}),
+        ("cosine_warmup_with_min_lr", {"min_lr_rate": 0.1}),
+        ("warmup_stable_decay", {"num_decay_steps": 50, "num_cycles": 1.0}),
+    ],
+)
+def test_from_torch_reads_an_hf_lambda_as_its_schedule(name: str, kw: dict[str, Any]) -> None:
+    from schedalg.torch import from_torch
+
+    total = None if name in ("constant_with_warmup", "inverse_sqrt") else 310
+    scheduler = hf_scheduler(name, 10 if name != "constant" else None, total, **kw)
+    converted = from_torch(scheduler)
+    expected = from_hf(name, 10, total, learning_rate=LR, **kw)
+    # The multiplier of the optimizer's lr, as for any multiplicative torch scheduler.
+    assert converted.lr == expected and converted.absolute == ()
+
+
+def test_from_torch_keeps_a_restart_between_steps_as_a_function() -> None:
+    from schedalg.torch import from_torch
+
+    scheduler = hf_scheduler("cosine_with_restarts", 10, 100, num_cycles=7)
+    assert "from_fn" in repr(from_torch(scheduler).lr)

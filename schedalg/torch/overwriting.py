@@ -25,12 +25,18 @@ from schedalg import (
     one_cycle_momentum,
     plateau,
 )
+from schedalg.hf import from_lr_lambda
 from schedalg.torch.context import Curve, Place, Position, name_of, refuse, whole
 
 
 def lambda_curve(scheduler: Any, place: Place) -> Curve:
     base = float(scheduler.base_lrs[place.group])
-    return Curve.of(from_fn(scheduler.lr_lambdas[place.group]), base, place.start)
+    function = scheduler.lr_lambdas[place.group]
+    # A lambda that transformers' get_scheduler built is read as the HF schedule it is.
+    schedule = from_lr_lambda(function)
+    if schedule is None:
+        schedule = from_fn(function)
+    return Curve.of(schedule, base, place.start)
 
 
 def restarts_curve(scheduler: Any, place: Place) -> Curve:
