@@ -262,3 +262,20 @@ def test_large_int32_counts_do_not_overflow() -> None:
     with jax.enable_x64(True):
         got = np.asarray(jitted(s)(jnp.asarray(counts, dtype=jnp.int32)))
     np.testing.assert_allclose(got, [s(int(c)) for c in counts], rtol=1e-12, atol=1e-15)
+
+
+def test_to_optax_takes_parameters_beyond_int32_in_float32() -> None:
+    # A Python int above int32 used to become an int32 constant under jit (OverflowError).
+    s = sa.warmup(sa.cosine(10**10), 3 * 10**9)
+    schedule = jax.jit(to_optax(s, base=1000.0))
+    counts = np.r_[0, 1, 2**24 + 1, 10**9, 2**31 - 1]
+    got = np.stack([np.asarray(schedule(jnp.int32(c))) for c in counts])
+    assert got.dtype == np.float32 and not jax.config.jax_enable_x64
+    # Evaluated in float64 on the exact count, then rounded once: within half a float32 ulp of
+    # the exact value (one ulp of slack for the float64 error at a rounding tie).
+    exact = np.array([1000.0 * s(int(c)) for c in counts])
+    np.testing.assert_allclose(got, exact, rtol=EPS32, atol=0)
+    # A float32 step would not do: 2**24 + 1 is not a float32.
+    assert got[2] != np.float32(1000.0 * s(2**24))
+    plain = jax.jit(to_optax(sa.cosine(10**10), base=1000.0))(jnp.int32(5))
+    assert plain.dtype == np.float32

@@ -26,6 +26,7 @@ from schedalg import (
     plateau,
     shift,
 )
+from schedalg.hf import from_lr_lambda
 from schedalg.torch.context import Curve, Place, Position, name_of, refuse, whole
 from schedalg.torch.state import resumed_at
 
@@ -33,7 +34,11 @@ from schedalg.torch.state import resumed_at
 def lambda_curve(scheduler: Any, place: Place) -> Curve:
     """``base_lr * f(last_epoch)``; constructed with ``last_epoch=k`` it starts at ``f(k + 1)``."""
     base = float(scheduler.base_lrs[place.group])
-    factor: Schedule = from_fn(scheduler.lr_lambdas[place.group])
+    function = scheduler.lr_lambdas[place.group]
+    # A lambda that transformers' get_scheduler built is read as the HF schedule it is.
+    factor: Schedule | None = from_lr_lambda(function)
+    if factor is None:
+        factor = from_fn(function)
     begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
     return Curve.of(shift(factor, begin) if begin > 0 else factor, base, place.start)
 
