@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from schedalg import _validate as check
+from schedalg.expression import Schedule
 from schedalg.node import nearest
+from schedalg.primitives import inverse_sqrt
 
 
 def pick(fn: str, what: str, name: object, table: Iterable[str]) -> str:
@@ -61,3 +63,9 @@ def count(fn: str, owner: str, name: str, value: object, *, minimum: int = 0) ->
 
 def flag(fn: str, owner: str, name: str, value: object) -> bool:
     return check.flag(fn, f"{owner} {name}", value)
+
+
+def inverse_time(timescale: float) -> Schedule:
+    """``1 / (1 + t / timescale)``, written with the public nodes: ``inverse_sqrt(timescale)``
+    is ``1 / sqrt(1 + t / timescale)``, so its square is the inverse-time decay (a few ulps)."""
+    return inverse_sqrt(timescale) * inverse_sqrt(timescale)
