@@ -36,7 +36,8 @@ from schedalg import _options as opt
 from schedalg.arithmetic import maximum
 from schedalg.combinators import per_epoch, sequence, shift
 from schedalg.expression import Schedule, constant
-from schedalg.primitives import cosine, linear, piecewise
+from schedalg.phases import piecewise
+from schedalg.primitives import cosine, linear
 
 _FN = "from_deepspeed"
 Params = dict[str, Any]

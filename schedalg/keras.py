@@ -21,12 +21,12 @@ from typing import Any
 from schedalg import _options as opt
 from schedalg.combinators import per_epoch, sequence, stretch
 from schedalg.expression import Schedule, constant
+from schedalg.phases import piecewise
 from schedalg.primitives import (
     cosine,
     cosine_restarts,
     exponential,
     linear,
-    piecewise,
     polynomial,
     step_decay,
 )

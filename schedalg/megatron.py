@@ -33,7 +33,8 @@ from schedalg import _options as opt
 from schedalg.arithmetic import maximum
 from schedalg.combinators import sequence, stretch, warmup
 from schedalg.expression import Schedule, constant
-from schedalg.primitives import cosine, exponential, inverse_sqrt, linear, warmup_stable_decay
+from schedalg.phases import warmup_stable_decay
+from schedalg.primitives import cosine, exponential, inverse_sqrt, linear
 
 _FN = "from_megatron"
 _OWNER = "Megatron-LM"
