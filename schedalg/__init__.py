@@ -35,6 +35,7 @@ from schedalg.primitives import (
     step_decay,
     warmup_stable_decay,
 )
+from schedalg.recurrence import affine_steps
 from schedalg.text import parse
 
 inf = float("inf")

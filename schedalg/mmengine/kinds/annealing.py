@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 
-from schedalg import Schedule, cosine, polynomial, sequence, shift
+from schedalg import Schedule, constant, cosine, polynomial, sequence, shift
 from schedalg import _validate as check
 from schedalg.mmengine.base import (
     Kind,
@@ -18,6 +18,7 @@ from schedalg.mmengine.base import (
     entry,
     finite,
     integral,
+    step_ratio,
 )
 
 _ETA_ZERO_REMEDY = " (or use eta_min=0, which makes CosineAnnealing/Poly multiplicative)"
@@ -84,6 +85,15 @@ class CosineAnnealing(Kind):
             curve = sequence(curve, shift(rising, t_max + 1), at=[t_max + 1])
         return curve
 
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        t_max = spec.args["T_max"]
+        if spec.last_change() > t_max:
+            return (
+                f"past T_max={t_max} MMEngine adds to the value once per period, which is not "
+                "an update of the form eta_min + (v - eta_min) * r"
+            )
+        return step_ratio(cosine(t_max), 1.0), constant(_eta_min(spec, timeline))
+
     def remedy(self, spec: Spec) -> str:
         if spec.args["eta_min"] != 0:
             return _ETA_ZERO_REMEDY
@@ -123,6 +133,13 @@ class Poly(Kind):
         eta = timeline.absolute(spec, spec.args["eta_min"], "eta_min")
         total, power = spec.length - 1, float(spec.args["power"])
         return anneal(v0, eta, lambda end: polynomial(total, power, end=end))
+
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        total, power = spec.length - 1, float(spec.args["power"])
+        if total < 1:
+            return constant(1.0), constant(0.0)
+        eta = timeline.absolute(spec, spec.args["eta_min"], "eta_min")
+        return step_ratio(polynomial(total, power), 1.0), constant(eta)
 
     def remedy(self, spec: Spec) -> str:
         return _ETA_ZERO_REMEDY
