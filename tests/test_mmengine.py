@@ -247,7 +247,7 @@ def test_interleaved_affine_updates_are_the_exact_scan():
         dict(type="CosineAnnealingLR", eta_min=1e-3, by_epoch=True, begin=0),
     ]
     exprs = assert_matches(configs, epoch_length=20, max_epochs=5)
-    assert isinstance(exprs["lr"], sa.affine_steps)
+    assert repr(exprs["lr"]).startswith("affine_steps(")
 
 
 @pytest.mark.parametrize(

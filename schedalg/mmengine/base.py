@@ -177,6 +177,11 @@ class Kind:
         (None: it leaves it)."""
         return None
 
+    def scanned(self, spec: Spec) -> bool:
+        """Whether only MMEngine's own update sequence (the scan of ``stepwise``) reproduces its
+        values, for lack of a well-conditioned closed form."""
+        return False
+
     def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
         """Its update at local step t as ``v <- target(t) + (v - target(t)) * ratio(t)``: the
         pair ``(ratio, target)`` (multipliers), or why it has no such form. A multiplicative

@@ -32,6 +32,9 @@ class ParameterTimeline:
         self.multiplicative = [s for s in specs if s.kind.multiplicative(s)]
         self.factors = {s.index: s.kind.factor(s) for s in self.multiplicative}
         self._initial = self._initial_values()
+        # What the kinds' values are in: 1.0 (multipliers of base), or base (absolute values)
+        # while the scan is built, which then runs in the optimizer's own numbers as MMEngine's.
+        self._unit = 1.0
 
     def _initial_values(self) -> dict[int, float]:
         """Each scheduler's ``base_values`` as a multiplier: 1.0, or what an earlier
@@ -54,10 +57,10 @@ class ParameterTimeline:
                 f"{what}={spec.args.get(what)!r} is an absolute {self.name}, so the expression "
                 f"depends on the optimizer's {self.name}: pass base={{{self.name!r}: <value>}}"
             )
-        return value / self.base
+        return value if self._unit == self.base else value / self.base
 
     def initial(self, spec: Spec) -> float:
-        return self._initial[spec.index]
+        return self._initial[spec.index] * self._unit
 
     def last_built(self, spec: Spec) -> Spec:
         return [s for s in self.specs if s.kind is spec.kind][-1]
@@ -67,6 +70,9 @@ class ParameterTimeline:
     def compile(self) -> Schedule:
         """The readable expression (a ``sequence`` of closed forms) where one exists, else the
         exact scan of every scheduler's updates in MMEngine's order (``affine_steps``)."""
+        scanned = [s for s in self.specs if s.kind.scanned(s)]
+        if scanned:
+            return self._recurrence(Interleaved(scanned[0], "it is reproduced update by update"))
         try:
             return self._pieces()
         except Interleaved as refusal:
@@ -76,10 +82,11 @@ class ParameterTimeline:
         """Every update of every scheduler, in hook order: iteration schedulers before epoch
         schedulers at one iteration, config order within each."""
         ratios, targets, every, begins, ends = [], [], [], [], []
+        unit = 1.0 if self.base is None else self.base
         for s in sorted(self.specs, key=lambda s: (s.epoch, s.index)):
             if s.first_change_from(0) is None:
                 continue
-            form = s.kind.stepwise(s, self)
+            form = self._stepwise(s, unit)
             if isinstance(form, str):
                 raise refusal.spec.fail(
                     f"{refusal.overlap}; {s.label}: {form}, so the updates cannot be composed "
@@ -92,9 +99,20 @@ class ParameterTimeline:
             begins.append(s.begin)
             ends.append(s.begin + s.last_change() + 1)
         try:
-            return affine_steps(*ratios, targets=targets, every=every, begins=begins, ends=ends)
+            scan = affine_steps(
+                *ratios, targets=targets, every=every, begins=begins, ends=ends, start=unit
+            )
         except ValueError as error:
             raise refusal.spec.fail(f"{refusal.overlap}; {error}") from None
+        return scan if unit == 1.0 else scan / unit
+
+    def _stepwise(self, spec: Spec, unit: float) -> tuple[Schedule, Schedule] | str:
+        """The kind's update with its values in ``unit``s (1.0: multipliers of base)."""
+        self._unit = unit
+        try:
+            return spec.kind.stepwise(spec, self)
+        finally:
+            self._unit = 1.0
 
     def _pieces(self) -> Schedule:
         pieces = _Pieces()
