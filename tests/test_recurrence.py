@@ -223,3 +223,33 @@ def test_fractional_t_max_matches_mmengine(configs, epoch_length):
     for name, expr in exprs.items():
         want = np.array(expected[name])
         np.testing.assert_allclose(BASES[name] * expr.curve(n), want, rtol=RTOL, atol=0)
+
+
+# -- type names as MMEngine's registry accepts them ---------------------------------------------
+
+
+def test_dotted_class_and_scoped_type_names():
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+
+    from schedalg.mmengine import loop_arguments
+
+    plain = [
+        dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=20),
+        dict(type="CosineAnnealingLR", T_max=5, by_epoch=True, begin=0, end=5),
+    ]
+    variants = [
+        [dict(c, type=t) for c, t in zip(plain, (LinearLR, CosineAnnealingLR))],
+        [
+            dict(plain[0], type="mmengine.optim.scheduler.lr_scheduler.LinearLR"),
+            dict(plain[1], type="mmengine.CosineAnnealingLR", _scope_="mmdet"),
+        ],
+    ]
+    want = from_config(plain, epoch_length=10, max_epochs=5)
+    for configs in variants:
+        assert from_config(configs, epoch_length=10, max_epochs=5) == want
+        assert_replay = simulate(configs, epoch_length=10, max_epochs=5)["lr"]
+        np.testing.assert_allclose(
+            BASES["lr"] * want["lr"].curve(50), assert_replay, rtol=RTOL, atol=0
+        )
+    loop = dict(type="mmengine.runner.loops.IterBasedTrainLoop", max_iters=100)
+    assert loop_arguments(loop) == {"max_iters": 100}

@@ -71,7 +71,7 @@ from schedalg import Schedule, chain, constant
 from schedalg import _validate as check
 from schedalg.mmengine.base import FN, INF, Loop, Spec
 from schedalg.mmengine.configfile import read_config, read_settings
-from schedalg.mmengine.specs import normalise
+from schedalg.mmengine.specs import normalise, type_name
 from schedalg.mmengine.timeline import ParameterTimeline
 
 __all__ = ["INF", "from_config", "loop_arguments", "read_config", "read_settings"]
@@ -143,7 +143,7 @@ def loop_arguments(train_cfg: Mapping[str, Any] | None) -> dict[str, int]:
     if not train_cfg:
         return {}
     by_epoch = train_cfg.get("by_epoch")
-    loop = train_cfg.get("type")
+    loop = type_name(train_cfg.get("type"))
     iter_loop = by_epoch is False or loop == "IterBasedTrainLoop"
     key = "max_iters" if iter_loop else "max_epochs"
     value = train_cfg.get(key)

@@ -95,9 +95,8 @@ def _spec(index: int, cfg: dict[str, Any], loop: Loop) -> Spec:
 def _kind_and_param(index: int, label: str, cfg: dict[str, Any]) -> tuple[Kind, str]:
     """The table entry of the config's type and the parameter it schedules; pops both keys and
     checks the remaining ones are the kind's arguments."""
-    name = cfg.pop("type", None)
-    if isinstance(name, str) and name.startswith("mmengine."):
-        name = name[len("mmengine.") :]
+    name = type_name(cfg.pop("type", None))
+    cfg.pop("_scope_", None)  # MMEngine's registry scope: it does not change the scheduler
     if not isinstance(name, str) or name not in TYPES:
         raise ValueError(
             f"{FN}(): param_scheduler[{index}]: type must be one of MMEngine's parameter "
@@ -111,6 +110,18 @@ def _kind_and_param(index: int, label: str, cfg: dict[str, Any]) -> tuple[Kind, 
             raise ValueError(f"{FN}(): {label}: param_name must be a parameter name, got {param!r}")
     _check_arguments(label, name, kind, param, cfg)
     return kind, param
+
+
+def type_name(value: Any) -> Any:
+    """A ``type`` as MMEngine's registry accepts it, as the plain registered name: a class
+    (``type=LinearLR`` in new-style configs) by its name, a dotted import path
+    (``mmengine.optim.scheduler.lr_scheduler.LinearLR``) or scoped name (``mmengine.LinearLR``)
+    by its last part. Anything else is returned as it is, for the caller to refuse."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, str) and "." in value:
+        return value.rsplit(".", 1)[1]
+    return value
 
 
 def _check_arguments(label: str, name: str, kind: Kind, param: str, cfg: dict[str, Any]) -> None:
