@@ -253,3 +253,14 @@ def test_dotted_class_and_scoped_type_names():
         )
     loop = dict(type="mmengine.runner.loops.IterBasedTrainLoop", max_iters=100)
     assert loop_arguments(loop) == {"max_iters": 100}
+
+
+def test_the_user_guide_s_examples_run_as_written():
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).parent.parent / "docs" / "mmengine.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        exec(block, {})  # our own doc, not input
