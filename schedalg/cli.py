@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,24 @@ def _size(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
+def _bases(text: str) -> dict[str, float]:
+    """``--base lr=0.01,momentum=0.9``."""
+    found = {}
+    for item in text.split(","):
+        name, equals, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not equals or not name.strip() or not math.isfinite(number) or number == 0:
+            raise argparse.ArgumentTypeError(
+                f"--base takes NAME=VALUE pairs separated by commas, each value a nonzero "
+                f"number (lr=0.01,momentum=0.9), got {item!r}"
+            )
+        found[name.strip()] = number
+    return found
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from schedalg.analysis import MAX_STEPS
 
@@ -92,6 +111,14 @@ def _build_parser() -> argparse.ArgumentParser:
             type=_positive("--steps", MAX_STEPS),
             required=True,
             help="number of optimizer steps (iterations) to evaluate: steps [0, N)",
+        )
+        sub.add_argument(
+            "--base",
+            type=_bases,
+            default={},
+            metavar="NAME=VALUE,...",
+            help="a config's base values, e.g. lr=0.01,momentum=0.9 (default: the config's "
+            "optim_wrapper.optimizer)",
         )
         sub.add_argument(
             "--epoch-length",
@@ -136,9 +163,11 @@ def _is_file_like(text: str) -> bool:
     return text.endswith((".py", ".json")) or (os.sep in text and "(" not in text)
 
 
-def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
+def load(
+    text: str, *, steps: int, epoch_length: int | None, base: dict[str, float] | None = None
+) -> list[tuple[str, Schedule]]:
     """The labelled schedules an input names: one for an expression, one per parameter for a
-    config."""
+    config (``base`` overrides the config's base values)."""
     from schedalg.combinators import per_epoch
     from schedalg.text import ParseError, from_dict, parse
 
@@ -158,7 +187,7 @@ def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, 
             return [(os.path.basename(text), from_dict(data))]
         except ParseError as error:
             raise UserError(f"{text}: {error}") from None
-    return _load_config(text, steps=steps, epoch_length=epoch_length)
+    return _load_config(text, steps=steps, epoch_length=epoch_length, base=base or {})
 
 
 def _read_json(path: str) -> Any:
@@ -172,7 +201,9 @@ def _read_json(path: str) -> Any:
         raise UserError(f"cannot read {path}: JSON nested too deeply") from None
 
 
-def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
+def _load_config(
+    path: str, *, steps: int, epoch_length: int | None, base: dict[str, float]
+) -> list[tuple[str, Schedule]]:
     try:
         from schedalg import mmengine
     except ImportError:
@@ -180,6 +211,13 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
             f"cannot read the config {path}: this installation has no schedalg.mmengine"
         ) from None
     with _config_errors(path):
+        return _config_schedules(mmengine, path, steps=steps, epoch_length=epoch_length, base=base)
+
+
+def _config_schedules(
+    mmengine: Any, path: str, *, steps: int, epoch_length: int | None, base: dict[str, float]
+) -> list[tuple[str, Schedule]]:
+    try:
         settings = mmengine.read_settings(path)
         entries = settings["param_scheduler"]
         by_epoch = _needs_epochs(entries)
@@ -200,7 +238,12 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
             epoch_length=epoch_length or 1,
             max_epochs=loop.get("max_epochs"),
             max_iters=loop.get("max_iters"),
+            base={**settings.get("base", {}), **base},
         )
+    except ValueError as error:
+        # from_config's hint names its Python keyword; here the caller has --base.
+        hint = re.sub(r"base=\{'(\w+)': <value>\}", r"--base \1=<value>", str(error))
+        raise ValueError(hint) from None
     name = os.path.basename(path)
     return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
 
@@ -233,7 +276,7 @@ def _gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
     inputs = args.inputs if hasattr(args, "inputs") else [args.input]
     found: list[tuple[str, Schedule]] = []
     for text in inputs:
-        found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length))
+        found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length, base=args.base))
     if not found:
         raise UserError("no schedule found in the inputs")
     return found
