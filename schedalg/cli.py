@@ -69,20 +69,12 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _bases(text: str) -> dict[str, float]:
-    """``--base lr=0.01,momentum=0.9``."""
-    found = {}
-    for item in text.split(","):
-        name, equals, value = item.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not equals or not name.strip() or not math.isfinite(number) or number == 0:
-            raise argparse.ArgumentTypeError(
-                f"--base takes NAME=VALUE pairs separated by commas, each value a nonzero "
-                f"number (lr=0.01,momentum=0.9), got {item!r}"
-            )
-        found[name.strip()] = number
+    try:  # --base lr=0.01,momentum=0.9
+        found = {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        found = {}
+    if not found or "" in found or not all(math.isfinite(v) and v for v in found.values()):
+        raise argparse.ArgumentTypeError(f"--base takes NAME=VALUE,... nonzero, got {text!r}")
     return found
 
 
@@ -112,14 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
             required=True,
             help="number of optimizer steps (iterations) to evaluate: steps [0, N)",
         )
-        sub.add_argument(
-            "--base",
-            type=_bases,
-            default={},
-            metavar="NAME=VALUE,...",
-            help="a config's base values, e.g. lr=0.01,momentum=0.9 (default: the config's "
-            "optim_wrapper.optimizer)",
-        )
+        sub.add_argument("--base", type=_bases, default={}, help="lr=0.01,momentum=0.9,...")
         sub.add_argument(
             "--epoch-length",
             "-L",
@@ -211,13 +196,6 @@ def _load_config(
             f"cannot read the config {path}: this installation has no schedalg.mmengine"
         ) from None
     with _config_errors(path):
-        return _config_schedules(mmengine, path, steps=steps, epoch_length=epoch_length, base=base)
-
-
-def _config_schedules(
-    mmengine: Any, path: str, *, steps: int, epoch_length: int | None, base: dict[str, float]
-) -> list[tuple[str, Schedule]]:
-    try:
         settings = mmengine.read_settings(path)
         entries = settings["param_scheduler"]
         by_epoch = _needs_epochs(entries)
@@ -240,10 +218,6 @@ def _config_schedules(
             max_iters=loop.get("max_iters"),
             base={**settings.get("base", {}), **base},
         )
-    except ValueError as error:
-        # from_config's hint names its Python keyword; here the caller has --base.
-        hint = re.sub(r"base=\{'(\w+)': <value>\}", r"--base \1=<value>", str(error))
-        raise ValueError(hint) from None
     name = os.path.basename(path)
     return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
 
@@ -259,6 +233,7 @@ def _config_errors(path: str) -> Iterator[None]:
         raise UserError(f"cannot read the config {path}: {error}") from None
     except (OSError, ValueError, TypeError, KeyError, SyntaxError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = re.sub(r"base=\{'(\w+)': <value>\}", r"--base \1=<value>", message)
         # The config reader already names the file in its messages; say it once.
         raise UserError(message if str(path) in message else f"{path}: {message}") from None
     except (RecursionError, MemoryError):

@@ -31,10 +31,10 @@ class ParameterTimeline:
         self.base = base
         self.multiplicative = [s for s in specs if s.kind.multiplicative(s)]
         self.factors = {s.index: s.kind.factor(s) for s in self.multiplicative}
-        self._initial = self._initial_values()
         # What the kinds' values are in: 1.0 (multipliers of base), or base (absolute values)
         # while the scan is built, which then runs in the optimizer's own numbers as MMEngine's.
         self._unit = 1.0
+        self._initial = self._initial_values()
 
     def _initial_values(self) -> dict[int, float]:
         """Each scheduler's ``base_values`` as a multiplier: 1.0, or what an earlier
