@@ -36,6 +36,7 @@ from schedalg.primitives import (
     polynomial,
     step_decay,
 )
+from schedalg.recurrence import affine_steps
 from schedalg.text import parse
 from schedalg.units import absolute, is_absolute
 

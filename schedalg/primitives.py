@@ -153,7 +153,7 @@ class multistep(Schedule):
 
 class polynomial(Schedule):
     """``polynomial(steps, power=1.0, end=0.0)``:
-    ``end + (1 - end) * (1 - min(t, steps) / steps) ** power``.
+    ``end + (1 - end) * ((steps - min(t, steps)) / steps) ** power``.
 
     torch's ``PolynomialLR(total_iters=steps, power=power)`` for ``end = 0``; MMEngine's ``PolyLR``.
 
@@ -175,7 +175,9 @@ class polynomial(Schedule):
         # XLA turns ``x / steps`` into ``x * (1 / steps)``, so under jit ``1 - steps / steps`` can
         # be off by an ulp, and a fractional power of it NaN or 1e-8: the hold is exactly 0 here
         # (as ``1 - steps / steps`` is in NumPy, so NumPy values are unchanged).
-        remaining = xp.where(t < self.steps, 1.0 - clamped / self.steps, 0.0)
+        # ``(steps - t) / steps``, not ``1 - t / steps``: exact for integer steps, no cancellation
+        # near the end (MMEngine's PolyLR keeps every digit there).
+        remaining = xp.where(t < self.steps, (self.steps - clamped) / self.steps, 0.0)
         return self.end + (1.0 - self.end) * remaining**self.power
 
     def _fill(self, out: np.ndarray, start: int) -> None:

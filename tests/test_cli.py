@@ -337,3 +337,25 @@ def test_config_errors_name_the_file_once(tmp_path, capsys):
     assert main(["describe", str(config), "--steps", "10"]) == 2
     error = capsys.readouterr().err
     assert error.count(str(config)) == 1, error
+
+
+def test_config_base_values_from_the_optimizer_and_the_command_line(capsys, tmp_path):
+    pytest.importorskip("schedalg.mmengine.configfile")
+    config = tmp_path / "poly.py"
+    scheduler = (
+        "param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=100,"
+        " by_epoch=False)]\ntrain_cfg = dict(type='IterBasedTrainLoop', max_iters=100)\n"
+    )
+    config.write_text(scheduler)
+    status, _, err = call(capsys, "export", str(config), "--steps", "100")
+    assert status == 2 and "--base lr=<value>" in err and "base={" not in err
+    config.write_text(scheduler + "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01))\n")
+    status, out, err = call(capsys, "export", str(config), "--steps", "100")
+    assert status == 0, err
+    last = float(out.strip().splitlines()[-1].split(",")[1])
+    assert last == pytest.approx(1e-4 / 0.01, rel=1e-12)
+    status, out, err = call(capsys, "export", str(config), "--steps", "100", "--base", "lr=0.02")
+    assert status == 0, err
+    assert float(out.strip().splitlines()[-1].split(",")[1]) == pytest.approx(1e-4 / 0.02)
+    status, _, err = call(capsys, "export", str(config), "--steps", "100", "--base", "lr")
+    assert status == 2 and "--base takes NAME=VALUE" in err

@@ -60,7 +60,14 @@ def test_json(tmp_path):
     path.write_text(json.dumps([dict(type="LinearLR", by_epoch=False, end=5)]))
     assert read_config(path) == [dict(type="LinearLR", by_epoch=False, end=5)]
     path.write_text(json.dumps({"param_scheduler": dict(type="LinearLR"), "train_cfg": {}}))
-    assert read_settings(path) == {"param_scheduler": [dict(type="LinearLR")], "train_cfg": {}}
+    assert read_settings(path) == {
+        "param_scheduler": [dict(type="LinearLR")],
+        "train_cfg": {},
+        "base": {},
+    }
+    optimizer = dict(type="AdamW", lr=0.001, betas=[0.9, 0.999], weight_decay=0.05)
+    path.write_text(json.dumps({"param_scheduler": [], "optim_wrapper": dict(optimizer=optimizer)}))
+    assert read_settings(path)["base"] == {"lr": 0.001, "momentum": 0.9, "weight_decay": 0.05}
     path.write_text('{"param_scheduler": {"type": "LinearLR", "end": NaN}}')
     with pytest.raises(ValueError, match="NaN"):
         read_config(path)

@@ -17,6 +17,7 @@ NODE_MODULES = [
     "schedalg.primitives",
     "schedalg.phases",
     "schedalg.perturbation",
+    "schedalg.recurrence",
     "schedalg.cycles",
     "schedalg.functions",
     "schedalg.combinators",

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,9 @@ def _is_file_like(text: str) -> bool:
     return text.endswith((".py", ".json")) or (os.sep in text and "(" not in text)
 
 
-def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
+def load(
+    text: str, *, steps: int, epoch_length: int | None, base: dict[str, float] | None = None
+) -> list[tuple[str, Schedule]]:
     """The labelled schedules an input names: one for an expression, one per parameter for a
     config."""
     from schedalg.combinators import per_epoch
@@ -42,7 +45,7 @@ def load(text: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, 
             return [(os.path.basename(text), from_dict(data))]
         except ParseError as error:
             raise UserError(f"{text}: {error}") from None
-    return _load_config(text, steps=steps, epoch_length=epoch_length)
+    return _load_config(text, steps=steps, epoch_length=epoch_length, base=base or {})
 
 
 def _read_json(path: str) -> Any:
@@ -56,7 +59,9 @@ def _read_json(path: str) -> Any:
         raise UserError(f"cannot read {path}: JSON nested too deeply") from None
 
 
-def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tuple[str, Schedule]]:
+def _load_config(
+    path: str, *, steps: int, epoch_length: int | None, base: dict[str, float]
+) -> list[tuple[str, Schedule]]:
     try:
         from schedalg import mmengine
     except ImportError:
@@ -84,6 +89,8 @@ def _load_config(path: str, *, steps: int, epoch_length: int | None) -> list[tup
             epoch_length=epoch_length or 1,
             max_epochs=loop.get("max_epochs"),
             max_iters=loop.get("max_iters"),
+            # --base overrides the optimizer's values read from the config.
+            base={**settings.get("base", {}), **base},
         )
     name = os.path.basename(path)
     return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
@@ -100,6 +107,8 @@ def _config_errors(path: str) -> Iterator[None]:
         raise UserError(f"cannot read the config {path}: {error}") from None
     except (OSError, ValueError, TypeError, KeyError, SyntaxError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        # A hint to pass base= in Python reads, on the command line, as the option that does it.
+        message = re.sub(r"base=\{'(\w+)': <value>\}", r"--base \1=<value>", message)
         # The config reader already names the file in its messages; say it once.
         raise UserError(message if str(path) in message else f"{path}: {message}") from None
     except (RecursionError, MemoryError):
@@ -123,7 +132,7 @@ def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
     for text in args.inputs:
         if os.path.isdir(text):
             raise UserError(f"{text} is a directory: give a config or .json file, or an expression")
-        found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length))
+        found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length, base=args.base))
     if not found:
         raise UserError("no schedule found in the inputs")
     return found

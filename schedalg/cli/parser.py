@@ -23,6 +23,17 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see `{self.prog} --help`)")
 
 
+def bases(text: str) -> dict[str, float]:
+    """``--base lr=0.01,momentum=0.9``: finite, non-zero values by parameter name."""
+    try:
+        found = {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        found = {}
+    if not found or "" in found or not all(math.isfinite(v) and v for v in found.values()):
+        raise argparse.ArgumentTypeError(f"--base takes NAME=VALUE,... nonzero, got {text!r}")
+    return found
+
+
 def whole_number(name: str, text: str) -> int:
     """``text`` as an integer: ``10000``, ``10_000`` and ``1e4`` all read as 10000; a fraction,
     an infinity or NaN is refused with its own message."""
@@ -82,6 +93,13 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         required=True,
         help="number of optimizer steps (iterations) to evaluate: steps [0, N); "
         "10000, 10_000 and 1e4 are the same",
+    )
+    sub.add_argument(
+        "--base",
+        type=bases,
+        default={},
+        help="the optimizer's values, NAME=VALUE,... (lr=0.01,momentum=0.9): they override a "
+        "config's optim_wrapper.optimizer",
     )
     sub.add_argument(
         "--epoch-length",

@@ -14,9 +14,10 @@ How MMEngine computes, and how it is mapped (``docs/mmengine-semantics.md``):
   CosineAnnealing / Poly annealing to 0) compose as a product of their clipped closed forms,
   whatever their overlaps: ``chain(clip(f, begin, end), per_epoch(clip(g, b2, e2), L), ...)``.
 - The others are affine in the current value (CosineAnnealing / Poly with an ``eta_min``, Cosine
-  run past ``T_max``) or absolute (OneCycle, CosineRestart). Each must run alone while it changes
-  the value; the result is a ``sequence`` of pieces. An affine scheduler whose changes interleave
-  with another's has no closed form: that is a ``ValueError`` that says so, never another curve.
+  run past ``T_max``) or absolute (OneCycle, CosineRestart). One that runs alone while it changes
+  the value is a piece of a ``sequence``. Affine updates that interleave with another
+  scheduler's changes are the exact scan ``affine_steps`` of every update in the hook's order;
+  absolute ones (and a cosine past ``T_max``) that interleave are a ``ValueError`` saying so.
 - ReduceOnPlateau decides from validation metrics: it is ``schedalg.plateau``'s node.
 
 Values are multipliers of the optimizer's original value (``initial_lr``), the adapter's
@@ -70,7 +71,7 @@ from schedalg import Schedule, chain, constant
 from schedalg import _validate as check
 from schedalg.mmengine.base import FN, INF, Loop, Spec
 from schedalg.mmengine.configfile import read_config, read_settings
-from schedalg.mmengine.specs import normalise
+from schedalg.mmengine.specs import normalise, type_name
 from schedalg.mmengine.timeline import ParameterTimeline
 from schedalg.units import absolute as _absolute
 
@@ -143,7 +144,7 @@ def loop_arguments(train_cfg: Mapping[str, Any] | None) -> dict[str, int]:
     if not train_cfg:
         return {}
     by_epoch = train_cfg.get("by_epoch")
-    loop = train_cfg.get("type")
+    loop = type_name(train_cfg.get("type"))
     iter_loop = by_epoch is False or loop == "IterBasedTrainLoop"
     key = "max_iters" if iter_loop else "max_epochs"
     value = train_cfg.get(key)

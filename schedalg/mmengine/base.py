@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from schedalg import Schedule, chain, constant
+from schedalg import Schedule, chain, constant, sequence, shift
 from schedalg import _validate as check
 
 FN = "from_config"
@@ -177,6 +177,22 @@ class Kind:
         (None: it leaves it)."""
         return None
 
+    def scanned(self, spec: Spec) -> bool:
+        """Whether only MMEngine's own update sequence (the scan of ``stepwise``) reproduces its
+        values, for lack of a well-conditioned closed form."""
+        return False
+
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        """Its update at local step t as ``v <- target(t) + (v - target(t)) * ratio(t)``: the
+        pair ``(ratio, target)`` (multipliers), or why it has no such form. A multiplicative
+        kind's ratio is its factor's ``F(t) / F(t - 1)`` (``F(0)`` at t = 0)."""
+        if not self.multiplicative(spec):
+            return f"it changes the value {self.effect}, not by an affine update of it"
+        factor = self.factor(spec)
+        if factor is None:
+            return constant(1.0), constant(0.0)
+        return step_ratio(factor, factor(0)), constant(0.0)
+
     def remedy(self, spec: Spec) -> str:
         """What else makes an overlapping affine scheduler expressible, if anything."""
         return ""
@@ -267,3 +283,8 @@ def anneal(v0: float, eta: float, unit_curve: Callable[[float], Schedule]) -> Sc
     if v0 != 0:
         return scaled(v0, unit_curve(eta / v0))
     return chain(constant(eta), constant(1.0) - unit_curve(0.0))
+
+
+def step_ratio(curve: Schedule, first: float) -> Schedule:
+    """``first`` at step 0, then ``curve(t) / curve(t - 1)``: one step's factor of ``curve``."""
+    return sequence(constant(first), shift(curve, 1) / curve, at=[1])

@@ -10,12 +10,15 @@ attribute, any other call, arithmetic, a lambda, a comprehension, an f-string) i
 statement that changes these names afterwards (``+=``, ``x[0]['end'] = 5``, ``.append``,
 ``del``) and a ``_base_`` (inheritance is not followed). A ``.json`` file holds either the
 ``param_scheduler`` value itself or an object with ``"param_scheduler"`` (and ``"train_cfg"``).
+A literal ``optim_wrapper`` gives the base values (``read_settings(path)["base"]``: the optimizer's
+``lr``, ``momentum`` or ``betas[0]``, ``weight_decay``); one that is not literal gives none.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 from typing import Any
 
@@ -32,7 +35,8 @@ class _Refused(ValueError):
 
 
 def read_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``{'param_scheduler': [dict, ...], 'train_cfg': dict or None}`` from a ``.py``/``.json``."""
+    """``{'param_scheduler': [dict, ...], 'train_cfg': dict or None, 'base': {name: value}}``
+    from a ``.py``/``.json`` config (``base``: from a literal ``optim_wrapper.optimizer``)."""
     name = os.fspath(path)
     values = _read_values(name)
     if values.get("param_scheduler") is None:
@@ -47,7 +51,26 @@ def read_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
     train_cfg = values.get("train_cfg")
     if train_cfg is not None and not isinstance(train_cfg, dict):
         raise ValueError(f"{name}: train_cfg must be a dict, got {train_cfg!r}")
-    return {"param_scheduler": scheduler, "train_cfg": train_cfg}
+    return {"param_scheduler": scheduler, "train_cfg": train_cfg, "base": _bases(values)}
+
+
+def _bases(values: dict[str, Any]) -> dict[str, float]:
+    """The optimizer's lr, momentum (or ``betas[0]``) and weight decay where the config's
+    ``optim_wrapper.optimizer`` gives them as numbers: the base values of the schedules."""
+    wrapper = values.get("optim_wrapper")
+    optimizer = wrapper.get("optimizer") if isinstance(wrapper, dict) else None
+    if not isinstance(optimizer, dict):
+        return {}
+    found = {k: optimizer.get(k) for k in ("lr", "momentum", "weight_decay")}
+    betas = optimizer.get("betas")
+    if found["momentum"] is None and isinstance(betas, (list, tuple)) and betas:
+        found["momentum"] = betas[0]
+    real = (int, float)
+    return {
+        k: float(v)
+        for k, v in found.items()
+        if isinstance(v, real) and not isinstance(v, bool) and math.isfinite(v) and v != 0
+    }
 
 
 def read_config(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -74,7 +97,7 @@ def _from_json(name: str, text: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as error:
         raise ValueError(f"{name}: not valid JSON: {error}") from None
     if isinstance(value, dict) and "param_scheduler" in value:
-        return {key: value.get(key) for key in _NAMES}
+        return {key: value.get(key) for key in (*_NAMES, "optim_wrapper")}
     return {"param_scheduler": value, "train_cfg": None}
 
 
@@ -99,6 +122,8 @@ def _from_python(name: str, text: str) -> dict[str, Any]:
         for target in targets:
             if target in _NAMES:
                 values[target] = _read_literal(name, target, value)
+            elif target == "optim_wrapper":
+                values[target] = _optional_literal(name, target, value)
     if inherits:
         raise ValueError(
             f"{name}: the config has _base_ = ...: _base_ inheritance is not followed (the "
@@ -156,6 +181,14 @@ def _targets(statement: ast.stmt) -> list[ast.expr]:
     if isinstance(statement, ast.AnnAssign):
         return [statement.target]
     return []
+
+
+def _optional_literal(name: str, target: str, value: ast.expr) -> Any:
+    """A value the schedules only may use (the optimizer's base values): None if not literal."""
+    try:
+        return _read_literal(name, target, value)
+    except ValueError:
+        return None
 
 
 def _read_literal(name: str, target: str, value: ast.expr) -> Any:

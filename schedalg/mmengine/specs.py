@@ -41,9 +41,7 @@ def check_types(param_scheduler: Any) -> None:
 
 
 def _type_name(index: int, cfg: Mapping[str, Any]) -> str:
-    name = cfg.get("type", None)
-    if isinstance(name, str) and name.startswith("mmengine."):
-        name = name[len("mmengine.") :]
+    name = type_name(cfg.get("type", None))
     if not isinstance(name, str) or name not in TYPES:
         hint = nearest(name, TYPES) if isinstance(name, str) else ""
         raise ValueError(
@@ -120,6 +118,7 @@ def _kind_and_param(index: int, label: str, cfg: dict[str, Any]) -> tuple[Kind, 
     checks the remaining ones are the kind's arguments."""
     name = _type_name(index, cfg)
     cfg.pop("type")
+    cfg.pop("_scope_", None)  # MMEngine's registry scope: it does not change the scheduler
     kind, param = TYPES[name]
     if param is None:
         param = cfg.pop("param_name", None)
@@ -127,6 +126,18 @@ def _kind_and_param(index: int, label: str, cfg: dict[str, Any]) -> tuple[Kind, 
             raise ValueError(f"{FN}(): {label}: param_name must be a parameter name, got {param!r}")
     _check_arguments(label, name, kind, param, cfg)
     return kind, param
+
+
+def type_name(value: Any) -> Any:
+    """A ``type`` as MMEngine's registry accepts it, as the plain registered name: a class
+    (``type=LinearLR`` in new-style configs) by its name, a dotted import path
+    (``mmengine.optim.scheduler.lr_scheduler.LinearLR``) or scoped name (``mmengine.LinearLR``)
+    by its last part. Anything else is returned as it is, for the caller to refuse."""
+    if isinstance(value, type):
+        return value.__name__
+    if isinstance(value, str) and "." in value:
+        return value.rsplit(".", 1)[1]
+    return value
 
 
 def _check_arguments(label: str, name: str, kind: Kind, param: str, cfg: dict[str, Any]) -> None:

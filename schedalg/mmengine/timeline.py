@@ -2,10 +2,13 @@
 
 Every MMEngine scheduler updates the *current* value, so schedulers compose in time order. The
 multiplicative ones compose as a product of their clipped closed forms, whatever their overlaps.
-An affine or absolute one must run alone while it changes the value (others may be active but
-must not change the value then): it starts from the value the schedulers before it left, and the
-ones after it continue from the value it leaves. The result is a ``sequence`` of pieces: regions
-of multiplicative changes, and the affine curves between them.
+An affine or absolute one that runs alone while it changes the value (others may be active but
+must not change the value then) starts from the value the schedulers before it left, and the
+ones after it continue from the value it leaves: the result is a ``sequence`` of pieces, regions
+of multiplicative changes and the affine curves between them. Where affine updates really
+interleave with other changes, the parameter is the exact scan of every scheduler's updates in
+the hook's order (``affine_steps``); absolute updates (OneCycle, CosineRestart) and a cosine past
+its ``T_max`` have no such update and are refused there.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 
 from schedalg import Schedule, chain, clip, constant, per_epoch, sequence, shift
 from schedalg.mmengine.base import INF, Key, Spec, scaled
+from schedalg.recurrence import affine_steps
 
 __all__ = ["ParameterTimeline"]
 
@@ -27,6 +31,9 @@ class ParameterTimeline:
         self.base = base
         self.multiplicative = [s for s in specs if s.kind.multiplicative(s)]
         self.factors = {s.index: s.kind.factor(s) for s in self.multiplicative}
+        # What the kinds' values are in: 1.0 (multipliers of base), or base (absolute values)
+        # while the scan is built, which then runs in the optimizer's own numbers as MMEngine's.
+        self._unit = 1.0
         self._initial = self._initial_values()
 
     def _initial_values(self) -> dict[int, float]:
@@ -50,10 +57,10 @@ class ParameterTimeline:
                 f"{what}={spec.args.get(what)!r} is an absolute {self.name}, so the expression "
                 f"depends on the optimizer's {self.name}: pass base={{{self.name!r}: <value>}}"
             )
-        return value / self.base
+        return value if self._unit == self.base else value / self.base
 
     def initial(self, spec: Spec) -> float:
-        return self._initial[spec.index]
+        return self._initial[spec.index] * self._unit
 
     def last_built(self, spec: Spec) -> Spec:
         return [s for s in self.specs if s.kind is spec.kind][-1]
@@ -61,6 +68,53 @@ class ParameterTimeline:
     # -- the whole timeline --
 
     def compile(self) -> Schedule:
+        """The readable expression (a ``sequence`` of closed forms) where one exists, else the
+        exact scan of every scheduler's updates in MMEngine's order (``affine_steps``)."""
+        scanned = [s for s in self.specs if s.kind.scanned(s)]
+        if scanned:
+            return self._recurrence(Interleaved(scanned[0], "it is reproduced update by update"))
+        try:
+            return self._pieces()
+        except Interleaved as refusal:
+            return self._recurrence(refusal)
+
+    def _recurrence(self, refusal: Interleaved) -> Schedule:
+        """Every update of every scheduler, in hook order: iteration schedulers before epoch
+        schedulers at one iteration, config order within each."""
+        ratios, targets, every, begins, ends = [], [], [], [], []
+        unit = 1.0 if self.base is None else self.base
+        for s in sorted(self.specs, key=lambda s: (s.epoch, s.index)):
+            if s.first_change_from(0) is None:
+                continue
+            form = self._stepwise(s, unit)
+            if isinstance(form, str):
+                raise refusal.spec.fail(
+                    f"{refusal.overlap}; {s.label}: {form}, so the updates cannot be composed "
+                    "exactly. Make their windows [begin, end) not "
+                    f"overlap{refusal.spec.kind.remedy(refusal.spec)}"
+                )
+            ratios.append(form[0])
+            targets.append(form[1])
+            every.append(s.unit)
+            begins.append(s.begin)
+            ends.append(s.begin + s.last_change() + 1)
+        try:
+            scan = affine_steps(
+                *ratios, targets=targets, every=every, begins=begins, ends=ends, start=unit
+            )
+        except ValueError as error:
+            raise refusal.spec.fail(f"{refusal.overlap}; {error}") from None
+        return scan if unit == 1.0 else scan / unit
+
+    def _stepwise(self, spec: Spec, unit: float) -> tuple[Schedule, Schedule] | str:
+        """The kind's update with its values in ``unit``s (1.0: multipliers of base)."""
+        self._unit = unit
+        try:
+            return spec.kind.stepwise(spec, self)
+        finally:
+            self._unit = 1.0
+
+    def _pieces(self) -> Schedule:
         pieces = _Pieces()
         value, key = 1.0, None  # the current region: its value at its start, its first key
         for first, spec in self._affine_windows():
@@ -195,13 +249,21 @@ class ParameterTimeline:
                 continue
             k = s.next_change(first)
             if k is not None and k <= last:
-                raise spec.fail(
+                raise Interleaved(
+                    spec,
                     f"it changes the {self.name} {spec.kind.effect} from iteration {first[0]} "
-                    f"to {last[0]}, and {s.label} changes it too at iteration {k[0]}; MMEngine "
-                    f"then interleaves an {spec.kind.update} with another update, which has no "
-                    "closed form in schedalg. Make their windows [begin, end) not "
-                    f"overlap{spec.kind.remedy(spec)}"
+                    f"to {last[0]}, and {s.label} changes it too at iteration {k[0]}",
                 )
+
+
+class Interleaved(Exception):
+    """An affine or absolute scheduler whose updates interleave with another's: no sequence of
+    closed forms (``overlap`` says which and where); the timeline scans the updates instead."""
+
+    def __init__(self, spec: Spec, overlap: str) -> None:
+        super().__init__(overlap)
+        self.spec = spec
+        self.overlap = overlap
 
 
 class _Pieces:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import math
 
-from schedalg import Schedule, cosine, polynomial, sequence, shift
+from schedalg import Schedule, constant, cosine, polynomial, sequence, shift, stretch
 from schedalg import _validate as check
 from schedalg.mmengine.base import (
     Kind,
@@ -18,6 +18,7 @@ from schedalg.mmengine.base import (
     entry,
     finite,
     integral,
+    step_ratio,
 )
 
 _ETA_ZERO_REMEDY = " (or use eta_min=0, which makes CosineAnnealing/Poly multiplicative)"
@@ -53,6 +54,13 @@ class CosineAnnealing(Kind):
             a["eta_min"] = 0.0
         _one_eta(spec)
         t_max = a["T_max"] or spec.length
+        if check.is_real(t_max) and math.isfinite(t_max) and not float(t_max).is_integer():
+            # A fractional T_max (4.5 epochs converted to iterations): MMEngine's ratio update
+            # never meets its T_max, so the cosine runs on, periodic, from where it started.
+            if t_max <= 0:
+                raise spec.fail(f"T_max must be > 0, got {t_max!r}")
+            a["T_max"] = float(t_max)
+            return spec
         a["T_max"] = integral(spec.label, "T_max", t_max)
         if a["T_max"] < 1:
             raise spec.fail(f"T_max must be >= 1, got {t_max!r}")
@@ -61,20 +69,27 @@ class CosineAnnealing(Kind):
     def multiplicative(self, spec: Spec) -> bool:
         a = spec.args
         eta_zero = (a["eta_min"] if a["eta_min"] is not None else a["eta_min_ratio"]) == 0
-        return eta_zero and spec.length - 1 <= a["T_max"]
+        return eta_zero and (_fractional(spec) or spec.length - 1 <= a["T_max"])
 
     def changes_from(self, spec: Spec, t: int) -> int | None:
         return max(t, 1)  # step 0 leaves the value as it is
 
     def factor(self, spec: Spec) -> Schedule | None:
-        return cosine(spec.args["T_max"])
+        return _unit_cosine(spec, 0.0)
 
     def settles(self, spec: Spec, last: int) -> bool:
-        return last == spec.args["T_max"]
+        return not _fractional(spec) and last == spec.args["T_max"]
+
+    def scanned(self, spec: Spec) -> bool:
+        # Past a fractional T_max MMEngine's ratio passes next to the cosine's zero, where its
+        # recursion loses digits that only the same recursion reproduces.
+        return _fractional(spec) and spec.last_change() > spec.args["T_max"]
 
     def curve(self, spec: Spec, v0: float, timeline: Timeline) -> Schedule:
         t_max, eta = spec.args["T_max"], _eta_min(spec, timeline)
-        curve = anneal(v0, eta, lambda end: cosine(t_max, end=end))
+        curve = anneal(v0, eta, functools.partial(_unit_cosine, spec))
+        if _fractional(spec):
+            return curve
         if spec.last_change() > t_max:
             # Past T_max MMEngine adds (base - eta_min)(1 - cos(pi / T_max)) / 2 and then
             # follows the cosine anchored at the scheduler's base value, not at v0.
@@ -84,13 +99,37 @@ class CosineAnnealing(Kind):
             curve = sequence(curve, shift(rising, t_max + 1), at=[t_max + 1])
         return curve
 
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        t_max = spec.args["T_max"]
+        if not _fractional(spec) and spec.last_change() > t_max:
+            return (
+                f"past T_max={t_max} MMEngine adds to the value once per period, which is not "
+                "an update of the form eta_min + (v - eta_min) * r"
+            )
+        return step_ratio(_unit_cosine(spec, 0.0), 1.0), constant(_eta_min(spec, timeline))
+
     def remedy(self, spec: Spec) -> str:
-        if spec.args["eta_min"] != 0:
+        if spec.args["eta_min"] != 0 or _fractional(spec):
             return _ETA_ZERO_REMEDY
         return (
             f" (or make T_max >= end - begin - 1 = {spec.length - 1}: past "
             f"T_max={spec.args['T_max']} MMEngine's cosine update is affine, not multiplicative)"
         )
+
+
+def _fractional(spec: Spec) -> bool:
+    return isinstance(spec.args["T_max"], float)
+
+
+def _unit_cosine(spec: Spec, end: float) -> Schedule:
+    """``end + (1 - end) * (1 + cos(pi * t / T_max)) / 2``, held from an integer T_max on, and
+    periodic for a fractional one (``stretch`` of the unit cosine)."""
+    t_max = spec.args["T_max"]
+    if isinstance(t_max, float):
+        # T_max = n / d with d a power of 2: pi * (t * d) / n rounds as MMEngine's pi * t / T_max.
+        n, d = t_max.as_integer_ratio()
+        return stretch(cosine(n, end=end, periodic=True), 1 / d)
+    return cosine(t_max, end=end)
 
 
 @entry
@@ -123,6 +162,13 @@ class Poly(Kind):
         eta = timeline.absolute(spec, spec.args["eta_min"], "eta_min")
         total, power = spec.length - 1, float(spec.args["power"])
         return anneal(v0, eta, lambda end: polynomial(total, power, end=end))
+
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        total, power = spec.length - 1, float(spec.args["power"])
+        if total < 1:
+            return constant(1.0), constant(0.0)
+        eta = timeline.absolute(spec, spec.args["eta_min"], "eta_min")
+        return step_ratio(polynomial(total, power), 1.0), constant(eta)
 
     def remedy(self, spec: Spec) -> str:
         return _ETA_ZERO_REMEDY
