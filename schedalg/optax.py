@@ -3,8 +3,9 @@
 Porting is changing one import::
 
     >>> from schedalg.optax import warmup_cosine_decay_schedule
-    >>> warmup_cosine_decay_schedule(0.0, 1e-3, warmup_steps=100, decay_steps=1000)
-    sequence(-0.001 * polynomial(100) + 0.001, 0.001 * cosine(900), at=[100])
+    >>> s = warmup_cosine_decay_schedule(0.0, 1e-3, warmup_steps=100, decay_steps=1000)
+    >>> s(0), s(100), s(1000)
+    (0.0, 0.001, 0.0)
 
 Each factory returns the expression whose values are optax's (absolute values, as optax's are,
 not multipliers), written with optax's own operations in optax's order wherever the algebra has
@@ -24,7 +25,7 @@ from schedalg.arithmetic import maximum, minimum
 from schedalg.combinators import sequence, stretch
 from schedalg.expression import Schedule, constant
 from schedalg.phases import piecewise
-from schedalg.primitives import cosine, exponential, polynomial, step_decay
+from schedalg.primitives import cosine, elapsed, exponential, step_decay
 
 __all__ = [
     "constant_schedule",
@@ -88,7 +89,13 @@ def _polynomial(
     begin = max(0, _steps(fn, "transition_begin", begin))
     if steps <= 0:
         return constant(init)
-    return _from(begin, init, (init - end) * polynomial(steps, power=exponent) + end)
+    # optax's operations in optax's order, (1 - t / steps) ** power: schedalg's polynomial
+    # computes (steps - t) / steps, correctly rounded, which differs from optax near its end.
+    # Held from ``steps`` on at its value there (under jit XLA's ``x * (1 / steps)`` would not
+    # reach 0 exactly, and a fractional power of its remainder is 1e-12, not 0).
+    remaining = (1.0 - minimum(elapsed(), steps) / steps) ** exponent
+    ramp = (init - end) * remaining + end
+    return _from(begin, init, sequence(ramp, constant(ramp(steps)), at=[steps]))
 
 
 def linear_schedule(

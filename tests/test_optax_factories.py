@@ -136,7 +136,10 @@ def test_a_whole_exponent_is_a_product_within_ulps(exponent: int) -> None:
 
 def test_the_port_example_prints_readably() -> None:
     s = so.warmup_cosine_decay_schedule(0.0, 1e-3, warmup_steps=100, decay_steps=1000)
-    assert repr(s) == "sequence(-0.001 * polynomial(100) + 0.001, 0.001 * cosine(900), at=[100])"
+    assert repr(s) == (
+        "sequence(sequence(-0.001 * (1.0 - minimum(elapsed(), 100.0) / 100.0) ** 1.0 + 0.001, "
+        "constant(0.001), at=[100]), 0.001 * cosine(900), at=[100])"
+    )
 
 
 def test_every_optax_schedule_factory_is_here() -> None:
