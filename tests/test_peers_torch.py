@@ -39,7 +39,7 @@ def _optimizer(resumed: bool = False) -> torch.optim.Optimizer:
 
 
 def _close(want: float, got: float, t: int, group: int) -> bool:
-    """The §9 rule for the float group; float32 precision for the tensor group."""
+    """docs/torch-semantics.md §9 for the float group; float32 precision for the tensor group."""
     if group == 1:
         return math.isclose(got, want, rel_tol=8 * FLOAT32 * (1 + t), abs_tol=1e-30)
     return math.isclose(got, want, **tol(t))

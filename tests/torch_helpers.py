@@ -1,4 +1,5 @@
-"""Shared helpers for the torch tests: optimizers, the §9 tolerance, lockstep comparison."""
+"""Shared helpers for the torch tests: optimizers, the tolerance of docs/torch-semantics.md §9,
+lockstep comparison."""
 
 from __future__ import annotations
 
