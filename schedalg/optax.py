@@ -159,8 +159,7 @@ def piecewise_interpolate_schedule(
     """Through ``(0, init)`` and ``(b_k, init * s_1 * ... * s_k)``, interpolated ``'linear'`` or
     ``'cosine'``; held at the last value."""
     fn = "piecewise_interpolate_schedule"
-    if interpolate_type not in ("linear", "cosine"):
-        raise ValueError("`interpolate_type` must be either 'cosine' or 'linear'")
+    check.choice(fn, "interpolate_type", interpolate_type, ("linear", "cosine"))
     points = _through(fn, init_value, boundaries_and_scales)
     if len(points) == 1:
         return constant(points[0][1])

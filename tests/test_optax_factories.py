@@ -357,3 +357,12 @@ def test_peers_optax_cosine_with_giant_int_steps() -> None:
     value = jax.jit(to_optax(s))(int(1e9))
     assert value.dtype == np.float32
     np.testing.assert_allclose(float(value), 1000 * (1 + np.cos(np.pi / 10)) / 2, rtol=1e-6)
+
+
+def test_an_unknown_interpolation_is_named_with_the_function_and_value() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"piecewise_interpolate_schedule\(\): interpolate_type must be one of 'linear', "
+        r"'cosine', got 'cubic'",
+    ):
+        so.piecewise_interpolate_schedule("cubic", 1.0, {10: 0.5})
