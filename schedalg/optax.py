@@ -159,7 +159,12 @@ def piecewise_interpolate_schedule(
     """Through ``(0, init)`` and ``(b_k, init * s_1 * ... * s_k)``, interpolated ``'linear'`` or
     ``'cosine'``; held at the last value."""
     fn = "piecewise_interpolate_schedule"
-    check.choice(fn, "interpolate_type", interpolate_type, ("linear", "cosine"))
+    if interpolate_type not in ("linear", "cosine"):
+        # optax's own words, with the function and the value.
+        raise ValueError(
+            f"{fn}(): `interpolate_type` must be either 'cosine' or 'linear', "
+            f"got {interpolate_type!r}"
+        )
     points = _through(fn, init_value, boundaries_and_scales)
     if len(points) == 1:
         return constant(points[0][1])

@@ -362,7 +362,7 @@ def test_peers_optax_cosine_with_giant_int_steps() -> None:
 def test_an_unknown_interpolation_is_named_with_the_function_and_value() -> None:
     with pytest.raises(
         ValueError,
-        match=r"piecewise_interpolate_schedule\(\): interpolate_type must be one of 'linear', "
-        r"'cosine', got 'cubic'",
+        match=r"piecewise_interpolate_schedule\(\): `interpolate_type` must be either 'cosine' "
+        r"or 'linear', got 'cubic'",
     ):
         so.piecewise_interpolate_schedule("cubic", 1.0, {10: 0.5})
