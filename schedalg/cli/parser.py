@@ -67,6 +67,19 @@ def positive(name: str, limit: int | None = None) -> Any:
     return convert
 
 
+def setting(text: str) -> tuple[str, int]:
+    """``--set total=100000``: a placeholder's name and its non-negative integer value."""
+    name, equals, value = text.partition("=")
+    if not (equals and name.strip().isidentifier()):
+        raise argparse.ArgumentTypeError(f"--set takes NAME=INTEGER, got {text!r}")
+    number = whole_number(f"--set {name.strip()}", value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(
+            f"--set {name.strip()} must be a non-negative integer, got {value!r}"
+        )
+    return name.strip(), number
+
+
 def size(text: str) -> tuple[int, int]:
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -107,6 +120,14 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         type=positive("--epoch-length"),
         help="iterations per epoch: configs with by_epoch schedulers need it; an expression "
         "is then read in epochs (per_epoch(expr, L))",
+    )
+    sub.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="bind a placeholder of the expressions, e.g. --set total=100000 (repeatable)",
     )
 
 
