@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 # The largest --width/--height: pixels for a PNG (Agg needs width * height * 4 bytes and refuses
@@ -144,7 +145,10 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("--size", type=size, help="WIDTHxHEIGHT, same as --width and --height")
 
 
-def build_parser(version: str) -> argparse.ArgumentParser:
+def build_parser(
+    version: str, extra: Sequence[Callable[[Any], None]] = ()
+) -> argparse.ArgumentParser:
+    """The parser; each of ``extra`` adds a subcommand to the subparsers."""
     from schedalg.analysis import MAX_STEPS
 
     parser = _Parser(
@@ -173,6 +177,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         help="default: from the suffix of -o (.csv, .json, .npy), else csv",
     )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    for add in extra:
+        add(commands)
     commands.add_parser("list", help="list the constructors, one line each")
     explain = commands.add_parser("help", help="explain one constructor: formula, parameters")
     explain.add_argument("name", metavar="NAME", help="a constructor, e.g. cosine")
