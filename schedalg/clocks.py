@@ -1,0 +1,272 @@
+"""Token and sample clocks: a schedule written in tokens (or samples), applied per step.
+
+``consumed(per_step)`` is the exact running total of an integer amount per step — the tokens or
+samples seen before step ``t``. ``in_tokens(s, tokens_per_step)`` is ``warp(s, consumed(...))``:
+``s`` read at the number of tokens seen, whatever the batch size does. The total is a closed form
+when the amount per step is piecewise constant with known runs (a constant, a ``batch_ramp``, a
+``sequence`` of those, times a constant integer such as a sequence length) — exact, and traceable
+under ``jax.jit`` — and a cached prefix sum otherwise (NumPy and torch).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from schedalg import _validate as check
+from schedalg.backends import is_jax
+from schedalg.combinators import sequence, warp
+from schedalg.expression import Schedule, chain, constant
+from schedalg.integers import _Integral, a_name, batch_ramp, gather, run_index
+from schedalg.node import nearest, param
+from schedalg.tree import nodes
+
+UNITS = ("tokens", "samples")
+# The prefix sum of a schedule without runs grows to at most this many steps (8 bytes a step).
+MAX_PREFIX = 50_000_000
+
+Runs = tuple[list[int], list[float]]
+
+
+def _not_increasing(value: Any, step: int) -> ValueError:
+    return ValueError(
+        f"consumed(): per_step must be a positive integer at every step (a clock that does not "
+        f"increase is refused), got {value!r} at step {step}"
+    )
+
+
+def _amount(value: float, step: int) -> int:
+    if not (math.isfinite(value) and value >= 1 and float(value).is_integer()):
+        raise _not_increasing(value, step)
+    return int(value)
+
+
+def runs_of(schedule: Schedule) -> Runs | None:
+    """``(starts, sizes)`` of a piecewise constant per-step amount (from step ``starts[i]`` on,
+    ``sizes[i]``), or None when ``schedule`` is not built from constants, ``batch_ramp`` and
+    ``sequence``, times constants. The sizes are not checked here (``consumed`` does)."""
+    if isinstance(schedule, constant):
+        return [0], [schedule.value]
+    if isinstance(schedule, batch_ramp):
+        starts, sizes = schedule.runs()
+        return starts, [float(size) for size in sizes]
+    if isinstance(schedule, chain):
+        return _scaled(schedule)
+    if isinstance(schedule, sequence):
+        return _pieces(schedule)
+    return None
+
+
+def _scaled(product: chain) -> Runs | None:
+    factor = 1.0
+    inner: Runs | None = None
+    for item in product.factors:
+        if isinstance(item, constant):
+            factor *= item.value
+        elif inner is None:
+            inner = runs_of(item)
+            if inner is None:
+                return None
+        else:
+            return None
+    if inner is None:
+        return [0], [factor]
+    starts, sizes = inner
+    return starts, [factor * size for size in sizes]
+
+
+def _pieces(s: sequence) -> Runs | None:
+    edges = (0, *s.at, math.inf)
+    starts: list[int] = []
+    sizes: list[float] = []
+    for i, piece in enumerate(s.pieces):
+        found = runs_of(piece)
+        if found is None:
+            return None
+        for start, size in zip(*found):
+            if edges[i] + start < edges[i + 1]:
+                starts.append(int(edges[i] + start))
+                sizes.append(size)
+    return starts, sizes
+
+
+class consumed(_Integral):
+    """``consumed(per_step, unit='tokens')``: ``per_step(0) + ... + per_step(floor(t) - 1)``,
+    the tokens (or samples) seen before step ``t`` — 0 at step 0, an exact integer.
+
+    ``per_step`` (a number or a schedule: a constant, a ``batch_ramp`` times the sequence
+    length, any integer-valued schedule) must be a positive integer at every step. ``unit``
+    names the clock for ``describe`` and ``plot``. Exact while the total stays below ``2**53``
+    (9e15 tokens); under ``jax.jit`` in float32 the total is rounded to float32 unless computed
+    through ``to_optax`` (which evaluates in float64).
+
+    >>> from schedalg import batch_ramp, consumed
+    >>> consumed(2048)(10), consumed(batch_ramp(32, 32, 320, 128))(8)
+    (20480, 480)
+    """
+
+    per_step: Schedule = param()
+    unit: str = param(a_name(*UNITS), default="tokens")
+
+    if TYPE_CHECKING:  # the public signature: a number is a constant amount per step
+
+        def __init__(self, per_step: Schedule | float, unit: str = "tokens") -> None: ...
+
+    def __post_init__(self) -> None:
+        per_step: Any = self.per_step
+        if check.is_real(per_step):
+            per_step = constant(float(per_step))
+        self._set("per_step", check.a_schedule()("consumed", "per_step", per_step))
+        super().__post_init__()
+
+    def _check(self) -> None:
+        found = runs_of(self.per_step)
+        table = None
+        if found is not None:
+            starts, sizes = found
+            table = _totals(starts, [_amount(size, step) for step, size in zip(starts, sizes)])
+        # The closed form's table, or the prefix sum grown on demand: not fields, so invisible
+        # to equality and hashing.
+        self._set("_runs", table)
+        self._set("_prefix", np.zeros(1, dtype=np.int64))
+
+    def __repr__(self) -> str:
+        per_step: Any = self.per_step
+        amount = per_step._as_number()
+        shown = repr(per_step) if amount is None or not amount.is_integer() else str(int(amount))
+        unit = "" if self.unit == "tokens" else f", unit={self.unit!r}"
+        return f"consumed({shown}{unit})"
+
+    # -- the closed form: runs of equal amounts ---------------------------------------------
+
+    def _scalar(self, t: float) -> float:
+        step = math.floor(t)
+        table: tuple[list[int], list[int], list[int]] | None = self._runs  # type: ignore[attr-defined]
+        if table is None:
+            return float(self._prefix_through(step)[step])
+        starts, sizes, totals = table
+        i = bisect.bisect_right(starts, step) - 1
+        return float(totals[i] + (step - starts[i]) * sizes[i])
+
+    def _array(self, t: Any, xp: Any) -> Any:
+        table: tuple[list[int], list[int], list[int]] | None = self._runs  # type: ignore[attr-defined]
+        if table is None:
+            return self._prefix_array(t, xp)
+        starts, sizes, totals = table
+        floor = xp.floor(t)
+        if len(starts) == 1:
+            return floor * float(sizes[0])
+        index = run_index(t, xp, starts)
+        before = gather(totals, index, t, xp)
+        return before + (floor - gather(starts, index, t, xp)) * gather(sizes, index, t, xp)
+
+    # -- the fallback: a prefix sum ------------------------------------------------------------
+
+    def _prefix_through(self, step: int) -> np.ndarray:
+        prefix: np.ndarray = self._prefix  # type: ignore[attr-defined]
+        if step < prefix.shape[0]:
+            return prefix
+        if step >= MAX_PREFIX:
+            raise ValueError(
+                f"consumed(): the running total of {self.per_step!r} is a prefix sum, kept for "
+                f"at most {MAX_PREFIX} steps, asked for step {step}; write the amount per step "
+                "from constants and batch_ramp for a closed form"
+            )
+        have = prefix.shape[0] - 1
+        want = min(max(step, 2 * have, 1024), MAX_PREFIX)
+        values = self.per_step.curve(have, want)
+        bad = ~(np.isfinite(values) & (values >= 1) & (values == np.floor(values)))
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise _not_increasing(float(values[first]), have + first)
+        grown = np.concatenate([prefix, prefix[-1] + np.cumsum(values.astype(np.int64))])
+        self._set("_prefix", grown)
+        return grown
+
+    def _prefix_array(self, t: Any, xp: Any) -> Any:
+        if is_jax(xp):
+            import jax
+
+            if isinstance(t, jax.core.Tracer):
+                raise TypeError(
+                    f"consumed(): the running total of {self.per_step!r} is a prefix sum of its "
+                    "values, which jax.jit cannot trace; write the amount per step from "
+                    "constants, batch_ramp and sequence (a closed form), or evaluate with NumPy"
+                )
+        steps = np.floor(np.asarray(t if xp is np else _host(t), dtype=np.float64))
+        top = int(steps.max()) if steps.size else 0
+        values = self._prefix_through(top)[steps.astype(np.int64)].astype(np.float64)
+        if xp is np:
+            return values
+        if is_jax(xp):
+            import jax.numpy as jnp
+
+            return jnp.asarray(values, dtype=t.dtype)
+        return xp.asarray(values, dtype=t.dtype, device=t.device)
+
+
+def _host(t: Any) -> Any:
+    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _totals(starts: list[int], sizes: list[int]) -> tuple[list[int], list[int], list[int]]:
+    totals = [0]
+    for i in range(1, len(starts)):
+        totals.append(totals[-1] + (starts[i] - starts[i - 1]) * sizes[i - 1])
+    return starts, sizes, totals
+
+
+def in_tokens(schedule: Schedule, tokens_per_step: Schedule | float) -> Schedule:
+    """``schedule`` written in tokens, read per step: ``warp(schedule, consumed(tokens_per_step))``
+    (OLMo-core's ``units=tokens``, Composer's ``tok``). ``tokens_per_step`` is a number or a
+    schedule, e.g. ``4096 * batch_ramp(...)`` for a sequence length times a ramped batch.
+
+    >>> from schedalg import cosine, in_tokens
+    >>> s = in_tokens(cosine(10**6), 1000)
+    >>> s, s(500), s(1000)
+    (warp(cosine(1000000), consumed(1000)), 0.5, 0.0)
+    """
+    return warp(schedule, consumed(tokens_per_step, unit="tokens"))
+
+
+def in_samples(schedule: Schedule, samples_per_step: Schedule | float) -> Schedule:
+    """``schedule`` written in samples, read per step: ``warp(schedule, consumed(samples_per_step,
+    unit='samples'))`` (Megatron-LM's ``--lr-decay-samples``, Composer's ``sp``), e.g. with
+    ``samples_per_step = batch_ramp(...)``.
+
+    >>> from schedalg import batch_ramp, in_samples, linear
+    >>> s = in_samples(linear(1.0, 0.0, 480), batch_ramp(32, 32, 320, 128))
+    >>> s(0), s(8)
+    (1.0, 0.0)
+    """
+    return warp(schedule, consumed(samples_per_step, unit="samples"))
+
+
+def resolve_clock(fn: str, schedule: Schedule, clock: Any) -> Schedule | None:
+    """The clock ``describe``/``plot`` show beside the steps: None for ``'steps'``, the
+    ``consumed`` clock of that unit in ``schedule`` for ``'tokens'``/``'samples'``, or a
+    schedule given as the clock itself."""
+    if clock is None or clock in ("step", "steps"):
+        return None
+    if isinstance(clock, Schedule):
+        return clock
+    if not isinstance(clock, str) or clock not in UNITS:
+        hint = nearest(clock, ("steps", *UNITS)) if isinstance(clock, str) else ""
+        raise ValueError(
+            f"{fn}(): clock must be 'steps', 'tokens', 'samples' or a clock schedule, "
+            f"got {clock!r}{hint}"
+        )
+    for node in nodes(schedule):
+        if isinstance(node, consumed) and node.unit == clock:
+            return node
+    raise ValueError(
+        f"{fn}(): clock={clock!r} names no consumed(..., unit={clock!r}) in the schedule "
+        f"(in_tokens and in_samples build one); pass the clock itself, e.g. "
+        f"clock=consumed(2048, unit={clock!r})"
+    )
+
+
+__all__ = ["consumed", "in_samples", "in_tokens", "resolve_clock", "runs_of"]
