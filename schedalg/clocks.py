@@ -229,7 +229,7 @@ def in_tokens(schedule: Schedule, tokens_per_step: Schedule | float) -> Schedule
     >>> s, s(500), s(1000)
     (warp(cosine(1000000), consumed(1000)), 0.5, 0.0)
     """
-    return warp(schedule, consumed(tokens_per_step, unit="tokens"))
+    return warp(schedule, _clock("in_tokens", "tokens_per_step", tokens_per_step, "tokens"))
 
 
 def in_samples(schedule: Schedule, samples_per_step: Schedule | float) -> Schedule:
@@ -242,7 +242,16 @@ def in_samples(schedule: Schedule, samples_per_step: Schedule | float) -> Schedu
     >>> s(0), s(8)
     (1.0, 0.0)
     """
-    return warp(schedule, consumed(samples_per_step, unit="samples"))
+    return warp(schedule, _clock("in_samples", "samples_per_step", samples_per_step, "samples"))
+
+
+def _clock(fn: str, name: str, per_step: Any, unit: str) -> consumed:
+    """``consumed(per_step, unit)``, its errors worded as ``fn``'s, with ``name`` for per_step."""
+    try:
+        return consumed(per_step, unit=unit)
+    except (TypeError, ValueError) as error:
+        text = str(error).replace("consumed(): per_step", f"{fn}(): {name}")
+        raise type(error)(text) from None
 
 
 def resolve_clock(fn: str, schedule: Schedule, clock: Any) -> Schedule | None:
