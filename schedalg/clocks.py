@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from schedalg.backends import is_jax
 from schedalg.combinators import sequence, warp
 from schedalg.expression import Schedule, chain, constant
 from schedalg.integers import _Integral, a_name, batch_ramp, gather, run_index
-from schedalg.node import nearest, param
+from schedalg.node import Child, Clock, Event, nearest, param
 from schedalg.tree import nodes
 
 UNITS = ("tokens", "samples")
@@ -132,6 +133,17 @@ class consumed(_Integral):
         # to equality and hashing.
         self._set("_runs", table)
         self._set("_prefix", np.zeros(1, dtype=np.int64))
+
+    def children(self) -> Iterator[Child]:
+        # The amount's own events (a ramp's end, where a batch size stops changing) are not
+        # the clock's: a schedule read on it keeps changing there. The clock marks the step
+        # from which it advances evenly instead.
+        yield Child("per_step", None, self.per_step, Clock(placed=False))
+
+    def events(self) -> Iterator[Event]:
+        table: tuple[list[int], list[int], list[int]] | None = self._runs  # type: ignore[attr-defined]
+        if table is not None and len(table[0]) > 1:
+            yield Event(table[0][-1], "boundary", f"steady {self.unit} per step")
 
     def __repr__(self) -> str:
         per_step: Any = self.per_step

@@ -90,6 +90,8 @@ class _Integral(Schedule):
     ) -> np.ndarray:
         """The curve of steps ``[0, start)`` (or ``[start, stop)``) as ``int64`` integers; a
         float ``dtype`` (or ``out`` array) gives the same values as floats."""
+        if out is not None and not isinstance(out, np.ndarray):
+            return Schedule.curve(self, start, stop, out=out)  # refused there, with its words
         wanted = _integer_dtype("curve", dtype if out is None else out.dtype)
         if wanted is None:
             return Schedule.curve(self, start, stop, dtype=dtype, out=out)
