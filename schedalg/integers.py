@@ -62,12 +62,17 @@ def to_integers(value: Any) -> Any:
 
 
 def _integer_dtype(fn: str, dtype: Any) -> np.dtype[Any] | None:
-    """The NumPy integer dtype asked for, or None for a float dtype (checked by ``curve``)."""
+    """The NumPy integer dtype asked for, None for a real floating-point one; anything else is
+    refused (a complex or boolean curve would change the values)."""
     try:
         resolved = np.dtype(dtype)
     except TypeError:
+        resolved = None
+    if resolved is not None and np.issubdtype(resolved, np.integer):
+        return resolved
+    if resolved is not None and np.issubdtype(resolved, np.floating):
         return None
-    return resolved if np.issubdtype(resolved, np.integer) else None
+    raise TypeError(f"{fn}(): dtype must be an integer or real floating-point dtype, got {dtype!r}")
 
 
 class _Integral(Schedule):

@@ -154,6 +154,8 @@ def test_integer_curves_and_types_on_numpy():
     assert s.curve(5, out=out) is out and out.tolist() == s.curve(5).tolist()
     assert np.concatenate(list(s.chunks(0, 120, size=50))).tolist() == s.curve(120).tolist()
     assert (2 * s)(10) == 2.0 * s(10)
+    with pytest.raises(TypeError, match=r"curve\(\): dtype must be an integer or real"):
+        s.curve(5, dtype=complex)
 
 
 def test_integer_values_on_torch_and_jax():
