@@ -12,8 +12,11 @@ import logging
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import schedalg as sa
+from schedalg.clocks import runs_of
 
 SEQ = 4096
 
@@ -61,6 +64,26 @@ def test_sample_clock_and_a_piecewise_batch_schedule():
     staged = sa.sequence(sa.constant(256), sa.constant(512), sa.constant(1024), at=[100, 250])
     expected = np.cumsum([0] + [256] * 100 + [512] * 150 + [1024] * 49).tolist()
     assert sa.consumed(staged).curve(300).tolist() == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 10**7), min_size=1, max_size=6),
+    gaps=st.lists(st.integers(1, 300), min_size=5, max_size=5),
+    factor=st.integers(1, 8192),
+)
+def test_closed_form_and_prefix_sum_agree_with_a_plain_count(sizes, gaps, factor):
+    at = np.cumsum(gaps[: len(sizes) - 1]).tolist()
+    staged = factor * sa.sequence(*[sa.constant(b) for b in sizes], at=at)
+    per_step = [factor * sizes[int(np.searchsorted(at, t, side="right"))] for t in range(1200)]
+    expected = [0]
+    for amount in per_step[:-1]:
+        expected.append(expected[-1] + amount)
+    closed = sa.consumed(staged)
+    prefix = sa.consumed(sa.rounded(staged))  # the same amounts, summed as a prefix
+    assert runs_of(staged) is not None and runs_of(prefix.per_step) is None
+    assert closed.curve(1200).tolist() == expected == prefix.curve(1200).tolist()
+    assert [closed(t) for t in (0, 1, 599, 1199)] == [expected[t] for t in (0, 1, 599, 1199)]
 
 
 def test_a_schedule_without_runs_is_a_prefix_sum():
