@@ -4,8 +4,9 @@
 samples seen before step ``t``. ``in_tokens(s, tokens_per_step)`` is ``warp(s, consumed(...))``:
 ``s`` read at the number of tokens seen, whatever the batch size does. The total is a closed form
 when the amount per step is piecewise constant with known runs (a constant, a ``batch_ramp``, a
-``sequence`` of those, times a constant integer such as a sequence length) — exact, and traceable
-under ``jax.jit`` — and a cached prefix sum otherwise (NumPy and torch).
+ramp held after a known step — ``linear`` or ``piecewise``, rounded or not — a ``sequence`` of
+those, times a constant integer such as a sequence length): exact, and traceable under
+``jax.jit``. Any other amount is a cached prefix sum (NumPy and torch).
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ from schedalg import _validate as check
 from schedalg.backends import is_jax
 from schedalg.combinators import sequence, warp
 from schedalg.expression import Schedule, chain, constant
-from schedalg.integers import _Integral, a_name, batch_ramp, gather, run_index
+from schedalg.integers import _Integral, a_name, batch_ramp, gather, rounded, run_index
 from schedalg.node import Child, Clock, Event, nearest, param
+from schedalg.phases import piecewise
+from schedalg.primitives import linear
 from schedalg.tree import nodes
 
 UNITS = ("tokens", "samples")
 # The prefix sum of a schedule without runs grows to at most this many steps (8 bytes a step).
 MAX_PREFIX = 50_000_000
+# A ramp held after at most this many steps is read into runs (a closed form) at construction.
+MAX_RAMP = 1_000_000
 
 Runs = tuple[list[int], list[float]]
 
@@ -47,8 +52,8 @@ def _amount(value: float, step: int) -> int:
 
 def runs_of(schedule: Schedule) -> Runs | None:
     """``(starts, sizes)`` of a piecewise constant per-step amount (from step ``starts[i]`` on,
-    ``sizes[i]``), or None when ``schedule`` is not built from constants, ``batch_ramp`` and
-    ``sequence``, times constants. The sizes are not checked here (``consumed`` does)."""
+    ``sizes[i]``), or None when ``schedule`` is not built from constants, ``batch_ramp``, held
+    ramps and ``sequence``, times constants. The sizes are not checked here (``consumed`` does)."""
     if isinstance(schedule, constant):
         return [0], [schedule.value]
     if isinstance(schedule, batch_ramp):
@@ -58,7 +63,31 @@ def runs_of(schedule: Schedule) -> Runs | None:
         return _scaled(schedule)
     if isinstance(schedule, sequence):
         return _pieces(schedule)
+    return _ramp(schedule)
+
+
+def _held_from(schedule: Schedule) -> int | None:
+    """The step from which a ramp holds its last value (a ``linear``, a ``piecewise``, either
+    rounded), or None."""
+    if isinstance(schedule, rounded):
+        return _held_from(schedule.schedule)
+    if isinstance(schedule, linear):
+        return schedule.steps
+    if isinstance(schedule, piecewise):
+        return int(schedule.points[-1][0])
     return None
+
+
+def _ramp(schedule: Schedule) -> Runs | None:
+    """The runs of a ramp held after a known step, from its curve up to there (so a rounded
+    linear or piecewise-linear batch size is a closed form too, traceable under ``jax.jit``)."""
+    held = _held_from(schedule)
+    if held is None or held > MAX_RAMP:
+        return None
+    values = schedule.curve(held + 1, dtype=np.float64)
+    changes = np.flatnonzero(np.diff(values)) + 1
+    starts = [0, *changes.tolist()]
+    return starts, values[starts].tolist()
 
 
 def _scaled(product: chain) -> Runs | None:
@@ -185,7 +214,7 @@ class consumed(_Integral):
             raise ValueError(
                 f"consumed(): the running total of {self.per_step!r} is a prefix sum, kept for "
                 f"at most {MAX_PREFIX} steps, asked for step {step}; write the amount per step "
-                "from constants and batch_ramp for a closed form"
+                "from constants, batch_ramp and linear or piecewise ramps for a closed form"
             )
         have = prefix.shape[0] - 1
         want = min(max(step, 2 * have, 1024), MAX_PREFIX)
@@ -206,7 +235,8 @@ class consumed(_Integral):
                 raise TypeError(
                     f"consumed(): the running total of {self.per_step!r} is a prefix sum of its "
                     "values, which jax.jit cannot trace; write the amount per step from "
-                    "constants, batch_ramp and sequence (a closed form), or evaluate with NumPy"
+                    "constants, batch_ramp, (rounded) linear or piecewise ramps and sequence (a "
+                    "closed form), or evaluate with NumPy"
                 )
         steps = np.floor(np.asarray(t if xp is np else _host(t), dtype=np.float64))
         top = int(steps.max()) if steps.size else 0

@@ -86,8 +86,20 @@ def test_closed_form_and_prefix_sum_agree_with_a_plain_count(sizes, gaps, factor
     assert [closed(t) for t in (0, 1, 599, 1199)] == [expected[t] for t in (0, 1, 599, 1199)]
 
 
+def test_a_rounded_linear_ramp_is_a_closed_form():
+    ramp = sa.rounded(sa.linear(256, 2048, 1000), multiple_of=64)
+    steps = [ramp(t) for t in range(3000)]
+    expected = np.concatenate([[0], np.cumsum(steps)]).tolist()
+    assert runs_of(ramp) is not None
+    assert sa.consumed(ramp).curve(3001).tolist() == expected
+    assert sa.consumed(ramp)(10**9) == expected[3000] + (10**9 - 3000) * 2048
+    stepped = sa.piecewise([(0, 256.0), (100, 512.0), (300, 1024.0)], interpolation="step")
+    assert sa.consumed(stepped)(400) == 100 * 256 + 200 * 512 + 100 * 1024
+
+
 def test_a_schedule_without_runs_is_a_prefix_sum():
-    per_step = sa.rounded(sa.linear(10, 100, 10))
+    per_step = sa.rounded(90 * sa.cosine(10) + 10)
+    assert runs_of(per_step) is None
     values = [per_step(t) for t in range(5000)]
     expected = np.concatenate([[0], np.cumsum(values)]).tolist()
     clock = sa.consumed(per_step)
@@ -150,7 +162,10 @@ def test_jax_jit_counts_tokens_exactly_and_to_optax_beyond_int32():
     assert np.all(np.abs(got - want) <= np.spacing(want)), (got, want)
     assert 0 < float(want[-3]) < 3e-4 and 0 < float(want[-2]) < 3e-4  # past 2**31 tokens
     with pytest.raises(TypeError, match=r"jax\.jit cannot trace"):
-        jax.jit(sa.consumed(sa.rounded(sa.linear(10, 100, 10))))(jnp.arange(3))
+        jax.jit(sa.consumed(sa.rounded(90 * sa.cosine(10) + 10)))(jnp.arange(3))
+    ramp = sa.rounded(sa.linear(256, 2048, 1000), multiple_of=64)  # held after 1000: runs
+    linear_clock = sa.consumed(ramp)
+    assert jax.jit(linear_clock)(jnp.arange(1500)).tolist() == linear_clock.curve(1500).tolist()
 
 
 def test_in_samples_is_megatron_s_scheduler_under_its_ramp_up():
