@@ -16,6 +16,7 @@ from types import ModuleType as _ModuleType
 
 from schedalg.analysis import check, describe
 from schedalg.arithmetic import clamp, maximum, minimum
+from schedalg.clocks import consumed, in_samples, in_tokens
 from schedalg.combinators import clip, per_epoch, repeat, sequence, shift, stretch, warmup, warp
 from schedalg.cycles import cyclic, one_cycle, one_cycle_momentum
 from schedalg.data import fingerprint, from_dict, to_dict
@@ -23,6 +24,7 @@ from schedalg.diffing import diff
 from schedalg.expression import Schedule, add, chain, constant, divide, power, subtract
 from schedalg.functions import cumulative, from_fn
 from schedalg.horizon import placeholder, placeholders, total
+from schedalg.integers import batch_ramp, rounded
 from schedalg.metric import bind, bound_plateau, plateau, plateaus
 from schedalg.node import register
 from schedalg.perturbation import noise

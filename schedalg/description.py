@@ -19,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from schedalg._validate import integer
+from schedalg.clocks import resolve_clock
 from schedalg.combinators import per_epoch
 from schedalg.expression import Schedule
+from schedalg.integers import is_integral
 from schedalg.metric import bind, plateaus
 from schedalg.tree import MAX_EVENTS, Mark, events, nodes
 
@@ -79,9 +81,22 @@ class Description:
     zeros: tuple[tuple[int, int], ...]  # half-open step ranges where the value is exactly 0
     nonfinite: int
     notes: tuple[str, ...] = ()  # what the report shows differently from training
+    integral: bool = False  # an integer-valued schedule: values shown as integers
+    clock: str = ""  # the unit of a second clock shown beside the steps ("tokens")
+    clock_at: tuple[int, ...] = ()  # that clock at each phase's start, then at ``steps``
+
+    def _on_clock(self, i: int) -> str:
+        if not self.clock_at:
+            return ""
+        return f"  {self.clock} [{self.clock_at[i]}, {self.clock_at[i + 1]})"
 
     def __str__(self) -> str:
+        _num = _integer if self.integral else _number
         lines = [f"{self.expression}", f"over {self.steps} steps [0, {self.steps}):"]
+        if self.clock_at:
+            lines[-1] = (
+                f"over {self.steps} steps [0, {self.steps}) = {self.clock_at[-1]} {self.clock}:"
+            )
         lines.extend(f"  note: {note}" for note in self.notes)
         lines.append(f"  start  {_num(self.start)}  at step 0")
         lines.append(f"  end    {_num(self.end)}  at step {self.steps - 1}")
@@ -91,12 +106,12 @@ class Description:
             lines.append(f"  NaN or infinite values at {self.nonfinite} steps")
         lines.append("phases:")
         width = len(f"[{self.steps}, {self.steps})")
-        for phase in self.phases[: _SHOWN * 2]:
+        for i, phase in enumerate(self.phases[: _SHOWN * 2]):
             span = f"[{phase.start}, {phase.stop})".ljust(width)
             lines.append(
                 f"  {span}  {phase.label:<22} "
                 f"{_num(phase.start_value)} -> "
-                f"{_num(phase.end_value)}  {phase.trend}"
+                f"{_num(phase.end_value)}  {phase.trend}{self._on_clock(i)}"
             )
         if len(self.phases) > _SHOWN * 2:
             lines.append(f"  ... {len(self.phases) - _SHOWN * 2} more phases")
@@ -113,8 +128,12 @@ class Description:
         return "\n".join(lines)
 
 
-def _num(value: float) -> str:
+def _number(value: float) -> str:
     return f"{value:.6g}"
+
+
+def _integer(value: float) -> str:
+    return str(int(value)) if np.isfinite(value) else _number(value)
 
 
 def _listing(items: list[str]) -> str:
@@ -190,24 +209,33 @@ def _phases(values: np.ndarray, tree: list[Mark], jumps: list[int]) -> list[Phas
     return phases
 
 
-def describe(schedule: Schedule, steps: int) -> Description:
-    """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report."""
+def describe(schedule: Schedule, steps: int, *, clock: Any = None) -> Description:
+    """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report.
+
+    ``clock='tokens'`` (or ``'samples'``, or a clock schedule such as ``consumed(2048)``) shows
+    each phase also on that clock: the tokens seen at its start and end."""
     if not isinstance(schedule, Schedule):
         raise TypeError(f"describe(): schedule must be a Schedule, got {schedule!r}")
     n = check_steps("describe", "steps", steps)
+    second = resolve_clock("describe", schedule, clock)
     driven, notes = step_driven(schedule)
     with np.errstate(all="ignore"):
         # NaN and infinite values are reported in the description, not warned about.
         values = driven.curve(n)
     tree = [e for e in events(driven, n) if 0 < e.step < n]
-    jumps = _jumps(values)
+    integral = is_integral(schedule)
+    # Every change of an integer-valued schedule is a stair, however close the next one is.
+    jumps = [int(i) + 1 for i in np.flatnonzero(np.diff(values))] if integral else _jumps(values)
     finite = np.isfinite(values)
     safe_max = np.where(finite, values, -np.inf)
     safe_min = np.where(finite, values, np.inf)
     peak_step = int(np.argmax(safe_max)) if finite.any() else 0
     min_step = int(np.argmin(safe_min)) if finite.any() else 0
 
-    phases = _staircases(_phases(values, tree, jumps), _epoch_lengths(driven))
+    phases = _staircases(_phases(values, tree, jumps), _epoch_lengths(driven), integral)
+    clock_at: tuple[int, ...] = ()
+    if second is not None:
+        clock_at = (*(int(second(p.start)) for p in phases), int(second(n)))
     return Description(
         expression=repr(schedule),
         steps=n,
@@ -225,6 +253,9 @@ def describe(schedule: Schedule, steps: int) -> Description:
         zeros=tuple(_runs(values == 0.0)[:MAX_EVENTS]),
         nonfinite=int((~finite).sum()),
         notes=notes,
+        integral=integral,
+        clock="" if second is None else getattr(second, "unit", "clock"),
+        clock_at=clock_at,
     )
 
 
@@ -232,21 +263,23 @@ def _epoch_lengths(schedule: Schedule) -> set[int]:
     return {int(n.epoch_length) for n in nodes(schedule) if isinstance(n, per_epoch)}
 
 
-def _is_step(phases: list[Phase], j: int, width: int, first: int) -> bool:
-    """Whether phase ``j`` continues a staircase of constant steps ``width`` wide."""
+def _is_step(phases: list[Phase], j: int, width: int | None, first: int) -> bool:
+    """Whether phase ``j`` continues a staircase of constant steps ``width`` wide (any width
+    for ``None``: the stairs of an integer-valued schedule)."""
     phase = phases[j]
-    if phase.trend != "constant" or phase.stop - phase.start != width:
+    if phase.trend != "constant" or width not in (None, phase.stop - phase.start):
         return False
     return j == first or phase.start_value != phases[j - 1].end_value
 
 
-def _staircases(phases: list[Phase], epochs: set[int]) -> list[Phase]:
-    """Runs of at least ``_STAIRCASE`` constant phases of one width, each a different value (the
-    last may be cut short by the run's end), as one phase each."""
+def _staircases(phases: list[Phase], epochs: set[int], integral: bool = False) -> list[Phase]:
+    """Runs of at least ``_STAIRCASE`` constant phases of one width (of any widths for an
+    integer-valued schedule), each a different value (the last may be cut short by the run's
+    end), as one phase each."""
     result: list[Phase] = []
     i = 0
     while i < len(phases):
-        width = phases[i].stop - phases[i].start
+        width = None if integral else phases[i].stop - phases[i].start
         j = i
         while j < len(phases) and _is_step(phases, j, width, i):
             j += 1
@@ -262,10 +295,21 @@ def _staircases(phases: list[Phase], epochs: set[int]) -> list[Phase]:
     return result
 
 
-def _staircase(run: list[Phase], width: int, epochs: set[int]) -> Phase:
+def _staircase(run: list[Phase], width: int | None, epochs: set[int]) -> Phase:
     values = [p.start_value for p in run]
     pairs = list(itertools.pairwise(values))
     size = ""
+    if width is None:
+        differences = {b - a for a, b in pairs}
+        size = f" of {int(differences.pop()):+d}" if len(differences) == 1 else ""
+        return Phase(
+            run[0].start,
+            run[-1].stop,
+            f"integer staircase, {len(run) - 1} steps{size}",
+            values[0],
+            run[-1].end_value,
+            "rising" if all(b > a for a, b in pairs) else _falling_or_varying(pairs),
+        )
     if all(a != 0 and np.isfinite(a) and np.isfinite(b) for a, b in pairs):
         ratios = [b / a for a, b in pairs]
         if all(abs(r - ratios[0]) <= 1e-9 * abs(ratios[0]) for r in ratios):
@@ -278,3 +322,7 @@ def _staircase(run: list[Phase], width: int, epochs: set[int]) -> Phase:
         trend = "rising"
     label = f"{kind}, {len(run) - 1} steps{size}"
     return Phase(run[0].start, run[-1].stop, label, values[0], run[-1].end_value, trend)
+
+
+def _falling_or_varying(pairs: list[tuple[float, float]]) -> str:
+    return "falling" if all(b < a for a, b in pairs) else "varying"

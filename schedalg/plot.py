@@ -222,18 +222,23 @@ def plot(
     log: bool = False,
     label: str | None = None,
     marks: bool = True,
+    x: Any = "step",
     **line: Any,
 ) -> Any:
     """Draw ``base * schedule`` over steps ``[0, steps)`` on ``ax`` (default: the current
     pyplot axes) and return the axes: dotted lines at the expression's boundaries
     (``marks=False``: none), a log y axis with ``log=True``, ``line`` passed to ``ax.plot``.
-    A ``plateau`` is drawn held at its initial value, and the legend says so. Needs
-    matplotlib."""
+    ``x='tokens'`` (or ``'samples'``, or a clock schedule) puts that clock on the x axis.
+    A ``plateau`` is drawn held at its initial value, and the legend says so; an
+    integer-valued schedule is drawn as a staircase. Needs matplotlib."""
     from schedalg._validate import integer
+    from schedalg.clocks import resolve_clock
     from schedalg.description import MAX_STEPS, step_driven
+    from schedalg.integers import is_integral
     from schedalg.tree import events
 
     n = integer("plot", "steps", steps, minimum=1, wrong_type=ValueError)
+    clock = resolve_clock("plot", schedule, x)
     if n > MAX_STEPS:
         raise ValueError(f"plot(): steps must be at most {MAX_STEPS}, got {steps!r}")
     if ax is None:
@@ -249,13 +254,19 @@ def plot(
     name = _short(repr(schedule) if label is None else label)
     if notes:
         name += " (plateau held at its initial value)"
-    ax.plot(shown_steps, shown, label=name, **line)
+    if is_integral(schedule):
+        line.setdefault("drawstyle", "steps-post")
+
+    def position(at: Any) -> Any:
+        return at if clock is None else clock(np.asarray(at, dtype=np.int64))
+
+    ax.plot(position(shown_steps), shown, label=name, **line)
     if marks:
         for step in sorted({m.step for m in events(driven, n) if 0 < m.step < n})[:100]:
-            ax.axvline(step, color="0.6", linestyle=":", linewidth=1.0, zorder=0)
+            ax.axvline(position(step), color="0.6", linestyle=":", linewidth=1.0, zorder=0)
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("step" if clock is None else str(getattr(clock, "unit", "clock")))
     ax.set_ylabel("value" if base == 1.0 else f"value (base {base:g})")
     ax.legend(fontsize=8, loc="best")
     return ax

@@ -24,6 +24,8 @@ NODE_MODULES = [
     "schedalg.arithmetic",
     "schedalg.metric",
     "schedalg.units",
+    "schedalg.integers",
+    "schedalg.clocks",
 ]
 
 
