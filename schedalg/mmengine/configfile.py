@@ -225,7 +225,10 @@ def old_file(tree: Tree, path: str, stack: list[str]) -> dict[str, Any]:
     cfg.pop("_deprecation_", None)
     cfg = _substitute(path, cfg, markers, base_cfg)
     cfg.pop("_base_", None)
-    merged = merge_into(path, cfg, settle(base_cfg, tree.tainted))
+    settled = settle(base_cfg, tree.tainted)
+    if isinstance(settled, Refused):  # a statement not run may have changed any of the bases
+        settled = ConfigDict({key: settled for key in base_cfg})
+    merged = merge_into(path, cfg, settled)
     return {k: v for k, v in merged.items() if not k.startswith("__")}
 
 

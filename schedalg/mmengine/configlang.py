@@ -24,6 +24,7 @@ import builtins
 import copy
 import math
 import operator
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -106,7 +107,8 @@ class Evaluator:
             try:
                 self.statement(statement)
             except _Poison as poison:
-                self._poison_names(statement, poison.refused)
+                definition = isinstance(statement, (ast.FunctionDef, ast.ClassDef))
+                self._poison_names(statement, replace(poison.refused, drop=definition))
 
     def statement(self, node: ast.stmt) -> None:
         if isinstance(node, ast.Assign):
@@ -135,16 +137,44 @@ class Evaluator:
             )
 
     def _poison_names(self, statement: ast.stmt, refused: Refused) -> None:
-        """Every name the statement assigns or touches (and what they hold) is refused."""
-        names = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+        """What a statement that is not run may have changed is refused: the names it assigns,
+        and every container it reaches (``a.b[0]`` as far as that resolves)."""
+        parents = {id(c): n for n in ast.walk(statement) for c in ast.iter_child_nodes(n)}
+        for node in ast.walk(statement):
+            parent = parents.get(id(node))
+            if not isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) or (
+                isinstance(parent, (ast.Attribute, ast.Subscript)) and parent.value is node
+            ):
+                continue  # only the longest chains
+            for container in _containers(self._reach(node)):
+                self.tainted[id(container)] = (container, refused)
+        stored = {
+            n.id
+            for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
+        }
         if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
-            names.add(statement.name)
-        for name in names:
-            if name in self.env:
-                for container in _containers(self.env[name]):
-                    self.tainted[id(container)] = (container, refused)
-            if name in self.env or _stores(statement, name):
-                self.env[name] = refused
+            stored.add(statement.name)
+        for name in stored:
+            self.env[name] = refused
+
+    def _reach(self, node: ast.expr) -> Any:
+        """The value ``node`` names, or that of its longest prefix that resolves."""
+        if isinstance(node, ast.Name):
+            return self.env.get(node.id)
+        if not isinstance(node, (ast.Attribute, ast.Subscript)):
+            return None
+        owner = self._reach(node.value)
+        if isinstance(node, ast.Attribute):
+            key: Any = node.attr
+        elif isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        else:
+            return owner
+        try:
+            return owner[key] if isinstance(owner, (dict, list, tuple)) else owner
+        except (KeyError, IndexError, TypeError):
+            return owner
 
     def assign(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
@@ -429,13 +459,6 @@ def _loading(target: ast.expr) -> ast.expr:
     loaded = copy.copy(target)
     loaded.ctx = ast.Load()  # type: ignore[attr-defined]
     return loaded
-
-
-def _stores(statement: ast.stmt, name: str) -> bool:
-    return any(
-        isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
-        for n in ast.walk(statement)
-    ) or (isinstance(statement, (ast.FunctionDef, ast.ClassDef)) and statement.name == name)
 
 
 def _containers(value: Any, depth: int = 0) -> Iterator[Any]:

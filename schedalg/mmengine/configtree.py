@@ -160,14 +160,27 @@ def _lazy_import_from(node: ast.ImportFrom) -> bool:
 
 
 def is_builtin_module(name: str) -> bool:
-    """MMEngine's test of a module it imports for real (the standard library, mmengine.config)
-    rather than lazily."""
+    """MMEngine's ``_is_builtin_module``: a module it imports for real rather than lazily (one
+    found in this Python's own library outside site-packages, or mmengine.config). As there, a
+    frozen standard module (``os`` on Python 3.11) does not count."""
     if name.startswith("."):
         return False
-    if name.startswith("mmengine.config"):
+    if name.startswith("mmengine.config") or name in sys.builtin_module_names:
         return True
-    top = name.split(".")[0]
-    return top in sys.stdlib_module_names or top in sys.builtin_module_names
+    try:
+        spec = importlib.util.find_spec(name.split(".")[0])  # finds, never imports, a top name
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None)
+    if origin is None:
+        return False
+    origin = os.path.abspath(origin)
+    if "site-package" in origin or "dist-package" in origin:
+        return False
+    return origin.startswith((_PYTHON_ROOT, "/usr/lib/python"))
+
+
+_PYTHON_ROOT = os.path.dirname(os.path.dirname(sys.executable))
 
 
 def merge_into(path: str, a: Mapping[str, Any], b: dict[str, Any]) -> dict[str, Any]:
