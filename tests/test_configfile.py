@@ -126,7 +126,8 @@ def test_statements_not_run_refuse_what_they_may_change(tmp_path, statement, lin
 def test_what_is_not_needed_may_need_running(tmp_path):
     path = tmp_path / "cfg.py"
     path.write_text(
-        "import math\nsizes = [2 ** i for i in range(4)]\npipeline = [dict(size=s) for s in sizes]\n"
+        "import math\nsizes = [2 ** i for i in range(4)]\n"
+        "pipeline = [dict(size=s) for s in sizes]\n"
         "optim_wrapper = dict(optimizer=dict(lr=math.sqrt(2)))\n"
         "param_scheduler = [dict(type='ConstantLR', factor=0.5, end=4)]\n"
         "param_scheduler.append(dict(type='LinearLR', begin=2, end=4))\n"

@@ -130,7 +130,8 @@ def test_environment_variables_and_deleted_keys(tmp_path, monkeypatch):
     path = write(
         tmp_path,
         {
-            "c.py": "_base_ = 'b.py'\nn = {{'$SCHEDALG_TEST_EPOCHS:3'}}\nm = '{{$SCHEDALG_NOT_SET:x}}'\n"
+            "c.py": "_base_ = 'b.py'\nn = {{'$SCHEDALG_TEST_EPOCHS:3'}}\n"
+            "m = '{{$SCHEDALG_NOT_SET:x}}'\n"
             "new = dict(_delete_=True, a=1)\n",
             "b.py": "k = 1\n",
         },
