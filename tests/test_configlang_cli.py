@@ -17,7 +17,7 @@ from schedalg.cli import main
 from schedalg.cli.inputs import gather
 
 pytest.importorskip("mmengine.config")
-from mmengine_oracle import simulate  # noqa: E402
+from mmengine_oracle import simulate
 
 SCHEDULE_1X = """
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
@@ -35,7 +35,8 @@ TREE = {
     "default_hooks = dict(param_scheduler=dict(type='ParamSchedulerHook'))\n",
     "configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py": "_base_ = [\n"
     "    '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'\n]\n",
-    "configs/faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py": "_base_ = './faster-rcnn_r50_fpn_1x_coco.py'\n"
+    "configs/faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py": "_base_ = "
+    "'./faster-rcnn_r50_fpn_1x_coco.py'\n"
     "max_epochs = 24\ntrain_cfg = dict(max_epochs=max_epochs)\n"
     "param_scheduler = [\n    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,"
     " end=500),\n    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,"
@@ -127,7 +128,8 @@ def test_package_bases_through_the_config_root(checkout, capsys):
 BAD = {
     "run.py": ("param_scheduler = [dict(type='LinearLR', end=int('5'))]\n", "line 1: the call int"),
     "loop.py": (
-        "param_scheduler = []\nfor i in range(3):\n    param_scheduler.append(dict(type='StepLR'))\n",
+        "param_scheduler = []\nfor i in range(3):\n"
+        "    param_scheduler.append(dict(type='StepLR'))\n",
         "line 2: a for loop",
     ),
     "cycle.py": ("_base_ = ['./cycle2.py']\n", "line 1: a _base_ cycle: cycle.py -> cycle2.py"),

@@ -24,8 +24,8 @@ import builtins
 import copy
 import math
 import operator
-from dataclasses import replace
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from schedalg.literals import MAX_DEPTH, MAX_DIGITS
