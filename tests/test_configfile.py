@@ -222,3 +222,35 @@ def test_schedule_in_a_hook(tmp_path):
     assert settings["hook"]["type"] == "YOLOv5ParamSchedulerHook"
     with pytest.raises(ValueError, match="in a hook"):
         read_config(path)
+
+
+def test_type_names_as_mmengine_accepts_them(tmp_path):
+    path = tmp_path / "new.py"
+    path.write_text(
+        "from mmengine.optim.scheduler.lr_scheduler import LinearLR\n"
+        "from mmengine.runner.loops import IterBasedTrainLoop\n"
+        "param_scheduler = [dict(type=LinearLR, by_epoch=False, end=4, _scope_='mmdet'),\n"
+        "                   dict(type='mmengine.ConstantLR', factor=0.5, by_epoch=False)]\n"
+        "train_cfg = dict(type=IterBasedTrainLoop, max_iters=8)\n"
+    )
+    settings = read_settings(path)
+    assert settings["param_scheduler"][0]["type"] == (
+        "mmengine.optim.scheduler.lr_scheduler.LinearLR"
+    )
+    loop = loop_arguments(settings["train_cfg"])
+    assert loop == {"max_iters": 8}
+    lr = from_config(settings["param_scheduler"], **loop)["lr"]
+    assert repr(lr) == repr(
+        from_config(
+            [
+                dict(type="LinearLR", by_epoch=False, end=4),
+                dict(type="ConstantLR", factor=0.5, by_epoch=False),
+            ],
+            max_iters=8,
+        )["lr"]
+    )
+    # torch's own LinearLR is another class (total_iters, no begin/end): not MMEngine's
+    with pytest.raises(ValueError, match=r"got 'torch\.optim\.lr_scheduler\.LinearLR'"):
+        from_config([dict(type="torch.optim.lr_scheduler.LinearLR")], max_iters=8)
+    with pytest.raises(ValueError, match="did you mean 'IterBasedTrainLoop'"):
+        loop_arguments(dict(type="mmengine.runner.IterBasedTrainLop", max_iters=3))

@@ -74,6 +74,7 @@ from schedalg.mmengine.base import FN, INF, Loop, Spec
 from schedalg.mmengine.configfile import load_config, read_config, read_settings
 from schedalg.mmengine.specs import normalise, type_name
 from schedalg.mmengine.timeline import ParameterTimeline
+from schedalg.node import nearest
 from schedalg.units import absolute as _absolute
 
 __all__ = [
@@ -147,12 +148,20 @@ def _bases(base: Mapping[str, float] | None) -> dict[str, float]:
     return out
 
 
+_LOOPS = ("EpochBasedTrainLoop", "IterBasedTrainLoop")
+
+
 def loop_arguments(train_cfg: Mapping[str, Any] | None) -> dict[str, int]:
     """``max_epochs=`` or ``max_iters=`` for ``from_config`` from a ``train_cfg`` dict."""
     if not train_cfg:
         return {}
     by_epoch = train_cfg.get("by_epoch")
     loop = type_name(train_cfg.get("type"))
+    if loop is not None and loop not in _LOOPS:
+        raise ValueError(
+            f"loop_arguments(): train_cfg type must be one of {sorted(_LOOPS)!r} (plain, dotted "
+            f"or scoped), got {train_cfg.get('type')!r}{nearest(str(loop), _LOOPS)}"
+        )
     iter_loop = by_epoch is False or loop == "IterBasedTrainLoop"
     key = "max_iters" if iter_loop else "max_epochs"
     value = train_cfg.get(key)
