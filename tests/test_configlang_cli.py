@@ -136,8 +136,14 @@ BAD = {
     "missing.py": ("x = 1\n_base_ = './nowhere.py'\n", "line 2: the base './nowhere.py' is not a"),
     "yolo.py": (
         "param_scheduler = None\ndefault_hooks = dict(param_scheduler=dict("
-        "type='YOLOv5ParamSchedulerHook', lr_factor=0.01, max_epochs=300))\n",
-        "the schedule lives in the hook default_hooks.param_scheduler (YOLOv5ParamSchedulerHook)",
+        "type='PPYOLOEParamSchedulerHook', warmup_min_iter=1000, total_epochs=96))\n",
+        "the schedule lives in the hook default_hooks.param_scheduler (PPYOLOEParamSchedulerHook)",
+    ),
+    "yolo_int.py": (
+        "max_epochs = 80\nparam_scheduler = None\ndefault_hooks = dict(param_scheduler=dict("
+        "type='PPYOLOEParamSchedulerHook', total_epochs=int(max_epochs * 1.2)))\n",
+        "line 3: the call int(...) is not evaluated, and default_hooks needs it: param_scheduler "
+        "is None, so the schedule lives in a hook there",
     ),
 }
 

@@ -83,7 +83,8 @@ def _load_config(
     with _config_errors(path):
         settings = mmengine.read_settings(path, config_root=config_root)
         entries = settings["param_scheduler"]
-        _refuse_hook(path, settings.get("hook"))
+        if settings.get("hook") is not None:
+            return _from_hook(path, settings, epoch_length, base)
         by_epoch = _needs_epochs(entries)
         if by_epoch and epoch_length is None:
             raise UserError(
@@ -135,13 +136,31 @@ def _run_length(path: str, loop: dict[str, int], epoch_length: int | None) -> in
     return None
 
 
-def _refuse_hook(path: str, hook: Any) -> None:
-    if hook is not None:
+def _from_hook(
+    path: str, settings: dict[str, Any], epoch_length: int | None, base: dict[str, float]
+) -> tuple[list[tuple[str, Schedule]], int | None]:
+    """The schedule of a scheduler hook (``default_hooks.param_scheduler``)."""
+    from schedalg.mmengine import loop_arguments
+    from schedalg.mmengine.hooks import HOOKS, from_hook
+
+    hook = settings["hook"]
+    kind = str(hook.get("type")).rsplit(".", 1)[-1]
+    if kind not in HOOKS or settings["param_scheduler"] is not None:
+        also = " besides its param_scheduler" if settings["param_scheduler"] is not None else ""
         raise UserError(
             f"{path}: the schedule lives in the hook default_hooks.param_scheduler "
-            f"({hook['type']}), which sets the optimizer's values itself; schedalg reproduces "
-            "MMEngine's ParamSchedulerHook and param_scheduler only"
+            f"({hook['type']}){also}, which sets the optimizer's values itself; schedalg "
+            f"reproduces MMEngine's ParamSchedulerHook and {', '.join(HOOKS)} alone"
         )
+    if epoch_length is None:
+        raise UserError(f"{path}: {kind} schedules by epoch: give --epoch-length")
+    bases = {**settings.get("base", {}), **base}
+    if "lr" not in bases:
+        raise UserError(f"{path}: {kind} sets the lr itself: give --base lr=<value>")
+    schedules = from_hook(hook, epoch_length=epoch_length, base=bases)
+    length = _run_length(path, loop_arguments(settings.get("train_cfg")), epoch_length)
+    name = os.path.basename(path)
+    return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()], length
 
 
 @contextlib.contextmanager

@@ -71,6 +71,14 @@ def read_settings(
     soft = {key: _soft(values[key], tree) for key in _SOFT if key in values}
     hook = _schedule_hook(soft.get("default_hooks"))
     scheduler = picked.get("param_scheduler")
+    hooks = values.get("default_hooks")
+    refused = None if hooks is None else find_refusal(hooks, tree.tainted)
+    if scheduler is None and refused is not None:
+        raise ConfigError(
+            f"{refused.file}: line {refused.line}: {refused.what} is not evaluated, and "
+            "default_hooks needs it: param_scheduler is None, so the schedule lives in a hook "
+            "there (a config is read without running it)"
+        )
     if scheduler is None and hook is None:
         raise ValueError(f"{name}: no param_scheduler in this config")
     if isinstance(scheduler, dict) and "type" in scheduler:
