@@ -32,6 +32,7 @@ def add_parser(commands: Any) -> None:
     )
     sub.add_argument("--base", type=bases, default={}, help="the optimizer's values, NAME=VALUE")
     sub.add_argument("--epoch-length", "-L", type=positive("--epoch-length"))
+    sub.add_argument("--config-root", help="where package::path bases of configs are found")
     sub.add_argument(
         "--set",
         type=setting,
@@ -67,7 +68,13 @@ def diff(args: argparse.Namespace, out: Any) -> int:
 
     values = dict(args.set)
     loaded = [
-        load(text, steps=args.steps, epoch_length=args.epoch_length, base=args.base)
+        load(
+            text,
+            steps=args.steps,
+            epoch_length=args.epoch_length,
+            base=args.base,
+            config_root=args.config_root,
+        )[0]
         for text in args.inputs
     ]
     both = bound([*loaded[0], *loaded[1]], values)
