@@ -323,19 +323,25 @@ def _wsd(o: Options, base: float) -> Schedule:
         scale = o["warmup_t"] if scale is None else scale
         o = {**o, "stable_timescale": real(kind, "stable_timescale", scale, above=0)}
     level = _wsd_stable(o, base)
+    start = total - span
     if callable(decay_fn):
+        # timm holds the stable value at t_decay = 0 and calls decay_fn from t_decay = 1 on.
         d = float(span)
-        shape: Schedule = from_fn(lambda u: decay_fn(min(u / d, 1.0)))
-        final = decay_fn(1.0)
-    else:
+        shape: Schedule = from_fn(lambda u: decay_fn(min((u + 1) / d, 1.0)))
+        start, final = start + 1, decay_fn(1.0)
+    else:  # every named decay is exactly 1 at t_decay = 0
         name = opt.pick(FN, f"{kind} decay_fn", decay_fn, _DECAYS)
         shape, final = _DECAYS[name](o, span), 0.0
-    start = total - span
-    if stable == "constant":
-        decaying = _affine(low, max(base, low), shape)
+    decaying = _affine(low, max(base, low), shape) if stable == "constant" else None
+    if decaying is None:
+        moved = shift(level, start)
+        decaying = low + (moved - low) * shape if low else moved * shape
+    if final == 0:
+        tail: Schedule = constant(low)
+    elif stable == "constant":
+        tail = constant(low + (max(base, low) - low) * final)
     else:
-        decaying = low + (shift(level, start) - low) * shape if low else shift(level, start) * shape
-    tail = constant(low) if final == 0 else low + (shift(level, total) - low) * final
+        tail = low + (shift(level, total) - low) * final if low else shift(level, total) * final
     pieces, at = [decaying, tail], [total]
     if start:
         pieces, at = [level, *pieces], [start, *at]
