@@ -383,7 +383,7 @@ def test_an_overriding_subclass_is_refused() -> None:
         def _get_lr(self, t: int) -> list[float]:
             return [0.5]
 
-    with pytest.raises(TypeError, match="overrides CosineLRScheduler._get_lr"):
+    with pytest.raises(TypeError, match=r"overrides CosineLRScheduler\._get_lr"):
         from_timm(Mine(_optimizer(), t_initial=10))
 
 
