@@ -253,17 +253,16 @@ def _poly(o: Options, base: float) -> Schedule:
 
 def _step(o: Options, base: float) -> Schedule:
     kind = "StepLRScheduler"
-    size, rate = o["decay_t"], real(kind, "decay_rate", o["decay_rate"])
+    size, rate = o["decay_t"], real(kind, "decay_rate", o["decay_rate"], above=0)
     if rate == 1:
         main: Schedule = constant(base)
-    else:
-        if not float(size).is_integer():
-            raise ValueError(
-                f"{FN}(): {kind} decay_t={size!r} is not a whole number of steps: timm's float "
-                "floor division t // decay_t has no staircase among the nodes (step per update, "
-                "with updates_per_epoch making it whole)"
-            )
+    elif float(real(kind, "decay_t", size, above=0)).is_integer():
         main = base * step_decay(count(kind, "decay_t", size, minimum=1), rate)
+    else:
+        # A fractional decay_t is the float M / 2**e: timm's float t // decay_t is exactly
+        # (2**e * t) // M, and 2**e * t is exact in floats.
+        numerator, denominator = float(size).as_integer_ratio()
+        main = base * warp(step_decay(numerator, rate), float(denominator) * elapsed())
     return _warmed(kind, o, base, main, o["warmup_prefix"])
 
 
@@ -279,7 +278,7 @@ def _multistep(o: Options, base: float) -> Schedule:
         )
     # timm counts the milestones m <= t + 1: a milestone m applies from step ceil(m) - 1.
     steps = tuple(max(0, math.ceil(m) - 1) for m in values)
-    main = base * multistep(steps, real(kind, "decay_rate", o["decay_rate"]))
+    main = base * multistep(steps, real(kind, "decay_rate", o["decay_rate"], above=0))
     return _warmed(kind, o, base, main, o["warmup_prefix"])
 
 
