@@ -2,7 +2,8 @@
 
 timm's scheduler modules are loaded by ``tests/timm_loader.py`` without timm's package root:
 ``import timm`` imports its models and torchvision, whose PyPI build for torch 2.13 cannot load
-beside the CPU torch; ``timm.scheduler`` needs torch only, and the code that runs is timm's own.
+beside the CPU torch (timm is installed without it); ``timm.scheduler`` needs torch only, and
+the code that runs is timm's own. The tests are skipped where timm is not installed.
 
 Every case drives timm as its ``train.py`` does (the constructor's lr at ``t = 0``, then
 ``step(t)`` or ``step_update(t)``) and compares each param group's lr at every step with the

@@ -1,11 +1,13 @@
 """timm's real scheduler code, loaded without timm's package root.
 
-``import timm`` imports timm's models, and with them torchvision: the torchvision wheel PyPI
-has for torch 2.13 (0.28.0) is a CUDA build whose C++ operators cannot load beside the CPU
-torch (``RuntimeError: operator torchvision::nms does not exist``). ``timm.scheduler`` itself
-needs only torch, so the tests give timm's package an empty root module (``__path__`` set to the
-installed package, its ``__init__`` not run) and import ``timm.scheduler`` under it: the code
-that runs is timm's own, unchanged.
+``import timm`` imports timm's models, and with them torchvision. The torchvision wheel PyPI has
+for torch 2.13 (0.28.0) is a CUDA build whose C++ operators cannot load beside the CPU torch
+(``RuntimeError: operator torchvision::nms does not exist``), and once installed it breaks
+``import lightning`` and transformers' ``Trainer`` too; so timm is installed without it
+(``pip install --no-deps``), and ``import timm`` then fails for want of torchvision.
+``timm.scheduler`` itself needs only torch: the tests give timm's package an empty root module
+(``__path__`` set to the installed package, its ``__init__`` not run) and import
+``timm.scheduler`` under it. The code that runs is timm's own, unchanged.
 """
 
 from __future__ import annotations
