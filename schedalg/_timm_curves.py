@@ -25,6 +25,7 @@ from schedalg.primitives import cosine, elapsed, linear, multistep, step_decay
 FN = "from_timm"
 Options = dict[str, Any]
 _STEPS_EXACT = 2**53  # float steps beyond are not integers: cycles starting later are left out
+_MAX_PIECES = 10_000
 
 
 def count(kind: str, name: str, value: Any, minimum: int = 0) -> int:
@@ -103,6 +104,12 @@ def _first_step(length: float, mul: float, i: int) -> tuple[int, float]:
 def _cycle_starts(kind: str, length: float, mul: float, limit: int) -> list[tuple[int, int, float]]:
     """``(cycle, first step, offset)`` of each cycle ``i < limit`` that has a step, where timm's
     index says it starts; ``offset`` is that step minus timm's float start of the cycle."""
+    reachable = math.log(1 + _STEPS_EXACT * (mul - 1) / length, mul)
+    if min(limit, reachable) > _MAX_PIECES:
+        raise ValueError(
+            f"{FN}(): {kind} with cycle_mul={mul!r} and cycle_limit={limit!r} has over "
+            f"{_MAX_PIECES} cycles of different lengths, one sequence piece each: too many"
+        )
     starts: list[tuple[int, int, float]] = []
     for i in range(limit):
         t, exact = _first_step(length, mul, i)

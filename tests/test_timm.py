@@ -398,3 +398,15 @@ def test_a_callable_decay_fn_is_a_python_function() -> None:
     )
     expected = [row[0] for row in _drive(scheduler, optimizer, 45, per_update=False)]
     _assert_close(expected, from_timm(scheduler), 0.1)
+
+
+def test_under_jax_jit() -> None:
+    """float32 under jit: within a few float32 ulps of the lr (the float64 curve's scale)."""
+    jax = pytest.importorskip("jax")
+    f32 = float(np.finfo(np.float32).eps)
+    for options in V2_CASES[:9]:
+        if "noise" in options:  # torch's generator cannot be traced
+            continue
+        s = from_timm(lr=0.1, **options)
+        values = np.asarray(jax.jit(lambda t, s=s: s(t))(jax.numpy.arange(80.0)))
+        assert np.allclose(values, s.curve(0, 80), rtol=8 * f32, atol=8 * f32 * 0.1), options
