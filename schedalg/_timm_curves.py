@@ -310,48 +310,61 @@ def _wsd_stable(o: Options, base: float) -> Schedule:
     return maximum(value, low) if low else value
 
 
-def _wsd(o: Options, base: float) -> Schedule:
+def _wsd_options(o: Options) -> Options:
+    """WSDLRScheduler's checks, in timm's names; ``stable_timescale`` defaulted as timm does."""
     kind = "WSDLRScheduler"
     total = count(kind, "t_initial", o["t_initial"], minimum=1)
     span = count(kind, "decay_t", o["decay_t"], minimum=1)
     if span > total:
         raise ValueError(f"{FN}(): {kind} decay_t must be in (0, t_initial={total}], got {span!r}")
-    low = real(kind, "lr_min", o["lr_min"], at_least=0)
     stable = opt.pick(FN, f"{kind} stable_fn", o["stable_fn"], ("constant", "rsqrt", "power"))
-    decay_fn = o["decay_fn"]
     for name in ("stable_power", "decay_power"):
         real(kind, name, o[name], above=0)
     ratio = real(kind, "decay_ratio", o["decay_ratio"], above=0)
     if not ratio < 1:
         raise ValueError(f"{FN}(): {kind} decay_ratio must be in (0, 1), got {ratio!r}")
+    checked = {**o, "t_initial": total, "decay_t": span, "stable_fn": stable}
+    checked["lr_min"] = real(kind, "lr_min", o["lr_min"], at_least=0)
     if stable != "constant":
-        scale = o["stable_timescale"]
-        scale = o["warmup_t"] if scale is None else scale
-        o = {**o, "stable_timescale": real(kind, "stable_timescale", scale, above=0)}
-    level = _wsd_stable(o, base)
-    start = total - span
+        scale = o["warmup_t"] if o["stable_timescale"] is None else o["stable_timescale"]
+        checked["stable_timescale"] = real(kind, "stable_timescale", scale, above=0)
+    return checked
+
+
+def _wsd_decay(o: Options) -> tuple[Schedule, float, int]:
+    """The decay factor on the decay phase's clock, its value past the end, its first step."""
+    decay_fn, span = o["decay_fn"], o["decay_t"]
     if callable(decay_fn):
         # timm holds the stable value at t_decay = 0 and calls decay_fn from t_decay = 1 on.
         d = float(span)
-        shape: Schedule = from_fn(lambda u: decay_fn(min((u + 1) / d, 1.0)))
-        start, final = start + 1, decay_fn(1.0)
-    else:  # every named decay is exactly 1 at t_decay = 0
-        name = opt.pick(FN, f"{kind} decay_fn", decay_fn, _DECAYS)
-        shape, final = _DECAYS[name](o, span), 0.0
-    decaying = _affine(low, max(base, low), shape) if stable == "constant" else None
-    if decaying is None:
-        moved = shift(level, start)
-        decaying = low + (moved - low) * shape if low else moved * shape
-    if final == 0:
-        tail: Schedule = constant(low)
-    elif stable == "constant":
-        tail = constant(low + (max(base, low) - low) * final)
-    else:
-        tail = low + (shift(level, total) - low) * final if low else shift(level, total) * final
-    pieces, at = [decaying, tail], [total]
+        return from_fn(lambda u: decay_fn(min((u + 1) / d, 1.0))), decay_fn(1.0), 1
+    # every named decay is exactly 1 at t_decay = 0
+    name = opt.pick(FN, "WSDLRScheduler decay_fn", decay_fn, _DECAYS)
+    return _DECAYS[name](o, span), 0.0, 0
+
+
+def _wsd(o: Options, base: float) -> Schedule:
+    o = _wsd_options(o)
+    low, total = o["lr_min"], o["t_initial"]
+    level = _wsd_stable(o, base)
+    shape, final, late = _wsd_decay(o)
+    start = total - o["decay_t"] + late
+
+    def scaled(factor: Any, at: int) -> Schedule:  # lr_min + (stable(t) - lr_min) * factor
+        if o["stable_fn"] == "constant":
+            return (
+                _affine(low, max(base, low), factor)
+                if isinstance(factor, Schedule)
+                else (constant(low + (max(base, low) - low) * factor))
+            )
+        moved = shift(level, at)
+        return low + (moved - low) * factor if low else moved * factor
+
+    tail = constant(low) if final == 0 else scaled(final, total)
+    pieces, at = [scaled(shape, start), tail], [total]
     if start:
         pieces, at = [level, *pieces], [start, *at]
-    return _warmed(kind, o, base, sequence(*pieces, at=at), prefix=True)
+    return _warmed("WSDLRScheduler", o, base, sequence(*pieces, at=at), prefix=True)
 
 
 def plateau_lr(o: Options, base: float, scale: float) -> Schedule:

@@ -14,7 +14,9 @@ is driven as timm's ``train.py`` drives it: the value the constructor sets at ``
 what ``step(t)`` (``t_in_epochs``) or ``step_update(t)`` sets. The clock is timm's ``t``: epochs
 for a schedule stepped per epoch, updates otherwise; with ``updates_per_epoch=`` an epoch
 schedule is read per update (``per_epoch``). Each class is one entry of ``CLASSES`` (its
-options, their defaults and its builder), each ``sched`` name one entry of ``SCHEDS``.
+options and their defaults; its builder is in ``schedalg._timm_curves.BUILDERS``), each
+``sched`` name one entry of ``SCHEDS`` (the class ``create_scheduler_v2`` builds, and its
+options).
 """
 
 from __future__ import annotations
@@ -362,6 +364,20 @@ def _from_scheduler(scheduler: Any, updates_per_epoch: Any) -> Schedule | tuple[
     return tuple(schedules)
 
 
+def _class_options(
+    source: str | None, options: Options, updates_per_epoch: Any
+) -> tuple[str, Options] | None:
+    """The class and its options from a class name's or ``create_scheduler_v2``'s arguments."""
+    if source in CLASSES:
+        return source, opt.options(_FN, source, options, CLASSES[source])
+    if source is not None and "sched" in options:
+        raise TypeError(f"{_FN}(): sched given twice ({source!r} and {options['sched']!r})")
+    given = {**options, "sched": options.get("sched", source or "cosine")}
+    if updates_per_epoch is not None:
+        given["updates_per_epoch"] = updates_per_epoch
+    return _from_v2(opt.options(_FN, _V2_NAME, given, _V2))
+
+
 def from_timm(
     source: Any = None,
     /,
@@ -386,18 +402,9 @@ def from_timm(
     if lr is None:
         raise TypeError(f"{_FN}(): lr (the optimizer's learning rate) must be given with options")
     base = curves.real("the optimizer", "lr", lr, at_least=0)
-    if source in CLASSES:
-        kind = source
-        o = opt.options(_FN, kind, options, CLASSES[kind])
-    else:
-        if source is not None and "sched" in options:
-            raise TypeError(f"{_FN}(): sched given twice ({source!r} and {options['sched']!r})")
-        given = {**options, "sched": options.get("sched", source or "cosine")}
-        if updates_per_epoch is not None:
-            given["updates_per_epoch"] = updates_per_epoch
-        built = _from_v2(opt.options(_FN, _V2_NAME, given, _V2))
-        if built is None:
-            return absolute(constant(base))
-        kind, o = built
+    built = _class_options(source, options, updates_per_epoch)
+    if built is None:
+        return absolute(constant(base))
+    kind, o = built
     o = _checked(kind, o)
     return _finish(o, _group(kind, o, base, 1.0), updates_per_epoch)
