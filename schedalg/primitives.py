@@ -104,7 +104,9 @@ class step_decay(Schedule):
             yield Event(k * self.step_size, "boundary", "step decay")
 
     def _formula(self, t: Any, xp: Any) -> Any:
-        return pow_(self.gamma, t // self.step_size, xp)
+        # A float step size: JAX refuses Python ints beyond int32 as constants (the exact value
+        # either way, as step sizes below 2**53 are exact floats).
+        return pow_(self.gamma, t // float(self.step_size), xp)
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         fill_staircase(
