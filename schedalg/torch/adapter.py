@@ -9,7 +9,7 @@ reducer states of metric-driven (``plateau``) nodes. ``step()`` writes ``base * 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import torch
@@ -20,6 +20,7 @@ from schedalg.data import fingerprint
 from schedalg.metric import bind as _bind
 from schedalg.torch import arguments
 from schedalg.torch.arguments import ScheduledValue, number
+from schedalg.torch.timing import Timing
 
 _FORMAT = "schedalg.torch.Scheduler/1"
 _Tensor = torch.Tensor
@@ -95,6 +96,10 @@ class Scheduler(LRScheduler):
     - ``state_dict()`` is plain data (``torch.load(weights_only=True)`` loads it) with a
       fingerprint of every schedule; ``load_state_dict`` refuses a different schedule unless
       ``strict=False``.
+    - ``clock=f``: the step is ``f()`` (the trainer's global step), read at every ``step()``
+      and ``sync()``, not the adapter's own count. ``hold_skipped=True``: an optimizer step
+      that did not run (GradScaler skipped it) does not advance the schedule. See
+      ``schedalg.torch.timing``; ``follow(clock, hold_skipped=...)`` sets both later.
 
     Works with any object that has ``param_groups`` (optimizer wrappers included).
     """
@@ -108,6 +113,8 @@ class Scheduler(LRScheduler):
         *,
         absolute: bool | Collection[str] | None = None,
         base: Mapping[str, Any] | None = None,
+        clock: Callable[[], int] | None = None,
+        hold_skipped: bool = False,
         **params: Any,
     ) -> None:
         # LRScheduler.__init__ is not called: it insists on a torch Optimizer and recomputes
@@ -131,8 +138,13 @@ class Scheduler(LRScheduler):
         self._step_count = 1
         self._get_lr_called_within_step = False
         self._is_initial = False
+        self._timing: Timing | None = None
+        self._skipped = 0  # a checkpoint's count, kept for follow() when there is no timing
         self._compile()
-        self._apply()
+        if clock is not None or hold_skipped:
+            self.follow(clock, hold_skipped=hold_skipped)
+        else:
+            self._apply()
 
     # -- construction helpers ------------------------------------------------------------------
 
@@ -207,6 +219,8 @@ class Scheduler(LRScheduler):
             self.observe(metrics, apply=False)
         if len(self.optimizer.param_groups) != self._group_count:
             self._adopt(self.last_epoch)  # added while step last_epoch was applied
+        if self._timing is not None:
+            epoch = self._timing.advance(epoch)
         if epoch is None:
             self.last_epoch += 1
         elif not isinstance(epoch, numbers.Integral) or isinstance(epoch, bool) or epoch < 0:
@@ -232,6 +246,27 @@ class Scheduler(LRScheduler):
         self._compile()
         if apply:
             self._apply()
+
+    def follow(self, clock: Callable[[], int] | None, *, hold_skipped: bool = False) -> None:
+        """Take the step from ``clock()`` from now on (``None``: count ``step()`` calls) and,
+        with ``hold_skipped``, do not advance on optimizer steps that did not run; the values
+        at the clock's step are applied at once. The steps skipped so far are kept."""
+        timing = Timing(self.optimizer, clock, hold_skipped)
+        timing.skipped = self._skipped
+        if self._timing is not None:
+            timing.skipped = self._timing.skipped
+            self._timing.close()
+        self._timing = timing if clock is not None or hold_skipped else None
+        self.last_epoch = timing.start(self.last_epoch)
+        self._apply()
+
+    def sync(self) -> None:
+        """Read the clock again and apply the values of its step (``step()`` does this too,
+        and also counts a step): for a trainer that advances its step after stepping the
+        scheduler, or skips stepping it."""
+        if self._timing is not None:
+            self.last_epoch = self._timing.sync()
+        self._apply()
 
     def get_lr(self) -> list[Any]:
         """The learning rates for the current step, without applying them."""
@@ -259,6 +294,7 @@ class Scheduler(LRScheduler):
             "_step_count": int(self._step_count),
             "base_lrs": [float(b) for b in self.base_lrs],
             "_last_lr": [number(v) for v in self._last_lr],
+            "skipped": self._skipped if self._timing is None else self._timing.skipped,
             "entries": [
                 {
                     "key": e.key,
@@ -296,5 +332,8 @@ class Scheduler(LRScheduler):
         self._step_count = int(state_dict["_step_count"])
         lr_bases = {e.group: e.base for e in self._entries if e.key == "lr"}
         self.base_lrs = [lr_bases.get(i, b) for i, b in enumerate(state_dict["base_lrs"])]
+        self._skipped = int(state_dict.get("skipped", 0))
+        if self._timing is not None:
+            self._timing.rebase(self.last_epoch + self._skipped, self._skipped)
         self._compile()
         self._apply()
