@@ -19,8 +19,10 @@ from schedalg.arithmetic import clamp, maximum, minimum
 from schedalg.combinators import clip, per_epoch, repeat, sequence, shift, stretch, warmup, warp
 from schedalg.cycles import cyclic, one_cycle, one_cycle_momentum
 from schedalg.data import fingerprint, from_dict, to_dict
+from schedalg.diffing import diff
 from schedalg.expression import Schedule, add, chain, constant, divide, power, subtract
 from schedalg.functions import cumulative, from_fn
+from schedalg.horizon import placeholder, placeholders, total
 from schedalg.metric import bind, bound_plateau, plateau, plateaus
 from schedalg.node import register
 from schedalg.perturbation import noise

@@ -20,6 +20,7 @@ import numbers
 from typing import Any, cast
 
 from schedalg.expression import Schedule
+from schedalg.horizon import Quantity, _Unbound, read_quantity
 from schedalg.node import declared, lookup, name_of, nearest, parameters, registered
 
 FORMAT_VERSION = 1
@@ -93,8 +94,12 @@ def _equal(a: Any, b: Any) -> bool:
 def _encode(value: Any, *, functions: bool, canonical: bool, depth: int = 0) -> Any:
     if depth > 10 * MAX_DEPTH:
         raise SerializationError("schedule is nested too deeply to serialize")
+    if isinstance(value, _Unbound):  # a call holding placeholders: written as that call
+        value = value.written_as()
     if isinstance(value, Schedule):
         return _encode_node(value, functions=functions, canonical=canonical, depth=depth)
+    if isinstance(value, Quantity):
+        return {"$quantity": str(value)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Real):
@@ -211,6 +216,8 @@ def _decode(value: Any, path: str, depth: int) -> Any:
         raise ParseError(f"from_dict(): unexpected {type(value).__name__} at {path}")
     if "$float" in value and len(value) == 1:
         return _decode_float(value["$float"], path)
+    if "$quantity" in value and len(value) == 1:
+        return _decode_quantity(value["$quantity"], path)
     if "$function" in value:
         raise ParseError(f"from_dict(): a Python function cannot be read from data, at {path}")
     return _decode_node(value, path, depth)
@@ -231,6 +238,14 @@ def _decode_float(spelled: Any, path: str) -> float:
     if special is None:
         raise ParseError(f"from_dict(): '$float' must be 'inf' or '-inf' at {path}")
     return special
+
+
+def _decode_quantity(text: Any, path: str) -> Any:
+    """A step count bound later (``schedalg.horizon``), written as its text."""
+    try:
+        return read_quantity(text)
+    except ValueError as error:
+        raise ParseError(f"from_dict(): '$quantity' at {path}: {error}") from None
 
 
 def _decode_node(value: dict[str, Any], path: str, depth: int) -> Schedule:

@@ -99,12 +99,26 @@ class Schedule(metaclass=NodeType):
     def _from_fields(cls, fields: dict[str, Any]) -> Schedule:
         """Validate and build from field values, then normalise: what every public
         construction (calls, ``parse``, ``from_dict``, tree rebuilds) goes through."""
+        for value in fields.values():
+            held = _placeholder(value)
+            if held is not None:  # a step count bound later: the call is replayed then
+                return held._defer(cls, fields)
         node: Schedule = type.__call__(cls, **fields)
         return node._simplify()
 
     def _set(self, name: str, value: Any) -> None:
         """Store a normalised argument (the dataclasses are frozen)."""
         object.__setattr__(self, name, value)
+
+    def bind(self, **values: int) -> Schedule:
+        """``s.bind(total=100_000)``: the schedule with its placeholders (``schedalg.horizon``)
+        given these non-negative integers; a name it does not hold is refused. (Plateau states
+        bind with ``schedalg.bind(s, states)``.)"""
+        return self._bound(values) if values else self
+
+    def _bound(self, values: dict[str, Any]) -> Schedule:
+        # Overridden by the node that holds placeholders (schedalg.horizon).
+        raise ValueError(f"bind(): the schedule holds no placeholder, got {', '.join(values)}")
 
     # -- public evaluation ---------------------------------------------------------------------
 
@@ -223,9 +237,19 @@ class Schedule(metaclass=NodeType):
         return None
 
 
+def _placeholder(value: Any) -> Any:
+    """The first placeholder (``schedalg.horizon``) a field value holds, or None."""
+    for item in value if isinstance(value, (tuple, list)) else (value,):
+        if getattr(item, "_is_placeholder", False):
+            return item
+    return None
+
+
 def _coerce(op: str, other: Any) -> Schedule:
     if isinstance(other, Schedule):
         return other
+    if getattr(other, "_is_placeholder", False):
+        return constant(other)
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
         return constant(float(other))
     raise TypeError(

@@ -31,6 +31,7 @@ from schedalg.data import (
     to_dict,
 )
 from schedalg.expression import Schedule
+from schedalg.horizon import ROUNDINGS, Quantity, placeholder, refused_name, rounded
 from schedalg.node import declared, nearest, parameters, registered
 
 __all__ = [
@@ -99,11 +100,13 @@ class _Reader:
     def items(self, node: ast.List | ast.Tuple, depth: int) -> tuple[Any, ...]:
         return tuple(self.value(item, depth + 1) for item in node.elts)
 
-    def name(self, node: ast.Name, depth: int) -> float:
+    def name(self, node: ast.Name, depth: int) -> Any:
         if node.id == "inf":
             return math.inf
-        if node.id in self.names:
+        if node.id in self.names or node.id in ROUNDINGS:
             raise self.fail(node, f"{node.id} must be called, as in {node.id}(...)")
+        if refused_name(node.id) is None:
+            return placeholder(node.id)  # a step count bound later (schedalg.horizon)
         raise self.fail(node, self.unknown(node.id))
 
     def unary(self, node: ast.UnaryOp, depth: int) -> Any:
@@ -147,12 +150,21 @@ class _Reader:
             raise self.fail(node, "arithmetic on numbers overflows")
         return result
 
+    def rounding(self, node: ast.Call, name: str, depth: int) -> Any:
+        """``ceil(q)``, ``floor(q)``, ``round(q)`` of a step count (``schedalg.horizon``)."""
+        if len(node.args) != 1 or node.keywords:
+            raise self.fail(node, f"{name}() takes one step count")
+        value = self.value(node.args[0], depth + 1)
+        return self.arithmetic(node, lambda v: rounded(name, v), value)
+
     def call(self, node: ast.Call, depth: int) -> Any:
         if not isinstance(node.func, ast.Name):
             raise self.fail(
                 node, f"only calls to schedalg constructors are allowed, not {_describe(node.func)}"
             )
         name = node.func.id
+        if name in ROUNDINGS:
+            return self.rounding(node, name, depth)
         if name not in self.names:
             raise self.fail(node, self.unknown(name))
         if _holds_function(self.names[name]):
@@ -176,7 +188,7 @@ class _Reader:
 
 
 def _arithmetic_operand(value: Any) -> bool:
-    return isinstance(value, (Schedule, int, float)) and not isinstance(value, bool)
+    return isinstance(value, (Schedule, Quantity, int, float)) and not isinstance(value, bool)
 
 
 _OPS = {ast.USub: "-", ast.UAdd: "+"}

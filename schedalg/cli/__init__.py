@@ -1,11 +1,12 @@
 """The ``schedalg`` command line (also ``python -m schedalg``): plot, describe, check and export
 the curve of an expression or of an MMEngine-style ``param_scheduler`` config; list the
-constructors and explain one.
+constructors and explain one; diff two schedules (``schedalg diff A B --steps N``).
 
 Every input is either an expression in the library's own syntax (read by the safe
 :func:`schedalg.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``, or an
 MMEngine-style ``.py``/``.json`` config (read as data by :mod:`schedalg.mmengine`, no code run).
-User errors print one line on stderr and exit with status 2; ``check`` exits 1 when it warns.
+User errors print one line on stderr and exit with status 2; ``check`` exits 1 when it warns,
+``diff`` when the schedules differ.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from schedalg.cli import diffing
 from schedalg.cli.commands import check, describe, plot
 from schedalg.cli.exporting import export
 from schedalg.cli.inputs import load
@@ -35,7 +37,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Any) ->
         return list_constructors(out)
     if args.command == "help":
         return explain(args.name, out)
-    commands = {"plot": plot, "describe": describe, "check": check, "export": export}
+    commands = {
+        "plot": plot,
+        "describe": describe,
+        "check": check,
+        "export": export,
+        "diff": diffing.diff,
+    }
     return commands[args.command](args, out)
 
 
@@ -44,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from schedalg import __version__
 
     try:
-        parser = build_parser(__version__)
+        parser = build_parser(__version__, extra=(diffing.add_parser,))
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         return _run(parser, args, sys.stdout)
     except UserError as error:

@@ -135,7 +135,29 @@ def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
         found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length, base=args.base))
     if not found:
         raise UserError("no schedule found in the inputs")
-    return found
+    return bound(found, dict(getattr(args, "set", [])))
+
+
+def bound(found: list[tuple[str, Schedule]], values: dict[str, int]) -> list[tuple[str, Schedule]]:
+    """The schedules with the ``--set`` placeholders bound; a name no input holds, or a
+    placeholder left unbound, is a user error."""
+    from schedalg.horizon import bind_held, placeholders
+
+    held = {name for _, s in found for name in placeholders(s)}
+    for name in values:
+        if name not in held:
+            raise UserError(f"--set {name}: no input holds a placeholder {name!r}")
+    try:
+        result = [(label, bind_held(s, values)) for label, s in found]
+    except (ValueError, TypeError) as error:
+        raise UserError(str(error)) from None
+    for label, schedule in result:
+        missing = placeholders(schedule)
+        if missing:
+            raise UserError(
+                f"{label} holds the unbound placeholder {missing[0]}: give --set {missing[0]}=N"
+            )
+    return result
 
 
 @contextlib.contextmanager

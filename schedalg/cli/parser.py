@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 # The largest --width/--height: pixels for a PNG (Agg needs width * height * 4 bytes and refuses
@@ -67,6 +68,19 @@ def positive(name: str, limit: int | None = None) -> Any:
     return convert
 
 
+def setting(text: str) -> tuple[str, int]:
+    """``--set total=100000``: a placeholder's name and its non-negative integer value."""
+    name, equals, value = text.partition("=")
+    if not (equals and name.strip().isidentifier()):
+        raise argparse.ArgumentTypeError(f"--set takes NAME=INTEGER, got {text!r}")
+    number = whole_number(f"--set {name.strip()}", value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(
+            f"--set {name.strip()} must be a non-negative integer, got {value!r}"
+        )
+    return name.strip(), number
+
+
 def size(text: str) -> tuple[int, int]:
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -108,6 +122,14 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         help="iterations per epoch: configs with by_epoch schedulers need it; an expression "
         "is then read in epochs (per_epoch(expr, L))",
     )
+    sub.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="bind a placeholder of the expressions, e.g. --set total=100000 (repeatable)",
+    )
 
 
 def _plot_arguments(plot: argparse.ArgumentParser) -> None:
@@ -123,7 +145,10 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("--size", type=size, help="WIDTHxHEIGHT, same as --width and --height")
 
 
-def build_parser(version: str) -> argparse.ArgumentParser:
+def build_parser(
+    version: str, extra: Sequence[Callable[[Any], None]] = ()
+) -> argparse.ArgumentParser:
+    """The parser; each of ``extra`` adds a subcommand to the subparsers."""
     from schedalg.analysis import MAX_STEPS
 
     parser = _Parser(
@@ -152,6 +177,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         help="default: from the suffix of -o (.csv, .json, .npy), else csv",
     )
     export.add_argument("-o", "--output", help="file to write (default: standard output)")
+    for add in extra:
+        add(commands)
     commands.add_parser("list", help="list the constructors, one line each")
     explain = commands.add_parser("help", help="explain one constructor: formula, parameters")
     explain.add_argument("name", metavar="NAME", help="a constructor, e.g. cosine")

@@ -38,8 +38,9 @@ described in ``docs/torch-semantics.md``.
 """
 
 from schedalg import plateau
+from schedalg.data import fingerprint
 from schedalg.metric import bind, plateaus
-from schedalg.torch.adapter import Scheduler, fingerprint
+from schedalg.torch.adapter import Scheduler
 from schedalg.torch.convert import TorchSchedules, from_torch
 
 Plateau = plateau

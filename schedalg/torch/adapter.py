@@ -16,13 +16,11 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedalg import Schedule
-from schedalg.data import fingerprint
 from schedalg.metric import bind as _bind
-from schedalg.torch import arguments
-from schedalg.torch.arguments import ScheduledValue, number
+from schedalg.torch import arguments, checkpoint
+from schedalg.torch.arguments import number
 from schedalg.torch.timing import Timing
 
-_FORMAT = "schedalg.torch.Scheduler/1"
 _Tensor = torch.Tensor
 
 
@@ -33,45 +31,6 @@ def _set_first_beta(group: dict[str, Any], value: float) -> None:
         betas[0].fill_(value)
     else:
         group["betas"] = (value, *betas[1:])
-
-
-def _check_format(state_dict: Any) -> None:
-    if not isinstance(state_dict, Mapping) or state_dict.get("format") != _FORMAT:
-        raise ValueError(
-            "Scheduler.load_state_dict(): not a schedalg Scheduler state_dict "
-            f"(format {getattr(state_dict, 'get', lambda k: None)('format')!r})"
-        )
-
-
-def _difference(
-    where: tuple[str, int], saved: Mapping[str, Any] | None, entry: ScheduledValue | None
-) -> str | None:
-    """How a scheduled (key, group) differs from the checkpoint's, if it does."""
-    label = f"{where[0]} of group {where[1]}"
-    if saved is None:
-        return f"{label}: scheduled now, not in the checkpoint"
-    if entry is None:
-        return f"{label}: in the checkpoint, not scheduled now"
-    if saved["fingerprint"] != fingerprint(entry.schedule):
-        return f"{label}: the schedule now, {entry.schedule!r}, differs from the checkpoint's"
-    if bool(saved["absolute"]) != entry.absolute:
-        return f"{label}: absolute={saved['absolute']} in the checkpoint"
-    return None
-
-
-def _differences(saved: Mapping[Any, Any], mine: Mapping[Any, ScheduledValue]) -> list[str]:
-    found = (
-        _difference(where, saved.get(where), mine.get(where)) for where in sorted({*saved, *mine})
-    )
-    return [problem for problem in found if problem is not None]
-
-
-def _restore(entry: ScheduledValue, saved: Mapping[str, Any]) -> None:
-    """The checkpoint's base, and its plateau states where the schedule is the same."""
-    same = saved["fingerprint"] == fingerprint(entry.schedule)
-    entry.base = float(saved["base"])
-    if same and len(saved["plateau"]) == len(entry.plateaus):
-        entry.states = [dict(x) for x in saved["plateau"]]
 
 
 class Scheduler(LRScheduler):
@@ -93,9 +52,11 @@ class Scheduler(LRScheduler):
       are applied at construction. Tensor values are updated in place (``fill_``).
     - Metric-driven nodes (``schedalg.plateau``): ``step(metric)`` reports a metric and then
       advances, ``observe(metric)`` reports without advancing.
-    - ``state_dict()`` is plain data (``torch.load(weights_only=True)`` loads it) with a
-      fingerprint of every schedule; ``load_state_dict`` refuses a different schedule unless
-      ``strict=False``.
+    - ``state_dict()`` is plain data (``torch.load(weights_only=True)`` loads it) with every
+      schedule as data and its fingerprint; ``load_state_dict`` accepts a different schedule
+      that agrees with the saved one on every step already taken (a branched cooldown, an
+      extended run) and refuses one that rewrites them unless ``strict=False``
+      (``schedalg.torch.checkpoint``).
     - ``clock=f``: the step is ``f()`` (the trainer's global step), read at every ``step()``
       and ``sync()``, not the adapter's own count. ``hold_skipped=True``: an optimizer step
       that did not run (GradScaler skipped it) does not advance the schedule. See
@@ -287,38 +248,32 @@ class Scheduler(LRScheduler):
     # -- state ---------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Plain data: ints, floats, strings, lists and dicts (loads with ``weights_only``)."""
+        """Plain data: ints, floats, strings, lists and dicts (loads with ``weights_only``);
+        each schedule is saved as data (``to_dict``) and by fingerprint."""
         return {
-            "format": _FORMAT,
+            "format": checkpoint.FORMAT,
             "last_epoch": int(self.last_epoch),
             "_step_count": int(self._step_count),
             "base_lrs": [float(b) for b in self.base_lrs],
             "_last_lr": [number(v) for v in self._last_lr],
             "skipped": self._skipped if self._timing is None else self._timing.skipped,
-            "entries": [
-                {
-                    "key": e.key,
-                    "group": e.group,
-                    "absolute": e.absolute,
-                    "base": e.base,
-                    "fingerprint": fingerprint(e.schedule),
-                    "plateau": [dict(s) for s in e.states],
-                }
-                for e in self._entries
-            ],
+            "entries": [checkpoint.entry_state(e) for e in self._entries],
         }
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
         """Restore a ``state_dict()`` and apply the values of the restored step.
 
-        With ``strict=True`` (default) every scheduled (key, group) must have the same
-        schedule, by fingerprint, and the same mode; ``strict=False`` loads the step counter and
-        whatever matches, keeping this adapter's schedules.
+        With ``strict=True`` (default) every scheduled (key, group) must be in the checkpoint,
+        in the same mode, with the same schedule — or a different one that gives the saved
+        schedule's values on every step already taken, ``[0, last_epoch)``: the run then goes
+        on with the new schedule. A schedule that rewrites those steps is refused, naming the
+        first step where the two part and both values. ``strict=False`` loads the step counter
+        and whatever matches, keeping this adapter's schedules.
         """
-        _check_format(state_dict)
+        checkpoint.check_format(state_dict)
         saved = {(s["key"], s["group"]): s for s in state_dict["entries"]}
         mine = {(e.key, e.group): e for e in self._entries}
-        problems = _differences(saved, mine)
+        problems = checkpoint.differences(saved, mine, int(state_dict["last_epoch"]))
         if problems and strict:
             raise ValueError(
                 "Scheduler.load_state_dict(): the checkpoint was saved with different "
@@ -327,7 +282,7 @@ class Scheduler(LRScheduler):
             )
         for where, e in mine.items():
             if where in saved:
-                _restore(e, saved[where])
+                checkpoint.restore(e, saved[where])
         self.last_epoch = int(state_dict["last_epoch"])
         self._step_count = int(state_dict["_step_count"])
         lr_bases = {e.group: e.base for e in self._entries if e.key == "lr"}
