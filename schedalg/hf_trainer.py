@@ -8,6 +8,9 @@ Pass the adapter as the Trainer's scheduler (``optimizers=(optimizer, scheduler)
 
 The callback
 
+- binds the placeholder ``total`` (``schedalg.horizon``) of the schedules to
+  ``state.max_steps``, the optimizer steps of the whole run (the checkpoint the Trainer
+  restored is checked and loaded then, against the bound schedules);
 - makes the adapter's step ``state.global_step`` (``clock=True``): read when training begins
   (after a checkpoint is restored) and after every optimizer update (the Trainer steps the
   scheduler before it advances ``global_step``, and not at all on a step GradScaler skipped),
@@ -110,6 +113,8 @@ class ScheduleCallback(TrainerCallback):
         # After a checkpoint's trainer state, optimizer and scheduler are restored.
         self._state = state  # the Trainer replaces its state object on a resume: read this one
         scheduler = self._scheduler = _adapter(lr_scheduler)
+        if "total" in scheduler.placeholders:
+            scheduler.bind(total=int(state.max_steps))  # then loads a checkpoint's state
         if self.monitor is not None and not _has_plateau(scheduler):
             raise ValueError(
                 f"{_NAME}(monitor={self.monitor!r}): no schedule has a plateau node, so the "

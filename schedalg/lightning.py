@@ -7,6 +7,8 @@ Return the adapter from ``configure_optimizers`` with ``"interval": "step"`` as 
 
 The callback finds every ``Scheduler`` among the Trainer's lr schedulers and
 
+- binds the placeholder ``total`` (``schedalg.horizon``) of its schedules to
+  ``trainer.estimated_stepping_batches``, the optimizer steps of the whole run;
 - makes its step ``trainer.global_step`` (``clock=True``): the optimizer steps the Trainer has
   taken, restored from its checkpoints with the loops, so a scheduler state that is lost or
   stale cannot move the curve;
@@ -58,6 +60,16 @@ def _adapters(trainer: Trainer, clock: bool) -> list[Scheduler]:
     return found
 
 
+def _run_length(trainer: Trainer) -> int:
+    steps = trainer.estimated_stepping_batches
+    if not isinstance(steps, int) or steps <= 0:
+        raise ValueError(
+            f"{_NAME}: a schedule holds the placeholder total, but the Trainer's run length is "
+            f"unknown (estimated_stepping_batches={steps!r}); set max_steps or max_epochs"
+        )
+    return steps
+
+
 def _has_plateau(scheduler: Scheduler) -> bool:
     return any(plateaus(s) for by_group in scheduler.schedules.values() for s in by_group.values())
 
@@ -97,6 +109,9 @@ class ScheduleCallback(Callback):
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         # After configure_optimizers, before a checkpoint's state is restored.
         self._schedulers = _adapters(trainer, self.clock)
+        for scheduler in self._schedulers:
+            if "total" in scheduler.placeholders:
+                scheduler.bind(total=_run_length(trainer))
         if self.monitor is not None and not any(map(_has_plateau, self._schedulers)):
             raise ValueError(
                 f"{_NAME}(monitor={self.monitor!r}): no schedule has a plateau node, so the "

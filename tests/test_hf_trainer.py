@@ -14,6 +14,7 @@ import pytest
 import torch
 
 import schedalg as sa
+from schedalg.horizon import total
 from schedalg.torch import Scheduler
 
 transformers = pytest.importorskip("transformers")
@@ -21,7 +22,7 @@ from schedalg.hf_trainer import ScheduleCallback  # noqa: E402
 
 STEPS, EVERY = 16, 4  # optimizer steps; an evaluation (and a checkpoint) every 4
 S = sa.warmup(sa.cosine(12), 4, start=0.1)
-EVAL_LOSSES = [3.0, 1.0, 2.0, 2.5]  # the loss of the evaluation after step 4, 8, 12, 16
+EVAL_LOSSES = [3.0, 1.0, 2.0, 2.5, 0.5]  # the loss of the evaluations after step 4, 8, ...
 
 
 class Model(torch.nn.Module):
@@ -69,6 +70,7 @@ def _train(
     resume: Any = None,
     scaler: bool = False,
     inf_steps: Any = (),
+    steps: int = STEPS,
     **options: Any,
 ) -> Record:
     model = Model(inf_steps)
@@ -77,7 +79,7 @@ def _train(
     record = Record(model)
     args = transformers.TrainingArguments(
         output_dir=str(out),
-        max_steps=STEPS,
+        max_steps=steps,
         per_device_train_batch_size=1,
         eval_strategy="steps",
         eval_steps=EVERY,
@@ -171,6 +173,24 @@ def test_steps_gradscaler_skipped_hold_the_schedule(tmp_path):
         tmp_path / "c", S, ScheduleCallback(hold_skipped=False), scaler=True, inf_steps=skips
     )
     assert counted.used == {k: 0.1 * S(k) for k in range(STEPS)}
+
+
+def test_the_horizon_is_bound_from_the_trainer(tmp_path):
+    planned = sa.warmup(sa.cosine(total - 4), 4, start=0.1)  # S for a run of 16 steps
+    full = _train(tmp_path / "a", planned, ScheduleCallback())
+    assert full.used == {k: 0.1 * S(k) for k in range(STEPS)}
+    checkpoint = str(tmp_path / "a" / "checkpoint-8")  # loaded once total is bound
+    resumed = _train(tmp_path / "b", planned, ScheduleCallback(), checkpoint, save_strategy="no")
+    assert resumed.used == {k: full.used[k] for k in range(8, STEPS)}
+
+    # Extend a warm-stable-decay run: the stable phase grows, the 8 steps taken agree.
+    wsd = sa.warmup_stable_decay(2, total - 6, 4)
+    _train(tmp_path / "c", wsd, ScheduleCallback())
+    longer = _train(
+        tmp_path / "d", wsd, ScheduleCallback(), str(tmp_path / "c" / "checkpoint-8"), steps=20
+    )
+    assert longer.used == {k: 0.1 * sa.warmup_stable_decay(2, 14, 4)(k) for k in range(8, 20)}
+    assert longer.used[15] == 0.1 != 0.1 * wsd.bind(total=16)(15)
 
 
 def test_bad_configurations_are_refused_by_name(tmp_path):

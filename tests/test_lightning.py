@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import schedalg as sa
+from schedalg.horizon import UnboundError, total
 from schedalg.torch import Scheduler
 
 pl = pytest.importorskip("lightning.pytorch")
@@ -163,6 +164,21 @@ def test_steps_gradscaler_skipped_hold_the_schedule(tmp_path):
     amp = _amp()
     _fit(counted, 2, [ScheduleCallback()], plugins=[amp])
     assert counted.used == {k: 0.1 * S(k) for k in range(8)}
+
+
+def test_the_horizon_is_bound_from_the_trainer(tmp_path):
+    planned = sa.warmup(sa.cosine(total - 4), 4, start=0.1)  # 4 epochs of 4 steps: S
+    full = Model(planned)
+    _fit(full, 4, [ScheduleCallback(), _checkpoints(tmp_path)])
+    assert full.used == {k: 0.1 * S(k) for k in range(16)}
+    resumed = Model(planned)
+    _fit(resumed, 4, [ScheduleCallback()], ckpt=str(tmp_path / "epoch=1.ckpt"))
+    assert resumed.used == {k: full.used[k] for k in range(8, 16)}
+    # A longer run binds a longer cosine, which rewrites the steps already taken: refused.
+    with pytest.raises(ValueError, match=r"rewrites steps the run already took.*at step 5"):
+        _fit(Model(planned), 5, [ScheduleCallback()], ckpt=str(tmp_path / "epoch=1.ckpt"))
+    with pytest.raises(UnboundError, match=r"scheduler.bind\(total=...\)"):
+        _fit(Model(planned), 1, [])  # no callback binds it
 
 
 def test_bad_configurations_are_refused_by_name():

@@ -17,7 +17,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from schedalg import Schedule
 from schedalg.metric import bind as _bind
-from schedalg.torch import arguments, checkpoint
+from schedalg.torch import arguments, binding, checkpoint
 from schedalg.torch.arguments import number
 from schedalg.torch.timing import Timing
 
@@ -61,6 +61,8 @@ class Scheduler(LRScheduler):
       and ``sync()``, not the adapter's own count. ``hold_skipped=True``: an optimizer step
       that did not run (GradScaler skipped it) does not advance the schedule. See
       ``schedalg.torch.timing``; ``follow(clock, hold_skipped=...)`` sets both later.
+    - Schedules holding placeholders (``warmup(cosine(total), 0.01 * total)``) are applied
+      from ``bind(total=n)`` on (``schedalg.torch.binding``).
 
     Works with any object that has ``param_groups`` (optimizer wrappers included).
     """
@@ -101,20 +103,24 @@ class Scheduler(LRScheduler):
         self._is_initial = False
         self._timing: Timing | None = None
         self._skipped = 0  # a checkpoint's count, kept for follow() when there is no timing
+        self._pending: tuple[Mapping[str, Any], bool] | None = None  # loaded before bind()
+        self._last_lr = [g["lr"] for g in groups]  # until values are applied (after bind())
         self._compile()
         if clock is not None or hold_skipped:
             self.follow(clock, hold_skipped=hold_skipped)
-        else:
+        elif not self._unbound:
             self._apply()
 
     # -- construction helpers ------------------------------------------------------------------
 
     def _compile(self) -> None:
         """The step path: one tuple per entry, with the plateau states already bound."""
+        self._unbound = binding.held(e.schedule for e in self._entries)
+        refuse = binding.refusing(self._unbound) if self._unbound else None
         plan = []
         for e in self._entries:
             schedule = _bind(e.schedule, e.states) if e.plateaus else e.schedule
-            plan.append((e.group, e.slot, schedule._scalar, e.base, e.absolute))
+            plan.append((e.group, e.slot, refuse or schedule._scalar, e.base, e.absolute))
         self._plan = plan
 
     # -- stepping ------------------------------------------------------------------------------
@@ -176,6 +182,8 @@ class Scheduler(LRScheduler):
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Advance one step (or to ``epoch``) and apply the values; a metric, if given, is
         reported to the plateau nodes first (as ``ReduceLROnPlateau.step(metric)``)."""
+        if self._unbound:
+            raise binding.unbound_error(self._unbound)
         if metrics is not None:
             self.observe(metrics, apply=False)
         if len(self.optimizer.param_groups) != self._group_count:
@@ -219,7 +227,8 @@ class Scheduler(LRScheduler):
             self._timing.close()
         self._timing = timing if clock is not None or hold_skipped else None
         self.last_epoch = timing.start(self.last_epoch)
-        self._apply()
+        if not self._unbound:
+            self._apply()
 
     def sync(self) -> None:
         """Read the clock again and apply the values of its step (``step()`` does this too,
@@ -228,6 +237,25 @@ class Scheduler(LRScheduler):
         if self._timing is not None:
             self.last_epoch = self._timing.sync()
         self._apply()
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The placeholders (``schedalg.horizon``) the schedules hold until ``bind``."""
+        return self._unbound
+
+    def bind(self, **values: int) -> None:
+        """``scheduler.bind(total=n)``: bind the placeholders of every schedule (see
+        ``schedalg.torch.binding``) and apply the values; a checkpoint loaded before is loaded
+        now, against the bound schedules."""
+        binding.check_names(values, self._unbound)
+        self._entries = [binding.bound_entry(e, values) for e in self._entries]
+        self._shared = binding.bound_shared(self._shared, values)
+        self._compile()
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.load_state_dict(*pending)
+        elif not self._unbound:
+            self._apply()
 
     def get_lr(self) -> list[Any]:
         """The learning rates for the current step, without applying them."""
@@ -271,6 +299,9 @@ class Scheduler(LRScheduler):
         and whatever matches, keeping this adapter's schedules.
         """
         checkpoint.check_format(state_dict)
+        if self._unbound:  # checked and loaded by bind(), against the bound schedules
+            self._pending = (state_dict, strict)
+            return
         saved = {(s["key"], s["group"]): s for s in state_dict["entries"]}
         mine = {(e.key, e.group): e for e in self._entries}
         problems = checkpoint.differences(saved, mine, int(state_dict["last_epoch"]))
