@@ -70,6 +70,7 @@ def _fit(model: Model, epochs: int, callbacks: list, ckpt: Any = None, **kw: Any
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        enable_checkpointing=any(isinstance(c, pl.callbacks.ModelCheckpoint) for c in callbacks),
         callbacks=callbacks,
         **kw,
     )
