@@ -105,6 +105,8 @@ def test_a_schedule_holding_total_is_applied_from_bind():
     assert scheduler.placeholders == ("total",) and optimizer.param_groups[0]["lr"] == 0.1
     with pytest.raises(UnboundError, match=r"call scheduler.bind\(total=\.\.\.\) first"):
         scheduler.step()
+    with pytest.raises(UnboundError, match=r"placeholder\(s\) total"):
+        optimizer.step()  # no update with a value the schedule did not give
     with pytest.raises(ValueError, match=r"no schedule holds the placeholder 'totl'.*'total'"):
         scheduler.bind(totl=25)
     with pytest.raises(ValueError, match=r"bind\(total=3\): cosine\(\): steps must be"):
@@ -112,9 +114,16 @@ def test_a_schedule_holding_total_is_applied_from_bind():
     scheduler.bind(total=25)
     assert scheduler.placeholders == () and scheduler.last_epoch == 0
     assert optimizer.param_groups[0]["lr"] == 0.1 * S(0)
+    optimizer.step()  # free once bound
     scheduler.observe(1.0)  # the plateau node, visible once bound, takes metrics
     scheduler.observe(2.0)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * S(0) * 0.1, rel=1e-15)
+
+
+def test_an_unbound_scheduler_that_is_gone_no_longer_holds_the_optimizer():
+    optimizer = _optimizer()
+    Scheduler(optimizer, lr=sa.cosine(total))  # dropped at once
+    optimizer.step()
 
 
 def test_a_checkpoint_loaded_before_bind_is_checked_when_bound():

@@ -106,6 +106,7 @@ class Scheduler(LRScheduler):
         self._pending: tuple[Mapping[str, Any], bool] | None = None  # loaded before bind()
         self._last_lr = [g["lr"] for g in groups]  # until values are applied (after bind())
         self._compile()
+        self._guard = binding.guard(self)
         if clock is not None or hold_skipped:
             self.follow(clock, hold_skipped=hold_skipped)
         elif not self._unbound:
@@ -251,6 +252,9 @@ class Scheduler(LRScheduler):
         self._entries = [binding.bound_entry(e, values) for e in self._entries]
         self._shared = binding.bound_shared(self._shared, values)
         self._compile()
+        if self._guard is not None and not self._unbound:
+            self._guard.remove()
+            self._guard = None
         pending, self._pending = self._pending, None
         if pending is not None:
             self.load_state_dict(*pending)

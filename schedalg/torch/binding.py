@@ -4,14 +4,17 @@ A schedule written against ``total`` (``schedalg.horizon``) cannot be evaluated 
 is bound, and often only the trainer knows it (Lightning's
 ``trainer.estimated_stepping_batches``, HF's ``state.max_steps``), after the scheduler was
 built. The adapter accepts such schedules: it applies nothing until ``scheduler.bind(total=n)``
-(which the Lightning and HF callbacks call with the trainer's number), and a ``step()`` before
-that is refused naming the placeholders. A checkpoint loaded before binding is kept and loaded
-when the schedules are bound (the HF Trainer restores the scheduler before its callbacks learn
-``max_steps``), so the checked-prefix comparison sees the bound schedule.
+(which the Lightning and HF callbacks call with the trainer's number). Until then a
+``step()``, and an ``optimizer.step()`` (through a step pre-hook on the optimizer), is refused
+naming the placeholders, so no update runs with a value the schedule did not give. A
+checkpoint loaded before binding is kept and loaded when the schedules are bound (the HF
+Trainer restores the scheduler before its callbacks learn ``max_steps``), so the checked-prefix
+comparison sees the bound schedule.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,6 +22,7 @@ from schedalg.expression import Schedule
 from schedalg.horizon import UnboundError, bind_held, placeholders
 from schedalg.node import nearest
 from schedalg.torch.arguments import ScheduledValue
+from schedalg.torch.timing import torch_optimizer
 from schedalg.units import is_absolute
 
 
@@ -43,6 +47,27 @@ def refusing(names: tuple[str, ...]) -> Any:
         raise unbound_error(names)
 
     return refuse
+
+
+def guard(scheduler: Any) -> Any:
+    """A step pre-hook on the torch optimizer refusing ``optimizer.step()`` while the
+    scheduler's schedules are unbound (no update runs with a value the schedule did not give);
+    its handle, or None for an optimizer whose steps cannot be seen. The hook holds the
+    scheduler weakly: once the scheduler is gone, the optimizer steps freely."""
+    if not scheduler.placeholders:
+        return None
+    try:
+        inner = torch_optimizer(scheduler.optimizer)
+    except TypeError:
+        return None
+    owner = weakref.ref(scheduler)
+
+    def refuse(*args: Any) -> None:
+        alive = owner()
+        if alive is not None and alive.placeholders:
+            raise unbound_error(alive.placeholders)
+
+    return inner.register_step_pre_hook(refuse)
 
 
 def check_names(values: Mapping[str, Any], names: tuple[str, ...]) -> None:

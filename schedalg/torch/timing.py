@@ -36,7 +36,7 @@ def _step_number(where: str, value: Any) -> int:
     return int(value)
 
 
-def _torch_optimizer(optimizer: Any) -> torch.optim.Optimizer:
+def torch_optimizer(optimizer: Any) -> torch.optim.Optimizer:
     """The torch optimizer inside wrappers (accelerate's, Lightning's hold it as ``.optimizer``
     or ``._optimizer``): the object whose ``step()`` GradScaler calls or skips."""
     seen = 0
@@ -79,7 +79,7 @@ class Timing:
         self._ran = 0
         self._hook = None
         if self.hold_skipped:
-            self._hook = _torch_optimizer(optimizer).register_step_post_hook(self._count)
+            self._hook = torch_optimizer(optimizer).register_step_post_hook(self._count)
 
     def _count(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         self._ran += 1
