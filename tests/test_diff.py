@@ -144,3 +144,10 @@ def test_the_command_line_pairs_configs_by_parameter(tmp_path, capsys):
     assert main(["diff", str(config), str(other), "--steps", "100"]) == 1
     out = capsys.readouterr().out
     assert out.count("identical") == 1 and out.count("differ over") == 1
+
+
+def test_the_module_s_examples_run():
+    import doctest
+
+    result = doctest.testmod(diffing, verbose=False, report=True)
+    assert result.failed == 0 and result.attempted > 0

@@ -1,6 +1,7 @@
 """Placeholders: a horizon bound late (``total``), kept by repr, parse and JSON, bound by
 ``bind`` and ``--set``, refused when evaluated unbound."""
 
+import doctest
 import json
 import math
 from types import SimpleNamespace
@@ -145,3 +146,29 @@ def test_command_line_set_binds(capsys):
     assert "no input holds a placeholder 'total'" in capsys.readouterr().err
     assert main(["describe", expr, "--steps", "50", "--set", "total=-5"]) == 2
     assert "non-negative" in capsys.readouterr().err
+
+
+def test_the_module_s_examples_run():
+    result = doctest.testmod(sa.horizon, verbose=False, report=True)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_torch_and_jax_evaluation_refuse_unbound_and_agree_once_bound():
+    torch = pytest.importorskip("torch")
+    s = warmup(cosine(total - 1000), 0.01 * total)
+    with pytest.raises(UnboundError, match="total"):
+        s(torch.arange(3))
+    from schedalg.torch import Scheduler
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(UnboundError, match="total"):
+        Scheduler(optimizer, lr=s)
+    bound, written = s.bind(total=5000), warmup(cosine(4000), 50)
+    assert bound == written
+    steps = torch.arange(5000, dtype=torch.float64)
+    assert torch.equal(bound(steps), written(steps))
+    jax = pytest.importorskip("jax")
+    with jax.enable_x64(True):
+        values = jax.jit(bound)(jax.numpy.arange(5000, dtype=jax.numpy.float64))
+    # jax's cos and NumPy's may differ in the last place (not a matter of binding)
+    np.testing.assert_allclose(np.asarray(values), bound.curve(5000), rtol=1e-14, atol=1e-16)
