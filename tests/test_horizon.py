@@ -161,8 +161,11 @@ def test_torch_and_jax_evaluation_refuse_unbound_and_agree_once_bound():
     from schedalg.torch import Scheduler
 
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = Scheduler(optimizer, lr=s)  # applied from scheduler.bind(total=...) on
     with pytest.raises(UnboundError, match="total"):
-        Scheduler(optimizer, lr=s)
+        scheduler.step()
+    with pytest.raises(UnboundError, match="total"):
+        optimizer.step()
     bound, written = s.bind(total=5000), warmup(cosine(4000), 50)
     assert bound == written
     steps = torch.arange(5000, dtype=torch.float64)

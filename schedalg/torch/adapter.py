@@ -9,7 +9,7 @@ reducer states of metric-driven (``plateau``) nodes. ``step()`` writes ``base * 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import torch
@@ -17,8 +17,9 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from schedalg import Schedule
 from schedalg.metric import bind as _bind
-from schedalg.torch import arguments, checkpoint
+from schedalg.torch import arguments, binding, checkpoint
 from schedalg.torch.arguments import number
+from schedalg.torch.timing import Timing
 
 _Tensor = torch.Tensor
 
@@ -56,6 +57,12 @@ class Scheduler(LRScheduler):
       that agrees with the saved one on every step already taken (a branched cooldown, an
       extended run) and refuses one that rewrites them unless ``strict=False``
       (``schedalg.torch.checkpoint``).
+    - ``clock=f``: the step is ``f()`` (the trainer's global step), read at every ``step()``
+      and ``sync()``, not the adapter's own count. ``hold_skipped=True``: an optimizer step
+      that did not run (GradScaler skipped it) does not advance the schedule. See
+      ``schedalg.torch.timing``; ``follow(clock, hold_skipped=...)`` sets both later.
+    - Schedules holding placeholders (``warmup(cosine(total), 0.01 * total)``) are applied
+      from ``bind(total=n)`` on (``schedalg.torch.binding``).
 
     Works with any object that has ``param_groups`` (optimizer wrappers included).
     """
@@ -69,6 +76,8 @@ class Scheduler(LRScheduler):
         *,
         absolute: bool | Collection[str] | None = None,
         base: Mapping[str, Any] | None = None,
+        clock: Callable[[], int] | None = None,
+        hold_skipped: bool = False,
         **params: Any,
     ) -> None:
         # LRScheduler.__init__ is not called: it insists on a torch Optimizer and recomputes
@@ -92,17 +101,27 @@ class Scheduler(LRScheduler):
         self._step_count = 1
         self._get_lr_called_within_step = False
         self._is_initial = False
+        self._timing: Timing | None = None
+        self._skipped = 0  # a checkpoint's count, kept for follow() when there is no timing
+        self._pending: tuple[Mapping[str, Any], bool] | None = None  # loaded before bind()
+        self._last_lr = [g["lr"] for g in groups]  # until values are applied (after bind())
         self._compile()
-        self._apply()
+        self._guard = binding.guard(self)
+        if clock is not None or hold_skipped:
+            self.follow(clock, hold_skipped=hold_skipped)
+        elif not self._unbound:
+            self._apply()
 
     # -- construction helpers ------------------------------------------------------------------
 
     def _compile(self) -> None:
         """The step path: one tuple per entry, with the plateau states already bound."""
+        self._unbound = binding.held(e.schedule for e in self._entries)
+        refuse = binding.refusing(self._unbound) if self._unbound else None
         plan = []
         for e in self._entries:
             schedule = _bind(e.schedule, e.states) if e.plateaus else e.schedule
-            plan.append((e.group, e.slot, schedule._scalar, e.base, e.absolute))
+            plan.append((e.group, e.slot, refuse or schedule._scalar, e.base, e.absolute))
         self._plan = plan
 
     # -- stepping ------------------------------------------------------------------------------
@@ -164,10 +183,14 @@ class Scheduler(LRScheduler):
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
         """Advance one step (or to ``epoch``) and apply the values; a metric, if given, is
         reported to the plateau nodes first (as ``ReduceLROnPlateau.step(metric)``)."""
+        if self._unbound:
+            raise binding.unbound_error(self._unbound)
         if metrics is not None:
             self.observe(metrics, apply=False)
         if len(self.optimizer.param_groups) != self._group_count:
             self._adopt(self.last_epoch)  # added while step last_epoch was applied
+        if self._timing is not None:
+            epoch = self._timing.advance(epoch)
         if epoch is None:
             self.last_epoch += 1
         elif not isinstance(epoch, numbers.Integral) or isinstance(epoch, bool) or epoch < 0:
@@ -192,6 +215,50 @@ class Scheduler(LRScheduler):
                 e.states = [p.update(s, metric) for p, s in zip(e.plateaus, e.states)]
         self._compile()
         if apply:
+            self._apply()
+
+    def follow(self, clock: Callable[[], int] | None, *, hold_skipped: bool = False) -> None:
+        """Take the step from ``clock()`` from now on (``None``: count ``step()`` calls) and,
+        with ``hold_skipped``, do not advance on optimizer steps that did not run; the values
+        at the clock's step are applied at once. The steps skipped so far are kept."""
+        timing = Timing(self.optimizer, clock, hold_skipped)
+        timing.skipped = self._skipped
+        if self._timing is not None:
+            timing.skipped = self._timing.skipped
+            self._timing.close()
+        self._timing = timing if clock is not None or hold_skipped else None
+        self.last_epoch = timing.start(self.last_epoch)
+        if not self._unbound:
+            self._apply()
+
+    def sync(self) -> None:
+        """Read the clock again and apply the values of its step (``step()`` does this too,
+        and also counts a step): for a trainer that advances its step after stepping the
+        scheduler, or skips stepping it."""
+        if self._timing is not None:
+            self.last_epoch = self._timing.sync()
+        self._apply()
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The placeholders (``schedalg.horizon``) the schedules hold until ``bind``."""
+        return self._unbound
+
+    def bind(self, **values: int) -> None:
+        """``scheduler.bind(total=n)``: bind the placeholders of every schedule (see
+        ``schedalg.torch.binding``) and apply the values; a checkpoint loaded before is loaded
+        now, against the bound schedules."""
+        binding.check_names(values, self._unbound)
+        self._entries = [binding.bound_entry(e, values) for e in self._entries]
+        self._shared = binding.bound_shared(self._shared, values)
+        self._compile()
+        if self._guard is not None and not self._unbound:
+            self._guard.remove()
+            self._guard = None
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.load_state_dict(*pending)
+        elif not self._unbound:
             self._apply()
 
     def get_lr(self) -> list[Any]:
@@ -221,6 +288,7 @@ class Scheduler(LRScheduler):
             "_step_count": int(self._step_count),
             "base_lrs": [float(b) for b in self.base_lrs],
             "_last_lr": [number(v) for v in self._last_lr],
+            "skipped": self._skipped if self._timing is None else self._timing.skipped,
             "entries": [checkpoint.entry_state(e) for e in self._entries],
         }
 
@@ -235,6 +303,9 @@ class Scheduler(LRScheduler):
         and whatever matches, keeping this adapter's schedules.
         """
         checkpoint.check_format(state_dict)
+        if self._unbound:  # checked and loaded by bind(), against the bound schedules
+            self._pending = (state_dict, strict)
+            return
         saved = {(s["key"], s["group"]): s for s in state_dict["entries"]}
         mine = {(e.key, e.group): e for e in self._entries}
         problems = checkpoint.differences(saved, mine, int(state_dict["last_epoch"]))
@@ -251,5 +322,8 @@ class Scheduler(LRScheduler):
         self._step_count = int(state_dict["_step_count"])
         lr_bases = {e.group: e.base for e in self._entries if e.key == "lr"}
         self.base_lrs = [lr_bases.get(i, b) for i, b in enumerate(state_dict["base_lrs"])]
+        self._skipped = int(state_dict.get("skipped", 0))
+        if self._timing is not None:
+            self._timing.rebase(self.last_epoch + self._skipped, self._skipped)
         self._compile()
         self._apply()
