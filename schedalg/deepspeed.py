@@ -158,13 +158,14 @@ class _Cycle:
             )
         return sequence(*pieces, tail, at=at)
 
-    def after(self, rate: float, name: str) -> float | None:
-        """The time scale ``decay_step_size / rate`` of the decay after the cycle, or None."""
+    def after(self, rate: float, name: str) -> tuple[float, float] | None:
+        """The rate and step size of the decay after the cycle, ``1 + rate * (t / size)``, or
+        None where it does not decay."""
         if math.isclose(self.decay_size, 0) or math.isclose(rate, 0):
             return None
         if rate < 0:
             raise ValueError(f"{_FN}(): OneCycle {name} must be >= 0 here, got {rate!r}")
-        return self.decay_size / rate
+        return rate, self.decay_size
 
 
 def _staircase(values: list[float]) -> Schedule:
@@ -182,14 +183,14 @@ def _one_cycle(p: Params, lr: float | None) -> dict[str, Schedule]:
     high = opt.number(_FN, "OneCycle", "cycle_max_lr", p["cycle_max_lr"])
     rate = opt.number(_FN, "OneCycle", "decay_lr_rate", p["decay_lr_rate"])
     scale = cycle.after(rate, "decay_lr_rate")
-    tail = constant(low) if scale is None else low * opt.inverse_time(scale)
+    tail = constant(low) if scale is None else low / opt.growth(*scale)
     out = {"lr": cycle.shape(lambda f: low + (high - low) * f, tail)}
     if opt.flag(_FN, "OneCycle", "cycle_momentum", p["cycle_momentum"]):
         bottom = opt.number(_FN, "OneCycle", "cycle_min_mom", p["cycle_min_mom"])
         top = opt.number(_FN, "OneCycle", "cycle_max_mom", p["cycle_max_mom"])
         mom_rate = opt.number(_FN, "OneCycle", "decay_mom_rate", p["decay_mom_rate"])
         mom_scale = cycle.after(mom_rate, "decay_mom_rate")
-        rise = constant(top) if mom_scale is None else top / opt.inverse_time(mom_scale)
+        rise = constant(top) if mom_scale is None else top * opt.growth(*mom_scale)
         out["momentum"] = cycle.shape(lambda f: top - (top - bottom) * f, rise, head=bottom)
     return out
 
@@ -205,8 +206,8 @@ def _lr_range_test(p: Params, lr: float | None) -> dict[str, Schedule]:
     if rate == 0:
         return {"lr": constant(low)}
     if staircase:  # min * (1 + rate * k) at k = floor(t / size)
-        return {"lr": per_epoch(low / opt.inverse_time(1.0 / rate), size)}
-    return {"lr": low / opt.inverse_time(size / rate)}
+        return {"lr": per_epoch(low * opt.growth(rate), size)}
+    return {"lr": low * opt.growth(rate, size)}
 
 
 _WARMUP = {"warmup_min_lr": 0.0, "warmup_num_steps": 1000, "warmup_type": "log"}
