@@ -266,11 +266,54 @@ def _optimizer_lr(config: Mapping[str, Any]) -> float | None:
     return None
 
 
-def from_deepspeed(config: Mapping[str, Any], lr: float | None = None) -> dict[str, Schedule]:
+# The options DeepSpeed takes as one value per parameter group (``_format_param``).
+PER_GROUP: dict[str, tuple[str, ...]] = {
+    "WarmupLR": ("warmup_min_lr", "warmup_max_lr"),
+    "WarmupDecayLR": ("warmup_min_lr", "warmup_max_lr"),
+    "WarmupCosineLR": (),
+    "OneCycle": ("cycle_min_lr", "cycle_max_lr", "cycle_min_mom", "cycle_max_mom"),
+    "LRRangeTest": ("lr_range_test_min_lr",),
+}
+
+Lr = float | list[float] | tuple[float, ...] | None
+
+
+def _group_count(kind: str, params: Params, lr: Lr) -> int | None:
+    """The number of parameter groups the lists give (``None``: no list), checked."""
+    lists = {name: v for name, v in params.items() if isinstance(v, (list, tuple))}
+    for name in lists:
+        if name not in PER_GROUP[kind]:
+            allowed = ", ".join(PER_GROUP[kind]) or "none of its options"
+            raise ValueError(
+                f"{_FN}(): {kind} {name} is a list ({lists[name]!r}); DeepSpeed takes one value "
+                f"per parameter group only for {allowed}"
+            )
+    if isinstance(lr, (list, tuple)):
+        lists["lr"] = lr
+    sizes = {name: len(v) for name, v in lists.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            f"{_FN}(): {kind} per-parameter-group lists must have one value per group, got "
+            f"lists of different lengths {sizes!r}"
+        )
+    if 0 in sizes.values():
+        raise ValueError(f"{_FN}(): {kind} per-parameter-group lists must not be empty")
+    return next(iter(sizes.values()), None)
+
+
+def _for_group(value: Any, i: int) -> Any:
+    return value[i] if isinstance(value, (list, tuple)) else value
+
+
+def from_deepspeed(
+    config: Mapping[str, Any], lr: Lr = None
+) -> dict[str, Schedule | list[Schedule]]:
     """``{"lr": ...}`` (and ``"momentum"`` for OneCycle) from a DeepSpeed ``scheduler`` block or
     a whole DeepSpeed config; ``lr`` is the optimizer's learning rate, read from the whole
     config's ``optimizer`` block when not given (needed by WarmupCosineLR, and by WarmupLR
-    without ``warmup_max_lr``)."""
+    without ``warmup_max_lr``). Where DeepSpeed takes a list per parameter group
+    (``warmup_min_lr``, ``cycle_max_lr``, ... or a list ``lr``), each key maps to a list with
+    one schedule per group, as ``schedalg.torch.Scheduler`` takes it."""
     if not isinstance(config, Mapping):
         raise TypeError(f"{_FN}(): config must be a dict, got {config!r}")
     if "scheduler" in config:
@@ -282,10 +325,11 @@ def from_deepspeed(config: Mapping[str, Any], lr: float | None = None) -> dict[s
     kind = opt.pick(_FN, "DeepSpeed scheduler type", block["type"], TYPES)
     defaults, build = TYPES[kind]
     params = opt.options(_FN, kind, block["params"], defaults)
-    for name, value in params.items():
-        if isinstance(value, (list, tuple)):
-            raise ValueError(
-                f"{_FN}(): {kind} {name} per parameter group ({value!r}) is not supported: "
-                "convert each group with its own value"
-            )
-    return build(params, lr)
+    groups = _group_count(kind, params, lr)
+    if groups is None:
+        return dict(build(params, lr))  # type: ignore[arg-type]
+    each = [
+        build({k: _for_group(v, i) for k, v in params.items()}, _for_group(lr, i))
+        for i in range(groups)
+    ]
+    return {key: [schedules[key] for schedules in each] for key in each[0]}
