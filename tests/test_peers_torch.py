@@ -230,12 +230,38 @@ LOCKSTEP: dict[str, Callable[[Any], Any]] = {
         o, base_lr=0.01, max_lr=0.1, step_size_up=3, cycle_momentum=False
     ),
     "warm_restarts": lambda o: L.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2),
+    # torch's compound_cosanneal_* tests: eta_min=1e-10 makes the cosine's update affine; the
+    # others settle by T_max, so the chain is an affine_steps scan, then the cosine alone.
+    "compound_cosanneal_and_multistep_lr": lambda o: L.ChainedScheduler(
+        [
+            L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10),
+            L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+        ]
+    ),
+    "compound_cosanneal_and_linearlr": lambda o: L.ChainedScheduler(
+        [
+            L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10),
+            L.LinearLR(o, start_factor=0.4, total_iters=4),
+        ]
+    ),
+    "chained_linear_then_cos_eta_min": lambda o: L.ChainedScheduler(
+        [
+            L.LinearLR(o, start_factor=0.2, total_iters=7),
+            L.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+            L.ConstantLR(o, factor=0.5, total_iters=3),
+        ]
+    ),
     # Resuming (issue: last_epoch): StepLR built with last_epoch=10, as torch's warning tests.
     "step_lr_resumed": lambda o: L.StepLR(o, gamma=0.1, step_size=3, last_epoch=10),
     "linearlr_resumed": lambda o: L.LinearLR(o, start_factor=0.25, total_iters=8, last_epoch=3),
     "exp_lr_resumed": lambda o: L.ExponentialLR(o, gamma=0.9, last_epoch=4),
     "poly_lr_resumed": lambda o: L.PolynomialLR(o, power=0.9, total_iters=9, last_epoch=2),
     "lambda_lr_resumed": lambda o: L.LambdaLR(o, lr_lambda=lambda x: 0.95**x, last_epoch=5),
+    # CosineAnnealingLR jumps to its closed form on the constructor's step, then steps by ratios.
+    "cos_anneal_resumed": lambda o: L.CosineAnnealingLR(o, T_max=10, last_epoch=4),
+    "cos_anneal_eta_min_resumed": lambda o: L.CosineAnnealingLR(
+        o, T_max=6, eta_min=0.001, last_epoch=8
+    ),
     # A ChainedScheduler opening a SequentialLR: torch's constructor steps it once more.
     "sequential_opening_chain": lambda o: L.SequentialLR(
         o,
@@ -279,27 +305,29 @@ def test_peers_torch_compounded_float32_lr_is_still_refused() -> None:
 
 
 REFUSED: dict[str, tuple[Callable[[Any], Any], str]] = {
-    # torch's test_chained_lr2 family with eta_min: CosineAnnealingLR's update is affine, not a
-    # ratio, so the chain is not a product of multipliers (until an affine recurrence node
-    # exists).
-    "chained_cos_eta_min": (
+    # CosineAnnealingLR with eta_min beside a scheduler that never settles (ExponentialLR,
+    # StepLR): the affine updates interleave with ratios forever, so torch's lr is a sum over
+    # every past step of eta_min times the later ratios; affine_steps scans a finite run only.
+    "compound_cosanneal_and_exp_lr": (
         lambda o: L.ChainedScheduler(
-            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.ExponentialLR(o, gamma=0.9)]
+            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.ExponentialLR(o, gamma=0.9)]
         ),
-        "affinely",
+        "changes the lr forever",
     ),
-    # torch's compound_cosanneal_* tests: eta_min=1e-10 makes the cosine's update affine.
     "compound_cosanneal_and_step_lr": (
         lambda o: L.ChainedScheduler(
             [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.StepLR(o, gamma=0.1, step_size=3)]
         ),
-        "affinely",
+        "changes the lr forever",
     ),
-    # Resumed CosineAnnealingLR: its first step past the construction jumps to the closed form
-    # only when _step_count == 1, then continues by ratios from whatever lr it found.
-    "cos_anneal_resumed": (
-        lambda o: L.CosineAnnealingLR(o, T_max=10, last_epoch=4),
-        "last_epoch",
+    # A MultiStepLR after the cosine changing the lr at T_max itself: the cosine lands on eta_min
+    # and the milestone moves it off, so the cosine's step past T_max (an addition built from
+    # base_lr, not an affine update) starts from another lr.
+    "chained_cos_eta_min_milestone_at_t_max": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.MultiStepLR(o, [5], gamma=0.5)]
+        ),
+        "until step 5",
     ),
 }
 
