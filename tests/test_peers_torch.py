@@ -16,6 +16,8 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as L
 
+import schedalg as sa
+from schedalg.metric import bind, plateau
 from schedalg.torch import Scheduler, from_torch
 from tests.torch_helpers import tol
 
@@ -394,3 +396,65 @@ def test_peers_torch_user_guide_examples_run() -> None:
         warnings.simplefilter("ignore", UserWarning)
         for block in blocks:
             exec(compile(block, "docs/torch.md", "exec"), {})
+
+
+# -- ReduceLROnPlateau stepped beside ExponentialLR (torch's compound_reduce_lr_on_plateau) -----
+
+PLATEAU_BESIDE = {
+    # eps and min_lr large enough to decide: torch compares them with the real (product) lr.
+    "plateau_then_exp": (["plateau", "exp"], {"factor": 0.5, "patience": 0, "eps": 1e-3}),
+    "exp_then_plateau": (["exp", "plateau"], {"factor": 0.5, "patience": 1, "eps": 1e-3}),
+    "min_lr_then_exp_below_it": (
+        ["plateau", "exp"],
+        {"factor": 0.1, "patience": 0, "min_lr": 4e-3},
+    ),
+    "cooldown_and_max_mode": (
+        ["exp", "plateau"],
+        {"factor": 0.3, "patience": 1, "cooldown": 2, "mode": "max", "eps": 1e-4},
+    ),
+}
+
+
+def _plateau_lrs(order: list[str], kw: dict, metrics: list[float], real: bool) -> list[list[float]]:
+    """torch's lrs and ours: ``exponential(0.9) * plateau(...)``, the plateau told the real lr
+    (``current=``) when ``real``."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    reducer = L.ReduceLROnPlateau(opt, **kw)
+    exp = L.ExponentialLR(opt, gamma=0.9)
+    mode = {k: kw[k] for k in ("factor", "patience", "cooldown", "mode", "eps") if k in kw}
+    node = plateau(**mode, min_value=kw.get("min_lr", 0.0))
+    expr = sa.exponential(0.9) * node
+    state = node.initial()
+    theirs, ours = [], []
+    for t, metric in enumerate(metrics):
+        theirs.append(float(opt.param_groups[0]["lr"]))
+        ours.append(0.05 * bind(expr, [state])(t))
+        opt.step()
+        for name in order:
+            if name == "exp":
+                exp.step()
+                continue
+            reducer.step(metric)
+            at = t if order[0] == "plateau" else t + 1
+            now = 0.05 * bind(expr, [state])(at)
+            state = node.update(state, metric, current=now if real else None)
+    return [theirs, ours]
+
+
+@pytest.mark.parametrize("name", sorted(PLATEAU_BESIDE))
+def test_peers_torch_plateau_beside_exponential(name: str) -> None:
+    order, kw = PLATEAU_BESIDE[name]
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85] * 5
+    if kw.get("mode") == "max":
+        metrics = [-m for m in metrics]
+    theirs, ours = _plateau_lrs(order, kw, metrics, real=True)
+    assert theirs != [theirs[0]] * len(theirs)
+    for t, (want, got) in enumerate(zip(theirs, ours)):
+        assert _close(want, got, t, 0), (name, t, want, got)
+
+
+def test_peers_torch_plateau_in_its_own_units_would_part_from_torch() -> None:
+    """The comparison can fail: without the real lr, eps and min_lr apply to the multiplier."""
+    order, kw = PLATEAU_BESIDE["min_lr_then_exp_below_it"]
+    theirs, ours = _plateau_lrs(order, kw, [1.0] * 20, real=False)
+    assert any(not _close(w, g, t, 0) for t, (w, g) in enumerate(zip(theirs, ours)))
