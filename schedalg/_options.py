@@ -12,7 +12,7 @@ from typing import Any
 from schedalg import _validate as check
 from schedalg.expression import Schedule
 from schedalg.node import nearest
-from schedalg.primitives import inverse_sqrt
+from schedalg.primitives import elapsed
 
 
 def pick(fn: str, what: str, name: object, table: Iterable[str]) -> str:
@@ -65,7 +65,8 @@ def flag(fn: str, owner: str, name: str, value: object) -> bool:
     return check.flag(fn, f"{owner} {name}", value)
 
 
-def inverse_time(timescale: float) -> Schedule:
-    """``1 / (1 + t / timescale)``, written with the public nodes: ``inverse_sqrt(timescale)``
-    is ``1 / sqrt(1 + t / timescale)``, so its square is the inverse-time decay (a few ulps)."""
-    return inverse_sqrt(timescale) * inverse_sqrt(timescale)
+def growth(rate: float, size: float | None = None) -> Schedule:
+    """``1 + rate * (t / size)`` (``1 + rate * t`` without ``size``), in the sources' own order
+    of operations (Keras's InverseTimeDecay divides by it, DeepSpeed's LRRangeTest multiplies by
+    it)."""
+    return 1.0 + rate * (elapsed() if size is None else elapsed() / size)

@@ -158,13 +158,14 @@ class _Cycle:
             )
         return sequence(*pieces, tail, at=at)
 
-    def after(self, rate: float, name: str) -> float | None:
-        """The time scale ``decay_step_size / rate`` of the decay after the cycle, or None."""
+    def after(self, rate: float, name: str) -> tuple[float, float] | None:
+        """The rate and step size of the decay after the cycle, ``1 + rate * (t / size)``, or
+        None where it does not decay."""
         if math.isclose(self.decay_size, 0) or math.isclose(rate, 0):
             return None
         if rate < 0:
             raise ValueError(f"{_FN}(): OneCycle {name} must be >= 0 here, got {rate!r}")
-        return self.decay_size / rate
+        return rate, self.decay_size
 
 
 def _staircase(values: list[float]) -> Schedule:
@@ -182,14 +183,14 @@ def _one_cycle(p: Params, lr: float | None) -> dict[str, Schedule]:
     high = opt.number(_FN, "OneCycle", "cycle_max_lr", p["cycle_max_lr"])
     rate = opt.number(_FN, "OneCycle", "decay_lr_rate", p["decay_lr_rate"])
     scale = cycle.after(rate, "decay_lr_rate")
-    tail = constant(low) if scale is None else low * opt.inverse_time(scale)
+    tail = constant(low) if scale is None else low / opt.growth(*scale)
     out = {"lr": cycle.shape(lambda f: low + (high - low) * f, tail)}
     if opt.flag(_FN, "OneCycle", "cycle_momentum", p["cycle_momentum"]):
         bottom = opt.number(_FN, "OneCycle", "cycle_min_mom", p["cycle_min_mom"])
         top = opt.number(_FN, "OneCycle", "cycle_max_mom", p["cycle_max_mom"])
         mom_rate = opt.number(_FN, "OneCycle", "decay_mom_rate", p["decay_mom_rate"])
         mom_scale = cycle.after(mom_rate, "decay_mom_rate")
-        rise = constant(top) if mom_scale is None else top / opt.inverse_time(mom_scale)
+        rise = constant(top) if mom_scale is None else top * opt.growth(*mom_scale)
         out["momentum"] = cycle.shape(lambda f: top - (top - bottom) * f, rise, head=bottom)
     return out
 
@@ -205,8 +206,8 @@ def _lr_range_test(p: Params, lr: float | None) -> dict[str, Schedule]:
     if rate == 0:
         return {"lr": constant(low)}
     if staircase:  # min * (1 + rate * k) at k = floor(t / size)
-        return {"lr": per_epoch(low / opt.inverse_time(1.0 / rate), size)}
-    return {"lr": low / opt.inverse_time(size / rate)}
+        return {"lr": per_epoch(low * opt.growth(rate), size)}
+    return {"lr": low * opt.growth(rate, size)}
 
 
 _WARMUP = {"warmup_min_lr": 0.0, "warmup_num_steps": 1000, "warmup_type": "log"}
@@ -265,11 +266,54 @@ def _optimizer_lr(config: Mapping[str, Any]) -> float | None:
     return None
 
 
-def from_deepspeed(config: Mapping[str, Any], lr: float | None = None) -> dict[str, Schedule]:
+# The options DeepSpeed takes as one value per parameter group (``_format_param``).
+PER_GROUP: dict[str, tuple[str, ...]] = {
+    "WarmupLR": ("warmup_min_lr", "warmup_max_lr"),
+    "WarmupDecayLR": ("warmup_min_lr", "warmup_max_lr"),
+    "WarmupCosineLR": (),
+    "OneCycle": ("cycle_min_lr", "cycle_max_lr", "cycle_min_mom", "cycle_max_mom"),
+    "LRRangeTest": ("lr_range_test_min_lr",),
+}
+
+Lr = float | list[float] | tuple[float, ...] | None
+
+
+def _group_count(kind: str, params: Params, lr: Lr) -> int | None:
+    """The number of parameter groups the lists give (``None``: no list), checked."""
+    lists = {name: v for name, v in params.items() if isinstance(v, (list, tuple))}
+    for name in lists:
+        if name not in PER_GROUP[kind]:
+            allowed = ", ".join(PER_GROUP[kind]) or "none of its options"
+            raise ValueError(
+                f"{_FN}(): {kind} {name} is a list ({lists[name]!r}); DeepSpeed takes one value "
+                f"per parameter group only for {allowed}"
+            )
+    if isinstance(lr, (list, tuple)):
+        lists["lr"] = lr
+    sizes = {name: len(v) for name, v in lists.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            f"{_FN}(): {kind} per-parameter-group lists must have one value per group, got "
+            f"lists of different lengths {sizes!r}"
+        )
+    if 0 in sizes.values():
+        raise ValueError(f"{_FN}(): {kind} per-parameter-group lists must not be empty")
+    return next(iter(sizes.values()), None)
+
+
+def _for_group(value: Any, i: int) -> Any:
+    return value[i] if isinstance(value, (list, tuple)) else value
+
+
+def from_deepspeed(
+    config: Mapping[str, Any], lr: Lr = None
+) -> dict[str, Schedule | list[Schedule]]:
     """``{"lr": ...}`` (and ``"momentum"`` for OneCycle) from a DeepSpeed ``scheduler`` block or
     a whole DeepSpeed config; ``lr`` is the optimizer's learning rate, read from the whole
     config's ``optimizer`` block when not given (needed by WarmupCosineLR, and by WarmupLR
-    without ``warmup_max_lr``)."""
+    without ``warmup_max_lr``). Where DeepSpeed takes a list per parameter group
+    (``warmup_min_lr``, ``cycle_max_lr``, ... or a list ``lr``), each key maps to a list with
+    one schedule per group, as ``schedalg.torch.Scheduler`` takes it."""
     if not isinstance(config, Mapping):
         raise TypeError(f"{_FN}(): config must be a dict, got {config!r}")
     if "scheduler" in config:
@@ -281,10 +325,11 @@ def from_deepspeed(config: Mapping[str, Any], lr: float | None = None) -> dict[s
     kind = opt.pick(_FN, "DeepSpeed scheduler type", block["type"], TYPES)
     defaults, build = TYPES[kind]
     params = opt.options(_FN, kind, block["params"], defaults)
-    for name, value in params.items():
-        if isinstance(value, (list, tuple)):
-            raise ValueError(
-                f"{_FN}(): {kind} {name} per parameter group ({value!r}) is not supported: "
-                "convert each group with its own value"
-            )
-    return build(params, lr)
+    groups = _group_count(kind, params, lr)
+    if groups is None:
+        return dict(build(params, lr))  # type: ignore[arg-type]
+    each = [
+        build({k: _for_group(v, i) for k, v in params.items()}, _for_group(lr, i))
+        for i in range(groups)
+    ]
+    return {key: [schedules[key] for schedules in each] for key in each[0]}

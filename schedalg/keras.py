@@ -19,12 +19,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from schedalg import _options as opt
-from schedalg.combinators import per_epoch, sequence, stretch
+from schedalg.arithmetic import maximum
+from schedalg.combinators import per_epoch, sequence, shift, stretch
 from schedalg.expression import Schedule, constant
 from schedalg.phases import piecewise
 from schedalg.primitives import (
     cosine,
     cosine_restarts,
+    elapsed,
     exponential,
     linear,
     polynomial,
@@ -82,15 +84,21 @@ def _changes(edges: list[float], values: list[float]) -> list[tuple[int, float]]
 
 def _polynomial_decay(c: Config) -> Schedule:
     k = "PolynomialDecay"
-    if opt.flag(_FN, k, "cycle", c["cycle"]):
-        raise ValueError(
-            f"{_FN}(): {k} cycle=True (decay steps growing to decay_steps * ceil(t / "
-            "decay_steps)) has no closed form among schedalg's nodes"
-        )
-    steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
     end = opt.number(_FN, k, "end_learning_rate", c["end_learning_rate"])
     power = opt.number(_FN, k, "power", c["power"], at_least=0)
+    if opt.flag(_FN, k, "cycle", c["cycle"]):
+        steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
+        return (_initial(k, c) - end) * _cycled_remaining(steps) ** power + end
+    steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
     return (_initial(k, c) - end) * polynomial(steps, power) + end
+
+
+def _cycled_remaining(steps: int) -> Schedule:
+    """Keras's ``cycle=True``: ``1 - t / (steps * max(1, ceil(t / steps)))``, the decay length
+    growing to the next multiple of ``steps`` (``ceil(t / steps)`` is
+    ``floor((t + steps - 1) / steps)`` at whole steps)."""
+    windows = maximum(1.0, shift(per_epoch(elapsed(), steps), steps - 1))
+    return 1.0 - elapsed() / (steps * windows)
 
 
 def _inverse_time_decay(c: Config) -> Schedule:
@@ -100,9 +108,9 @@ def _inverse_time_decay(c: Config) -> Schedule:
         return constant(_initial(k, c))
     if opt.flag(_FN, k, "staircase", c["staircase"]):  # 1 / (1 + rate * floor(t / steps))
         steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
-        return _initial(k, c) * per_epoch(opt.inverse_time(1.0 / rate), steps)
+        return _initial(k, c) / per_epoch(opt.growth(rate), steps)
     steps_f = opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0)
-    return _initial(k, c) * opt.inverse_time(steps_f / rate)
+    return _initial(k, c) / opt.growth(rate, steps_f)
 
 
 def _cosine_decay(c: Config) -> Schedule:

@@ -3,8 +3,10 @@
 ``from_megatron(args)`` reads Megatron-LM's training arguments (a dict, e.g. ``vars(args)``, or
 the ``argparse`` namespace itself) and returns ``{"lr": ..., "weight_decay": ...}``: absolute
 values, on the iteration clock (the value at ``t`` is what the optimizer uses for iteration
-``t``; Megatron counts samples, ``t * global_batch_size``, and every length it compares scales
-with the batch size, so the curve per iteration is the same).
+``t``; Megatron counts samples, ``t * global_batch_size``: in iteration-based training every
+length it compares scales with the batch size, so the curve per iteration is the same; in
+sample-based training, ``train_samples``, the lengths are in samples and the curve in samples is
+read at ``t * global_batch_size`` with ``warp``).
 
 How Megatron computes (``megatron/core/optimizer_param_scheduler.py``), at step ``n``:
 
@@ -31,10 +33,10 @@ from typing import Any
 
 from schedalg import _options as opt
 from schedalg.arithmetic import maximum
-from schedalg.combinators import sequence, stretch, warmup
+from schedalg.combinators import sequence, stretch, warmup, warp
 from schedalg.expression import Schedule, constant
 from schedalg.phases import warmup_stable_decay
-from schedalg.primitives import cosine, exponential, inverse_sqrt, linear
+from schedalg.primitives import cosine, elapsed, exponential, inverse_sqrt, linear
 
 _FN = "from_megatron"
 _OWNER = "Megatron-LM"
@@ -53,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     "lr_wsd_decay_iters": None,
     "train_iters": None,
     "train_samples": None,
+    "lr_decay_samples": None,
+    "lr_warmup_samples": 0,
+    "lr_wsd_decay_samples": None,
+    "rampup_batch_size": None,
     "global_batch_size": None,
     "weight_decay": 0.01,
     "start_weight_decay": None,
@@ -73,30 +79,33 @@ class _Lr:
         self.max = opt.number(_FN, _OWNER, "lr", given, at_least=0)
         self.min = opt.number(_FN, _OWNER, "min_lr", a["min_lr"], at_least=0, at_most=self.max)
         self.init = opt.number(_FN, _OWNER, "lr_warmup_init", a["lr_warmup_init"], at_most=self.max)
-        self.decay = opt.count(_FN, _OWNER, "lr_decay_iters", a["lr_decay_iters"], minimum=1)
+        decay = _arg(a, "lr_decay_iters")
+        self.decay = opt.count(_FN, _OWNER, decay, a["lr_decay_iters"], minimum=1)
         self.warmup = _warmup_iters(a, self.decay)
 
 
 def _warmup_iters(a: dict[str, Any], decay: int) -> int:
     if a["lr_warmup_fraction"] is None:
-        steps = opt.count(_FN, _OWNER, "lr_warmup_iters", a["lr_warmup_iters"])
+        steps = opt.count(_FN, _OWNER, _arg(a, "lr_warmup_iters"), a["lr_warmup_iters"])
     else:
         if a["lr_warmup_iters"]:
             raise ValueError(
-                f"{_FN}(): {_OWNER} takes only one of lr_warmup_fraction and lr_warmup_iters, "
-                f"got {a['lr_warmup_fraction']!r} and {a['lr_warmup_iters']!r}"
+                f"{_FN}(): {_OWNER} takes only one of lr_warmup_fraction and "
+                f"{_arg(a, 'lr_warmup_iters')}, got {a['lr_warmup_fraction']!r} and "
+                f"{a['lr_warmup_iters']!r}"
             )
         fraction = opt.number(_FN, _OWNER, "lr_warmup_fraction", a["lr_warmup_fraction"])
         product = fraction * decay
         if not product.is_integer():
             raise ValueError(
-                f"{_FN}(): {_OWNER} lr_warmup_fraction * lr_decay_iters must be a whole number "
-                f"of iterations here, got {fraction!r} * {decay} = {product!r}"
+                f"{_FN}(): {_OWNER} lr_warmup_fraction * {_arg(a, 'lr_decay_iters')} must be a "
+                f"whole number of {_unit(a)} here, got {fraction!r} * {decay} = {product!r}"
             )
         steps = int(product)
     if not 0 <= steps < decay:
         raise ValueError(
-            f"{_FN}(): {_OWNER} needs 0 <= warm-up iterations < lr_decay_iters ({decay}), "
+            f"{_FN}(): {_OWNER} needs 0 <= warm-up {_unit(a)} < {_arg(a, 'lr_decay_iters')} "
+            f"({decay}), "
             f"got {steps}"
         )
     return steps
@@ -140,13 +149,14 @@ def _wsd(lr: _Lr, a: dict[str, Any]) -> Schedule:
     style = opt.pick(
         _FN, "lr_wsd_decay_style", a["lr_wsd_decay_style"], [*_WSD_SHAPES, "exponential"]
     )
+    wsd = _arg(a, "lr_wsd_decay_iters")
     if a["lr_wsd_decay_iters"] is None:
-        raise TypeError(f"{_FN}(): {_OWNER} lr_decay_style 'WSD' needs lr_wsd_decay_iters")
+        raise TypeError(f"{_FN}(): {_OWNER} lr_decay_style 'WSD' needs {wsd}")
     span = lr.decay - lr.warmup
-    anneal = opt.count(_FN, _OWNER, "lr_wsd_decay_iters", a["lr_wsd_decay_iters"], minimum=1)
+    anneal = opt.count(_FN, _OWNER, wsd, a["lr_wsd_decay_iters"], minimum=1)
     if anneal > span:
         raise ValueError(
-            f"{_FN}(): {_OWNER} lr_wsd_decay_iters must be at most lr_decay_iters minus the "
+            f"{_FN}(): {_OWNER} {wsd} must be at most {_arg(a, 'lr_decay_iters')} minus the "
             f"warm-up ({span}), got {anneal}"
         )
     stable = span - anneal
@@ -218,17 +228,71 @@ def _arguments(args: Any) -> dict[str, Any]:
     return {name: given.get(name, default) for name, default in DEFAULTS.items()}
 
 
-def from_megatron(args: Any) -> dict[str, Schedule]:
-    """``{"lr": ..., "weight_decay": ...}`` from Megatron-LM arguments (iteration-based
-    training: ``train_iters``; ``lr_decay_iters`` defaults to it)."""
-    a = _arguments(args)
-    if a["train_iters"] is None:
-        hint = (
-            " (sample-based training, train_samples, is not supported)"
-            if a["train_samples"]
-            else ""
+def _arg(a: dict[str, Any], name: str) -> str:
+    """The user's name of an ``*_iters`` length: ``*_samples`` in sample-based training."""
+    return name.replace("_iters", "_samples") if a.get("_unit") == "samples" else name
+
+
+def _unit(a: dict[str, Any]) -> str:
+    return "samples" if a.get("_unit") == "samples" else "iterations"
+
+
+_BY_SAMPLES = {
+    "lr_decay_iters": "lr_decay_samples",
+    "lr_warmup_iters": "lr_warmup_samples",
+    "lr_wsd_decay_iters": "lr_wsd_decay_samples",
+}
+
+
+def _sample_based(a: dict[str, Any]) -> dict[str, Schedule]:
+    """Sample-based training (``train_samples``): Megatron's lengths are in samples and its
+    scheduler is stepped by ``global_batch_size`` per iteration, so the value at iteration ``t``
+    is the curve in samples read at ``t * global_batch_size`` (``warp``)."""
+    for iters, samples in _BY_SAMPLES.items():
+        if a[iters] not in (None, 0):
+            raise ValueError(
+                f"{_FN}(): {_OWNER} sample-based training (train_samples) takes {samples}, not "
+                f"{iters} (got {a[iters]!r})"
+            )
+    if a["rampup_batch_size"] is not None:
+        raise ValueError(
+            f"{_FN}(): {_OWNER} rampup_batch_size ({a['rampup_batch_size']!r}) is not supported: "
+            "the samples per iteration change during the ramp"
         )
-        raise TypeError(f"{_FN}(): {_OWNER} needs the argument 'train_iters'{hint}")
+    if a["global_batch_size"] is None:
+        raise TypeError(
+            f"{_FN}(): {_OWNER} sample-based training (train_samples) needs global_batch_size "
+            "(the samples per iteration)"
+        )
+    batch = opt.count(_FN, _OWNER, "global_batch_size", a["global_batch_size"], minimum=1)
+    train = opt.count(_FN, _OWNER, "train_samples", a["train_samples"], minimum=1)
+    inner = {**a, "_unit": "samples", "global_batch_size": 1}
+    inner.update({iters: a[samples] for iters, samples in _BY_SAMPLES.items()})
+    if inner["lr_decay_iters"] is None:
+        inner["lr_decay_iters"] = train
+    curves = {"lr": _learning_rate(inner), "weight_decay": _weight_decay(inner, train)}
+    if batch == 1:
+        return curves
+    clock = batch * elapsed()
+    return {name: warp(curve, clock) for name, curve in curves.items()}
+
+
+def from_megatron(args: Any) -> dict[str, Schedule]:
+    """``{"lr": ..., "weight_decay": ...}`` from Megatron-LM arguments, per iteration:
+    iteration-based training (``train_iters``; ``lr_decay_iters`` defaults to it) or
+    sample-based (``train_samples`` with ``global_batch_size``; ``lr_decay_samples`` defaults
+    to it)."""
+    a = _arguments(args)
+    if a["train_iters"] is None and a["train_samples"] is not None:
+        return _sample_based(a)
+    if a["train_iters"] is None:
+        raise TypeError(f"{_FN}(): {_OWNER} needs the argument 'train_iters' (or train_samples)")
+    for iters, samples in _BY_SAMPLES.items():
+        if a[samples] not in (None, 0):
+            raise ValueError(
+                f"{_FN}(): {_OWNER} iteration-based training (train_iters) takes {iters}, not "
+                f"{samples} (got {a[samples]!r})"
+            )
     train = opt.count(_FN, _OWNER, "train_iters", a["train_iters"], minimum=1)
     if a["lr_decay_iters"] is None:
         a["lr_decay_iters"] = train

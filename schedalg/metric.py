@@ -105,13 +105,32 @@ class plateau(Schedule):
             return a > best * (self.threshold + 1.0)
         return a > best + self.threshold
 
-    def update(self, state: dict[str, Any], metric: Any) -> dict[str, Any]:
-        """The state after one more metric (``float(metric)``); ``state`` is not modified."""
+    def update(
+        self, state: dict[str, Any], metric: Any, current: float | None = None
+    ) -> dict[str, Any]:
+        """The state after one more metric (``float(metric)``); ``state`` is not modified.
+
+        ``current``: the real value now (the optimizer's lr) where the node multiplies other
+        schedules, e.g. ``exponential(0.9) * plateau(...)`` stepped as torch steps
+        ``ReduceLROnPlateau`` beside ``ExponentialLR``: torch reduces the real lr, so
+        ``min_value`` and ``eps`` compare with ``current`` (``new = max(current * factor,
+        min_value)``, applied if ``current - new > eps``) and the node's value is scaled by
+        ``new / current``. Without it they compare with the node's own value."""
+        value = state["value"]
+        if current is None:
+            return self._update(state, metric, value)
+        real = float(current)
+        if real == 0 or not math.isfinite(real):
+            raise ValueError(f"plateau.update(): current must be finite and non-zero, got {real!r}")
+        after = self._update({**state, "value": real}, metric, real)
+        new = after["value"]
+        return {**after, "value": value if new == real else value * (new / real)}
+
+    def _update(self, state: dict[str, Any], metric: Any, value: float) -> dict[str, Any]:
         current = float(metric)
         best = state["best"]
         bad = state["num_bad_epochs"]
         cooldown = state["cooldown_counter"]
-        value = state["value"]
         if self._is_better(current, best):
             best, bad = current, 0
         else:

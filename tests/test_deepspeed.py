@@ -193,6 +193,61 @@ def test_whole_config_and_optimizer_lr() -> None:
     assert from_deepspeed(config)["lr"](10) == 0.002
 
 
+PER_GROUP = [
+    ("WarmupLR", {"warmup_min_lr": [0.0, 1e-5, 2e-5], "warmup_max_lr": [1e-3, 2e-3, 3e-3]}),
+    ("WarmupLR", {"warmup_min_lr": 1e-5, "warmup_num_steps": 20, "warmup_type": "linear"}),
+    (
+        "WarmupDecayLR",
+        {"warmup_max_lr": [1e-3, 5e-4, 2e-3], "total_num_steps": 50, "warmup_num_steps": 9},
+    ),
+    ("WarmupCosineLR", {"total_num_steps": 40, "warmup_num_steps": 5}),
+    (
+        "OneCycle",
+        {
+            "cycle_min_lr": [1e-4, 2e-4, 3e-4],
+            "cycle_max_lr": 1e-2,
+            "cycle_first_step_size": 10,
+            "cycle_min_mom": [0.8, 0.85, 0.7],
+            "cycle_max_mom": [0.9, 0.95, 0.99],
+            "decay_step_size": 3,
+            "decay_lr_rate": 0.1,
+            "decay_mom_rate": 0.05,
+        },
+    ),
+    ("LRRangeTest", {"lr_range_test_min_lr": [1e-4, 1e-3, 1e-2], "lr_range_test_step_size": 7}),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), PER_GROUP)
+def test_per_group_lists(kind: str, params: dict) -> None:
+    """DeepSpeed's per-group lists (and an optimizer with a different lr per group), on a real
+    three-group optimizer: each group's schedule and the Scheduler adapter on a fresh one."""
+    from schedalg.torch import Scheduler
+
+    lrs = [LR, 1e-3, 5e-5]
+
+    def optimizer() -> torch.optim.Optimizer:
+        groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs]
+        return torch.optim.Adam(groups, lr=LR)
+
+    opt, fresh = optimizer(), optimizer()
+    sched = getattr(lr_schedules, kind)(opt, **params)
+    ours = from_deepspeed({"type": kind, "params": params}, lr=lrs)
+    adapter = Scheduler(fresh, absolute=True, **ours)
+    for t in range(60):
+        for i, (group, mine) in enumerate(zip(opt.param_groups, fresh.param_groups)):
+            values = {"lr": group["lr"], "momentum": group["betas"][0]}
+            assert sorted(ours) in (["lr"], ["lr", "momentum"])
+            for key, schedules in ours.items():
+                assert isinstance(schedules, list) and len(schedules) == 3
+                agree(np.array([schedules[i](t)]), np.array([values[key]]))
+                got = mine["lr"] if key == "lr" else mine["betas"][0]
+                agree(np.array([got]), np.array([values[key]]))
+        sched.step()
+        fresh.step()
+        adapter.step()
+
+
 @pytest.mark.parametrize(
     ("config", "error", "text"),
     [
@@ -209,9 +264,14 @@ def test_whole_config_and_optimizer_lr() -> None:
         ({"type": "WarmupDecayLR", "params": {}}, TypeError, "'total_num_steps'"),
         ({"type": "OneCycle", "params": {"cycle_min_lr": 0.1}}, TypeError, "'cycle_max_lr'"),
         (
-            {"type": "OneCycle", "params": {"cycle_min_lr": [0.1, 0.2], "cycle_max_lr": 1.0}},
+            {"type": "WarmupLR", "params": {"warmup_num_steps": [3, 4], "warmup_max_lr": 1.0}},
             ValueError,
-            "per parameter group",
+            "per parameter group only for warmup_min_lr, warmup_max_lr",
+        ),
+        (
+            {"type": "OneCycle", "params": {"cycle_min_lr": [0.1, 0.2], "cycle_max_lr": [1.0]}},
+            ValueError,
+            "'cycle_min_lr': 2, 'cycle_max_lr': 1",
         ),
         (
             {

@@ -244,6 +244,70 @@ def test_chained_scheduler_nested(lrs, makers, n):
         lockstep(make, lrs, n)
 
 
+# A CosineAnnealingLR with eta_min in a chain: an affine update, scanned by affine_steps.
+SETTLING = [
+    lambda o, k: L.LinearLR(o, 0.3, 1.0, k),
+    lambda o, k: L.ConstantLR(o, 0.5, k),
+    lambda o, k: L.MultiStepLR(o, [max(1, k // 2), k], 0.5),
+    lambda o, k: L.PolynomialLR(o, k + 3, 1.5),
+    lambda o, k: L.StepLR(o, 3, gamma=1.0),
+]
+
+
+@settings(max_examples=20)
+@given(
+    lrs,
+    st.integers(2, 40),
+    st.floats(0.0, 1.0),
+    st.floats(0.01, 0.9),
+    st.lists(st.tuples(st.sampled_from(SETTLING), st.booleans()), min_size=1, max_size=3),
+    st.integers(1, 250),
+)
+def test_chained_cosine_with_eta_min(lrs, t_max, settle, eta_fraction, makers, n):
+    """Members before the cosine settle by T_max, those after it by T_max - 1 (a PolynomialLR
+    that settles later is refused); past T_max the cosine runs alone."""
+    eta = eta_fraction * min(lrs)
+
+    def make(o):
+        before = [m(o, settles(True)) for m, first in makers if first]
+        cos = L.CosineAnnealingLR(o, t_max, eta)
+        after = [m(o, settles(False)) for m, first in makers if not first]
+        return L.ChainedScheduler([*before, cos, *after])
+
+    def settles(first: bool) -> int:
+        return max(1, int(settle * (t_max if first else t_max - 1)))
+
+    # PolynomialLR(total_iters=k + 3) changes the lr until k + 3: past the limit, refused.
+    late = any(
+        m is SETTLING[3] and settles(first) + 3 > (t_max if first else t_max - 1)
+        for m, first in makers
+    )
+    if late:
+        with pytest.raises(ValueError, match="changes the lr until step"):
+            lockstep(make, lrs, n)
+    else:
+        lockstep(make, lrs, n, t_max=t_max)
+
+
+@fast
+@given(lrs, st.integers(1, 30), st.floats(0.0, 0.9), st.integers(0, 100), st.integers(1, 150))
+def test_cosine_annealing_lr_resumed(lrs, t_max, eta_fraction, last_epoch, n):
+    """Constructed with last_epoch (initial_lr set, as a resumed run has it): torch keeps the lr
+    it finds and steps on by the ratios; refused only where its cosine is at eta_min."""
+    eta = eta_fraction * min(lrs)
+
+    def make(o):
+        for group in o.param_groups:
+            group["initial_lr"] = group["lr"]
+        return L.CosineAnnealingLR(o, t_max, eta, last_epoch=last_epoch)
+
+    if (last_epoch + 1) % (2 * t_max) == t_max:
+        with pytest.raises(ValueError, match="at eta_min there"):
+            lockstep(make, lrs, n)
+    else:
+        lockstep(make, lrs, n, t_max=t_max + last_epoch)
+
+
 def test_chained_with_sequential_built_last_is_refused():
     o = optimizer([1.0])
     first = L.LinearLR(o, 0.25, 1.0, 7)
@@ -319,9 +383,9 @@ def test_tensor_lr_and_adam():
     [
         (
             lambda o: L.ChainedScheduler(
-                [L.LinearLR(o, 0.5, 1, 3), L.CosineAnnealingLR(o, 6, 0.1)]
+                [L.LinearLR(o, 0.5, 1, 30), L.CosineAnnealingLR(o, 6, 0.1)]
             ),
-            "eta_min",
+            "changes the lr until step 30, past CosineAnnealingLR",
         ),
         (
             lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 6)]),
@@ -519,7 +583,7 @@ def _resumed(o, make):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda o: L.CosineAnnealingLR(o, 10, last_epoch=4), "last_epoch"),
+        (lambda o: L.CosineAnnealingLR(o, 10, last_epoch=9), "last_epoch=9: its cosine is at"),
         (lambda o: L.CosineAnnealingWarmRestarts(o, 5, last_epoch=4), "last_epoch"),
         (
             lambda o: L.ChainedScheduler(

@@ -28,13 +28,19 @@ from schedalg.keras import from_keras, to_keras  # noqa: E402
 EPS32 = float(np.finfo(np.float32).eps)
 
 
-def keras_curve(schedule: object, steps: int) -> np.ndarray:
+def keras_curve(schedule: object, steps: int, one_by_one: bool = False) -> np.ndarray:
     """Keras's values at steps 0 .. steps - 1: on an array of steps (as Keras's optimizers pass
-    an integer step), one step at a time where Keras branches with ``ops.cond``."""
-    try:
-        return np.asarray(schedule(np.arange(steps)), dtype=float)  # type: ignore[operator]
-    except Exception:
-        return np.array([float(schedule(t)) for t in range(steps)])  # type: ignore[operator]
+    an integer step); mapped over the steps by ``jax.vmap`` where Keras branches with
+    ``ops.cond`` (which takes one step: vmap runs each step's branch, ten times faster than a
+    Python loop); ``one_by_one``: one step at a time, as an eager optimizer asks."""
+    if not one_by_one:
+        try:
+            return np.asarray(schedule(np.arange(steps)), dtype=float)  # type: ignore[operator]
+        except Exception:
+            import jax
+
+            return np.asarray(jax.vmap(schedule)(np.arange(steps)), dtype=float)  # type: ignore[arg-type]
+    return np.array([float(schedule(t)) for t in range(steps)])  # type: ignore[operator]
 
 
 def agree(ours: np.ndarray, theirs: np.ndarray) -> None:
@@ -43,8 +49,8 @@ def agree(ours: np.ndarray, theirs: np.ndarray) -> None:
     assert bad.size == 0, (bad[:5], ours[bad[:5]], theirs[bad[:5]])
 
 
-def check(schedule: object, steps: int) -> sa.Schedule:
-    theirs = keras_curve(schedule, steps)
+def check(schedule: object, steps: int, one_by_one: bool = False) -> sa.Schedule:
+    theirs = keras_curve(schedule, steps, one_by_one)
     ours = from_keras(S.serialize(schedule))
     assert from_keras(schedule) == ours
     assert from_keras(schedule.get_config(), class_name=type(schedule).__name__) == ours  # type: ignore[attr-defined]
@@ -93,6 +99,31 @@ def test_piecewise_constant_decay(boundaries: list, values: list) -> None:
 )
 def test_polynomial_decay(kw: dict) -> None:
     check(S.PolynomialDecay(0.1, 50, **kw), 80)
+
+
+@pytest.mark.parametrize(
+    ("steps", "kw"),
+    [
+        (1, {}),
+        (7, {}),
+        (7, {"power": 0.5, "end_learning_rate": 0.01}),
+        (20, {"power": 2.0}),
+        (20, {"power": 0.0}),
+    ],
+)
+def test_polynomial_decay_cycle(steps: int, kw: dict) -> None:
+    """The decay length grows to the next multiple of decay_steps. Keras is read one step at a
+    time: evaluated on an array (or compiled), XLA divides by decay_steps as a multiplication by
+    its float32 reciprocal, and ceil(21 / 7) comes out 4, not 3 (Keras's float32 artefact; the
+    expression has the exact ceil)."""
+    check(S.PolynomialDecay(0.1, steps, cycle=True, **kw), 5 * steps + 3, one_by_one=True)
+
+
+def test_polynomial_decay_cycle_reads_well() -> None:
+    assert repr(from_keras(S.PolynomialDecay(0.1, 50, cycle=True, power=2.0))) == (
+        "0.0999 * (1.0 - elapsed() / (50.0 * maximum(1.0, shift(per_epoch(elapsed(), 50), 49))))"
+        " ** 2.0 + 0.0001"
+    )
 
 
 @pytest.mark.parametrize(
@@ -209,11 +240,11 @@ def test_to_keras_under_jit() -> None:
         (
             {
                 "class_name": "PolynomialDecay",
-                "config": {"initial_learning_rate": 0.1, "decay_steps": 10, "cycle": True},
+                "config": {"initial_learning_rate": 0.1, "decay_steps": 2.5, "cycle": True},
             },
             {},
             ValueError,
-            "cycle=True",
+            "decay_steps",
         ),
         (
             {

@@ -124,6 +124,87 @@ def test_matches_megatron(a: dict) -> None:
     assert sa.parse(repr(got["weight_decay"])) == got["weight_decay"]
 
 
+def megatron_sample_curves(a: dict, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """lr and weight decay per iteration in sample-based training, as ``megatron/training``
+    builds the scheduler there (lengths in samples: lr_decay_samples defaults to train_samples,
+    the warm-up is lr_warmup_samples or lr_warmup_fraction of the decay, WSD's anneal
+    lr_wsd_decay_samples, weight decay over train_samples) and steps it by the global batch."""
+    g = a["global_batch_size"]
+    decay = a.get("lr_decay_samples") or a["train_samples"]
+    if a.get("lr_warmup_fraction") is not None:
+        warm = a["lr_warmup_fraction"] * decay
+    else:
+        warm = a.get("lr_warmup_samples", 0)
+    opt = _Optimizer()
+    sched = OptimizerParamScheduler(
+        opt,
+        init_lr=a.get("lr_warmup_init", 0.0),
+        max_lr=a["lr"],
+        min_lr=a.get("min_lr", 0.0),
+        lr_warmup_steps=warm,
+        lr_decay_steps=decay,
+        lr_decay_style=a.get("lr_decay_style", "linear"),
+        start_wd=a.get("start_weight_decay", a.get("weight_decay", 0.01)),
+        end_wd=a.get("end_weight_decay", a.get("weight_decay", 0.01)),
+        wd_incr_steps=a["train_samples"],
+        wd_incr_style=a.get("weight_decay_incr_style", "constant"),
+        wsd_decay_steps=a.get("lr_wsd_decay_samples"),
+        lr_wsd_decay_style=a.get("lr_wsd_decay_style", "exponential"),
+    )
+    lr, wd = [], []
+    for _ in range(iterations):
+        lr.append(opt.param_groups[0]["lr"])
+        wd.append(opt.param_groups[0]["weight_decay"])
+        sched.step(increment=g)
+    return np.array(lr), np.array(wd)
+
+
+SAMPLE_CASES = [
+    # lengths that are not multiples of the batch: the switches fall inside an iteration
+    {"lr_decay_style": "cosine", "lr_warmup_samples": 1000, "lr_decay_samples": 20_000},
+    {"lr_decay_style": "linear", "lr_warmup_fraction": 0.05, "min_lr": 1e-5},
+    {"lr_decay_style": "inverse-square-root"},
+    {"lr_decay_style": "inverse-square-root", "lr_warmup_samples": 777},
+    {"lr_decay_style": "constant", "lr_warmup_samples": 300, "lr_warmup_init": 1e-5},
+    {
+        "lr_decay_style": "WSD",
+        "lr_wsd_decay_style": "minus_sqrt",
+        "lr_wsd_decay_samples": 5000,
+        "lr_warmup_samples": 500,
+    },
+    {"lr_decay_style": "WSD", "lr_wsd_decay_samples": 3333},
+    {
+        "weight_decay_incr_style": "cosine",
+        "start_weight_decay": 0.01,
+        "end_weight_decay": 0.1,
+        "lr_warmup_samples": 64,
+    },
+]
+
+
+@pytest.mark.parametrize("batch", [1, 96])
+@pytest.mark.parametrize(
+    "case", SAMPLE_CASES, ids=lambda a: ",".join(f"{k}={v}" for k, v in a.items())
+)
+def test_sample_based_training_matches_megatron(case: dict, batch: int) -> None:
+    a = {"lr": 3e-4, "train_samples": 24_000, "global_batch_size": batch, **case}
+    steps = 24_000 // batch + 30 if batch > 1 else 400
+    lr, wd = megatron_sample_curves(a, steps)
+    got = from_megatron(a)
+    agree(got["lr"].curve(steps), lr)
+    agree(np.array([got["lr"](t) for t in range(0, steps, 7)]), lr[::7])
+    agree(got["weight_decay"].curve(steps), wd)
+    assert sa.parse(repr(got["lr"])) == got["lr"]
+    assert sa.from_dict(sa.to_dict(got["weight_decay"])) == got["weight_decay"]
+
+
+def test_sample_based_reads_as_the_curve_in_samples() -> None:
+    got = from_megatron(
+        {"lr": 1.0, "train_samples": 1000, "global_batch_size": 8, "lr_decay_style": "cosine"}
+    )
+    assert got["lr"] == sa.warp(sa.cosine(1000), 8 * sa.elapsed())
+
+
 def test_defaults_and_namespace() -> None:
     # lr_decay_iters defaults to train_iters, the decay style to linear, weight decay to 0.01.
     ns = argparse.Namespace(lr=1e-3, train_iters=50, seed=1234, micro_batch_size=2)
@@ -158,7 +239,38 @@ def test_defaults_and_namespace() -> None:
         ({"lr": 1.0, "train_iters": 9, "min_lr": 2.0}, ValueError, "min_lr"),
         ({"lr": 1.0, "train_iters": 9, "lr_warmup_iters": 9}, ValueError, "lr_decay_iters (9)"),
         ({"lr": 1.0, "train_iters": 9, "lr_warmup_fraction": 0.15}, ValueError, "whole number"),
-        ({"lr": 1.0, "train_samples": 900}, TypeError, "train_samples"),
+        ({"lr": 1.0, "train_samples": 900}, TypeError, "global_batch_size"),
+        (
+            {"lr": 1.0, "train_samples": 900, "global_batch_size": 8, "lr_warmup_iters": 5},
+            ValueError,
+            "takes lr_warmup_samples, not lr_warmup_iters",
+        ),
+        (
+            {"lr": 1.0, "train_iters": 90, "lr_decay_samples": 500},
+            ValueError,
+            "takes lr_decay_iters, not lr_decay_samples",
+        ),
+        (
+            {
+                "lr": 1.0,
+                "train_samples": 900,
+                "global_batch_size": 8,
+                "rampup_batch_size": [8, 8, 80],
+            },
+            ValueError,
+            "rampup_batch_size",
+        ),
+        (
+            {"lr": 1.0, "train_samples": 900, "global_batch_size": 8, "lr_warmup_samples": 900},
+            ValueError,
+            "lr_decay_samples (900)",
+        ),
+        (
+            {"lr": 1.0, "train_samples": 900, "global_batch_size": 8, "lr_decay_style": "WSD"},
+            TypeError,
+            "lr_wsd_decay_samples",
+        ),
+        ({"lr": 1.0}, TypeError, "train_iters"),
         ({"train_iters": 9}, TypeError, "'lr'"),
         (
             {"lr": 1.0, "train_iters": 9, "lr_decay_style": "inverse-square-root"},

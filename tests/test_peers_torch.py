@@ -16,6 +16,8 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as L
 
+import schedalg as sa
+from schedalg.metric import bind, plateau
 from schedalg.torch import Scheduler, from_torch
 from tests.torch_helpers import tol
 
@@ -230,12 +232,38 @@ LOCKSTEP: dict[str, Callable[[Any], Any]] = {
         o, base_lr=0.01, max_lr=0.1, step_size_up=3, cycle_momentum=False
     ),
     "warm_restarts": lambda o: L.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=2),
+    # torch's compound_cosanneal_* tests: eta_min=1e-10 makes the cosine's update affine; the
+    # others settle by T_max, so the chain is an affine_steps scan, then the cosine alone.
+    "compound_cosanneal_and_multistep_lr": lambda o: L.ChainedScheduler(
+        [
+            L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10),
+            L.MultiStepLR(o, gamma=0.1, milestones=[2, 5, 9]),
+        ]
+    ),
+    "compound_cosanneal_and_linearlr": lambda o: L.ChainedScheduler(
+        [
+            L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10),
+            L.LinearLR(o, start_factor=0.4, total_iters=4),
+        ]
+    ),
+    "chained_linear_then_cos_eta_min": lambda o: L.ChainedScheduler(
+        [
+            L.LinearLR(o, start_factor=0.2, total_iters=7),
+            L.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+            L.ConstantLR(o, factor=0.5, total_iters=3),
+        ]
+    ),
     # Resuming (issue: last_epoch): StepLR built with last_epoch=10, as torch's warning tests.
     "step_lr_resumed": lambda o: L.StepLR(o, gamma=0.1, step_size=3, last_epoch=10),
     "linearlr_resumed": lambda o: L.LinearLR(o, start_factor=0.25, total_iters=8, last_epoch=3),
     "exp_lr_resumed": lambda o: L.ExponentialLR(o, gamma=0.9, last_epoch=4),
     "poly_lr_resumed": lambda o: L.PolynomialLR(o, power=0.9, total_iters=9, last_epoch=2),
     "lambda_lr_resumed": lambda o: L.LambdaLR(o, lr_lambda=lambda x: 0.95**x, last_epoch=5),
+    # CosineAnnealingLR jumps to its closed form on the constructor's step, then steps by ratios.
+    "cos_anneal_resumed": lambda o: L.CosineAnnealingLR(o, T_max=10, last_epoch=4),
+    "cos_anneal_eta_min_resumed": lambda o: L.CosineAnnealingLR(
+        o, T_max=6, eta_min=0.001, last_epoch=8
+    ),
     # A ChainedScheduler opening a SequentialLR: torch's constructor steps it once more.
     "sequential_opening_chain": lambda o: L.SequentialLR(
         o,
@@ -279,27 +307,29 @@ def test_peers_torch_compounded_float32_lr_is_still_refused() -> None:
 
 
 REFUSED: dict[str, tuple[Callable[[Any], Any], str]] = {
-    # torch's test_chained_lr2 family with eta_min: CosineAnnealingLR's update is affine, not a
-    # ratio, so the chain is not a product of multipliers (until an affine recurrence node
-    # exists).
-    "chained_cos_eta_min": (
+    # CosineAnnealingLR with eta_min beside a scheduler that never settles (ExponentialLR,
+    # StepLR): the affine updates interleave with ratios forever, so torch's lr is a sum over
+    # every past step of eta_min times the later ratios; affine_steps scans a finite run only.
+    "compound_cosanneal_and_exp_lr": (
         lambda o: L.ChainedScheduler(
-            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.ExponentialLR(o, gamma=0.9)]
+            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.ExponentialLR(o, gamma=0.9)]
         ),
-        "affinely",
+        "changes the lr forever",
     ),
-    # torch's compound_cosanneal_* tests: eta_min=1e-10 makes the cosine's update affine.
     "compound_cosanneal_and_step_lr": (
         lambda o: L.ChainedScheduler(
             [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.StepLR(o, gamma=0.1, step_size=3)]
         ),
-        "affinely",
+        "changes the lr forever",
     ),
-    # Resumed CosineAnnealingLR: its first step past the construction jumps to the closed form
-    # only when _step_count == 1, then continues by ratios from whatever lr it found.
-    "cos_anneal_resumed": (
-        lambda o: L.CosineAnnealingLR(o, T_max=10, last_epoch=4),
-        "last_epoch",
+    # A MultiStepLR after the cosine changing the lr at T_max itself: the cosine lands on eta_min
+    # and the milestone moves it off, so the cosine's step past T_max (an addition built from
+    # base_lr, not an affine update) starts from another lr.
+    "chained_cos_eta_min_milestone_at_t_max": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.MultiStepLR(o, [5], gamma=0.5)]
+        ),
+        "until step 5",
     ),
 }
 
@@ -366,3 +396,65 @@ def test_peers_torch_user_guide_examples_run() -> None:
         warnings.simplefilter("ignore", UserWarning)
         for block in blocks:
             exec(compile(block, "docs/torch.md", "exec"), {})
+
+
+# -- ReduceLROnPlateau stepped beside ExponentialLR (torch's compound_reduce_lr_on_plateau) -----
+
+PLATEAU_BESIDE = {
+    # eps and min_lr large enough to decide: torch compares them with the real (product) lr.
+    "plateau_then_exp": (["plateau", "exp"], {"factor": 0.5, "patience": 0, "eps": 1e-3}),
+    "exp_then_plateau": (["exp", "plateau"], {"factor": 0.5, "patience": 1, "eps": 1e-3}),
+    "min_lr_then_exp_below_it": (
+        ["plateau", "exp"],
+        {"factor": 0.1, "patience": 0, "min_lr": 4e-3},
+    ),
+    "cooldown_and_max_mode": (
+        ["exp", "plateau"],
+        {"factor": 0.3, "patience": 1, "cooldown": 2, "mode": "max", "eps": 1e-4},
+    ),
+}
+
+
+def _plateau_lrs(order: list[str], kw: dict, metrics: list[float], real: bool) -> list[list[float]]:
+    """torch's lrs and ours: ``exponential(0.9) * plateau(...)``, the plateau told the real lr
+    (``current=``) when ``real``."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    reducer = L.ReduceLROnPlateau(opt, **kw)
+    exp = L.ExponentialLR(opt, gamma=0.9)
+    mode = {k: kw[k] for k in ("factor", "patience", "cooldown", "mode", "eps") if k in kw}
+    node = plateau(**mode, min_value=kw.get("min_lr", 0.0))
+    expr = sa.exponential(0.9) * node
+    state = node.initial()
+    theirs, ours = [], []
+    for t, metric in enumerate(metrics):
+        theirs.append(float(opt.param_groups[0]["lr"]))
+        ours.append(0.05 * bind(expr, [state])(t))
+        opt.step()
+        for name in order:
+            if name == "exp":
+                exp.step()
+                continue
+            reducer.step(metric)
+            at = t if order[0] == "plateau" else t + 1
+            now = 0.05 * bind(expr, [state])(at)
+            state = node.update(state, metric, current=now if real else None)
+    return [theirs, ours]
+
+
+@pytest.mark.parametrize("name", sorted(PLATEAU_BESIDE))
+def test_peers_torch_plateau_beside_exponential(name: str) -> None:
+    order, kw = PLATEAU_BESIDE[name]
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85] * 5
+    if kw.get("mode") == "max":
+        metrics = [-m for m in metrics]
+    theirs, ours = _plateau_lrs(order, kw, metrics, real=True)
+    assert theirs != [theirs[0]] * len(theirs)
+    for t, (want, got) in enumerate(zip(theirs, ours)):
+        assert _close(want, got, t, 0), (name, t, want, got)
+
+
+def test_peers_torch_plateau_in_its_own_units_would_part_from_torch() -> None:
+    """The comparison can fail: without the real lr, eps and min_lr apply to the multiplier."""
+    order, kw = PLATEAU_BESIDE["min_lr_then_exp_below_it"]
+    theirs, ours = _plateau_lrs(order, kw, [1.0] * 20, real=False)
+    assert any(not _close(w, g, t, 0) for t, (w, g) in enumerate(zip(theirs, ours)))

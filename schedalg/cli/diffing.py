@@ -33,6 +33,7 @@ def add_parser(commands: Any) -> None:
     sub.add_argument("--base", type=bases, default={}, help="the optimizer's values, NAME=VALUE")
     sub.add_argument("--epoch-length", "-L", type=positive("--epoch-length"))
     sub.add_argument("--config-root", help="where package::path bases of configs are found")
+    sub.add_argument("--format-hint", help="read .json/.yaml inputs as hf, deepspeed or keras")
     sub.add_argument(
         "--set",
         type=setting,
@@ -74,6 +75,7 @@ def diff(args: argparse.Namespace, out: Any) -> int:
             epoch_length=args.epoch_length,
             base=args.base,
             config_root=args.config_root,
+            hint=args.format_hint,
         )[0]
         for text in args.inputs
     ]

@@ -1,11 +1,11 @@
-"""The command line's inputs: an expression, a ``.json`` file from ``to_dict``, or an
-MMEngine-style config, each read as data (never run), and their curves."""
+"""The command line's inputs: an expression, a ``.json`` file from ``to_dict``, a file in one
+of the formats of ``schedalg.cli.formats`` (HF, DeepSpeed, Keras), or an MMEngine-style config,
+each read as data (never run), and their curves."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from schedalg.cli.formats import DATA_SUFFIXES, read_data, recognise
 from schedalg.cli.parser import UserError
 from schedalg.expression import Schedule
 
 
 def _is_file_like(text: str) -> bool:
-    return text.endswith((".py", ".json")) or (os.sep in text and "(" not in text)
+    return text.endswith((".py", *DATA_SUFFIXES)) or (os.sep in text and "(" not in text)
 
 
 def load(
@@ -28,6 +29,7 @@ def load(
     epoch_length: int | None,
     base: dict[str, float] | None = None,
     config_root: str | None = None,
+    hint: str | None = None,
 ) -> tuple[list[tuple[str, Schedule]], int | None]:
     """The labelled schedules an input names (one for an expression, one per parameter for a
     config) and the run's length in iterations where a config's ``train_cfg`` gives it."""
@@ -44,26 +46,18 @@ def load(
         return [(text, schedule)], None
     if not os.path.isfile(text):
         raise UserError(f"no such file: {text}")
-    data = _read_json(text) if text.endswith(".json") else None
+    data = read_data(text) if text.endswith(DATA_SUFFIXES) else None
     if isinstance(data, dict) and "schedalg" in data:
         try:
             return [(os.path.basename(text), from_dict(data))], None
         except ParseError as error:
             raise UserError(f"{text}: {error}") from None
+    found = recognise(text, data, hint, base or {}) if data is not None else None
+    if found is not None:
+        return found, None
     return _load_config(
         text, steps=steps, epoch_length=epoch_length, base=base or {}, config_root=config_root
     )
-
-
-def _read_json(path: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UserError(f"cannot read {path}: {error}") from None
-    except (RecursionError, MemoryError):
-        # The json module recurses per bracket: '[' * 100000 exhausts the stack.
-        raise UserError(f"cannot read {path}: JSON nested too deeply") from None
 
 
 def _load_config(
@@ -207,6 +201,7 @@ def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
             epoch_length=args.epoch_length,
             base=args.base,
             config_root=getattr(args, "config_root", None),
+            hint=getattr(args, "format_hint", None),
         )
         if args.steps is None:
             if length is None:

@@ -98,7 +98,8 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         nargs="+",
         metavar="EXPR|CONFIG",
         help="an expression such as 'warmup(cosine(900), 100)', a .json file from to_dict, "
-        "or an MMEngine-style .py/.json config with param_scheduler (several may be given)",
+        "an HF TrainingArguments, DeepSpeed or Keras schedule .json/.yaml, or an MMEngine-style "
+        ".py/.json config with param_scheduler (several may be given)",
     )
     sub.add_argument(
         "--steps",
@@ -120,6 +121,12 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         metavar="DIR",
         help="the configs directory that package::path bases are found in (e.g. an "
         "mmdetection checkout's configs/); default: the installed package's .mim/configs",
+    )
+    sub.add_argument(
+        "--format-hint",
+        metavar="NAME",
+        help="read .json/.yaml inputs as hf, deepspeed, keras or mmengine (default: recognised "
+        "from their keys)",
     )
     sub.add_argument(
         "--epoch-length",

@@ -48,6 +48,7 @@ CLASSES: dict[type, TorchClass] = {
     L.CosineAnnealingLR: TorchClass(
         curve=recursive.cosine_curve,
         multiplier=recursive.cosine_factor,
+        clock=state.steps_taken,
         refuse_in_chain=recursive.cosine_in_chain,
         restarts_chain_after=recursive.t_max,
         ratio_at_zero=None,

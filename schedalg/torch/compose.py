@@ -21,6 +21,7 @@ from typing import Any
 from torch.optim import lr_scheduler as L
 
 from schedalg import Schedule, sequence, shift
+from schedalg.torch.affine import affine_chain, is_affine
 from schedalg.torch.context import Curve, Place, Position, joined, name_of, refuse
 from schedalg.torch.state import resumed_at
 from schedalg.torch.table import GroupCurve, GroupMultiplier, find, lookup
@@ -317,6 +318,9 @@ def chained_curve(chained: Any, place: Place) -> Curve:
     if len(members) == 1:
         curve = lookup(members[0]).curve(members[0], place)
         return curve if again == 1.0 else _scaled(curve, again)
+    if any(is_affine(m) for m in members):
+        _check_bases(members)
+        return affine_chain(members, place)
     multipliers = [_member_factor(m) for m in members]
     _check_bases(members)
     in_chain = replace(place, position=Position.IN_CHAIN)

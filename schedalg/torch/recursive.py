@@ -150,6 +150,44 @@ def t_max(scheduler: Any) -> int:
 
 
 def cosine_curve(scheduler: Any, place: Place) -> Curve:
+    curve = _cosine_from_start(scheduler, place)
+    begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
+    return curve if begin <= 0 else _cosine_resumed(scheduler, place, begin)
+
+
+def _cosine_resumed(scheduler: Any, place: Place, begin: int) -> Curve:
+    """CosineAnnealingLR constructed with ``last_epoch = begin - 1``.
+
+    Its constructor's step keeps the lr it finds (torch 2.13), and each later step applies
+    ``eta + (lr - eta) * m(u) / m(u - 1)`` with ``m(u) = 1 + cos(pi u / T)``: so from the lr
+    ``found``, ``eta + (found - eta) * m(begin + t) / m(begin)``, up to the next step ``Z`` where
+    ``m`` is 0 (an odd multiple of ``T``) and the lr is ``eta``; from there it is the lone
+    cosine's curve. After a step, ``found`` is taken to be the closed form's value at ``begin``
+    (which ``from_torch`` checks against the lr now).
+    """
+    base, eta, steps = place.base_lr(scheduler), float(scheduler.eta_min), t_max(scheduler)
+    shape = cosine(steps, periodic=True)
+    at = float(shape(begin))
+    if at == 0 or base == 0:
+        why = "its cosine is at eta_min there" if at == 0 else "its base lr is 0"
+        raise refuse(
+            name_of(scheduler),
+            f"constructed with last_epoch={begin - 1}: {why}, and the additive step torch takes "
+            "next from the lr it found is not built",
+        )
+    closed = eta + (base - eta) * at
+    found = (
+        float(scheduler.optimizer.param_groups[place.group]["lr"])
+        if scheduler._step_count == 1
+        else closed
+    )
+    zero = steps + 2 * steps * -(-max(0, begin - steps) // (2 * steps))
+    first = eta / base + (found - eta) / (base * at) * shift(shape, begin)
+    alone = shift(cosine(steps, end=eta / base, periodic=True), zero + 1)
+    return Curve.of(sequence(first, alone, at=[zero - begin + 1]), base, place.start)
+
+
+def _cosine_from_start(scheduler: Any, place: Place) -> Curve:
     base, eta, steps = place.base_lr(scheduler), float(scheduler.eta_min), t_max(scheduler)
     own = float(scheduler.base_lrs[place.group])
     if base != own:
