@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schedalg import _validate as check
+from schedalg import onestep
 from schedalg.backends import (
     BLOCK,
     Evaluate,
@@ -102,6 +103,8 @@ class clip(Schedule):
             return select(t, xp, edges[1:], pieces[1:])
         return select(t, xp, edges, pieces)
 
+    _scalar_closure = onestep.clip
+
     def _held_like(self, local: Any, xp: Any) -> Any:
         if constant_in_graph(self, "_held_value"):
             last = xp.full_like(local, float(self.end - 1 - self.begin))
@@ -168,6 +171,8 @@ class sequence(Schedule):
         i = bisect.bisect_right(self.at, t)
         return self.pieces[i]._scalar(t - self.at[i - 1] if i else t)
 
+    _scalar_closure = onestep.sequence
+
     def _array(self, t: Any, xp: Any) -> Any:
         return select(t, xp, tuple(float(m) for m in self.at), [p._array for p in self.pieces])
 
@@ -209,6 +214,8 @@ class per_epoch(Schedule):
     def _scalar(self, t: float) -> float:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
         return self.schedule._scalar(epoch)
+
+    _scalar_closure = onestep.per_epoch
 
     def _array(self, t: Any, xp: Any) -> Any:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
@@ -291,6 +298,8 @@ class warmup(Schedule):
             return self._factor(t, math.cos) * self._peak()
         return self.schedule._scalar(t - self.steps)
 
+    _scalar_closure = onestep.warmup
+
     def _peak(self) -> float:
         """``s(0)``, which the prefix ramp rises to (computed once, on first use)."""
         return node_constant(self, "_peak_value", lambda: self.schedule._scalar(0))
@@ -353,6 +362,8 @@ class stretch(Schedule):
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t / self.factor)
+
+    _scalar_closure = onestep.stretch
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.schedule._array(t / self.factor, xp)
@@ -476,6 +487,8 @@ class shift(Schedule):
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t + self.offset)
+
+    _scalar_closure = onestep.shift
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.schedule._array(t + self.offset, xp)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from schedalg import _validate as check
+from schedalg import onestep
 from schedalg.backends import (
     fill_piecewise_constant,
     fill_staircase,
@@ -64,6 +65,8 @@ class linear(Schedule):
         clamped = xp.where(t < self.steps, t, float(self.steps))
         return self.start + (self.end - self.start) * clamped / self.steps
 
+    _scalar_closure = onestep.linear
+
     def _formula_in_place(self, values: np.ndarray) -> None:
         values *= self.end - self.start
         values /= self.steps
@@ -85,6 +88,8 @@ class exponential(Schedule):
 
     def _formula(self, t: Any, xp: Any) -> Any:
         return pow_(self.gamma, t, xp)
+
+    _scalar_closure = onestep.exponential
 
 
 class step_decay(Schedule):
@@ -139,6 +144,8 @@ class multistep(Schedule):
 
     def _scalar(self, t: float) -> float:
         return power(self.gamma, bisect.bisect_right(self.milestones, t))
+
+    _scalar_closure = onestep.multistep
 
     def _array(self, t: Any, xp: Any) -> Any:
         count = xp.zeros_like(t)
@@ -209,6 +216,8 @@ class cosine(Schedule):
         if not self.periodic and t > self.steps:
             t = self.steps
         return self.end + (1.0 - self.end) * (1.0 + math.cos(math.pi * t / self.steps)) / 2
+
+    _scalar_closure = onestep.cosine
 
     def _formula(self, t: Any, xp: Any) -> Any:
         if not self.periodic:

@@ -39,10 +39,10 @@ def plan(entries: Iterable[ScheduledValue]) -> list[Step]:
         target = (e.group, e.slot, e.base, e.absolute, e.key == "lr")
         if e.plateaus:  # its own reducer states: its own evaluation
             key = -1 - len(order)
-            functions[key] = bind(e.schedule, e.states)._scalar
+            functions[key] = bind(e.schedule, e.states)._scalar_function()
         else:
             key = id(e.schedule)
-            functions.setdefault(key, e.schedule._scalar)
+            functions.setdefault(key, e.schedule._scalar_function())
         if key not in shared:
             shared[key] = []
             order.append(key)
