@@ -14,11 +14,13 @@ import torch
 from torch._dynamo.testing import CompileCounter
 
 import schedalg as sa
+from schedalg.metric import bind
 from schedalg.node import registered
 from schedalg.torch import Scheduler
 
-# Nodes whose values come from Python code run per step or from metrics: they say so when traced.
-OPAQUE = {"from_fn", "cumulative", "noise", "plateau", "bound_plateau", "affine_steps"}
+# Nodes whose values come from Python code run per step, from metrics or from a table scanned in
+# NumPy: they say so when traced (a bound plateau is a constant, and is traced).
+OPAQUE = {"from_fn", "cumulative", "noise", "plateau", "affine_steps"}
 
 STEPS = 64
 # Every other node, in expressions whose phases change within the first STEPS steps.
@@ -41,6 +43,7 @@ EXPRESSIONS = [
     sa.warmup_stable_decay(10, 20, 20, end=0.05, decay_shape="1-sqrt"),
     sa.piecewise([(0, 1.0), (10, 0.5), (30, 0.1)], interpolation="cosine"),
     sa.absolute(sa.cosine(40)),
+    bind(sa.cosine(30) * sa.plateau(), [sa.plateau().initial()]),
     sa.warmup(sa.piecewise([(0, 1.0), (20, 0.0)], interpolation="step"), 6, shape="cosine"),
 ]
 
@@ -113,6 +116,12 @@ def test_invalid_steps_give_nan_in_the_graph_as_under_jax_jit():
         (sa.from_fn(lambda t: 0.5 if t < 3 else 0.1), "from_fn"),
         (sa.cumulative(lambda k: 0.9), "cumulative"),
         (sa.plateau(), "driven by metrics"),
+        (
+            sa.affine_steps(
+                sa.constant(0.5), targets=[sa.constant(0.0)], every=[2], begins=[0], ends=[3]
+            ),
+            "affine_steps",
+        ),
     ],
 )
 def test_opaque_python_nodes_say_so_under_compile(schedule, words):
