@@ -282,6 +282,27 @@ class cosine_restarts(Schedule):
         k = bisect.bisect_right(starts, t) - 1
         return self._cosine(t - starts[k], self.period * self.mult**k, math.cos)
 
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        # Bit-identical to _array: the same operations per step, on each cycle's slice (mult > 1)
+        # or on one period repeated (mult = 1: the value depends on t % period alone).
+        n, period = out.shape[0], self.period
+        if self.mult == 1:
+            if 2 * period > n:
+                super()._fill(out, start)
+                return
+            phase = np.arange(period, dtype=np.float64)
+            values = self._cosine(phase, float(period), np.cos)
+            out[...] = np.resize(np.roll(values, -(start % period)), n)
+            return
+        starts = self._cycle_starts  # type: ignore[attr-defined]
+        k, position = bisect.bisect_right(starts, start) - 1, 0
+        while position < n:
+            end = min(n, starts[k + 1] - start)
+            local = steps_into(out[position:end], start + position)
+            local -= float(starts[k])
+            out[position:end] = self._cosine(local, float(period * self.mult**k), np.cos)
+            position, k = end, k + 1
+
     def _array(self, t: Any, xp: Any) -> Any:
         if self.mult == 1:
             return self._cosine(t % self.period, float(self.period), xp.cos)
