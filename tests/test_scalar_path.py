@@ -1,5 +1,7 @@
-"""The one-step closures (``s(t)``, the adapter): the same values as each node's ``_scalar``,
-bit for bit; constants of a node computed once; schedules still pickle."""
+"""The fast paths give the values of the plain ones, bit for bit: the one-step closures (``s(t)``,
+the adapter) against each node's ``_scalar``, with a node's constants computed once and
+schedules still pickled; ``cosine_restarts`` curves filled by cycle or by period against its
+array path."""
 
 from __future__ import annotations
 
@@ -52,3 +54,18 @@ def test_schedules_pickle_after_evaluation():
     values = [s(t) for t in range(0, 120, 7)]
     copy = pickle.loads(pickle.dumps(s))
     assert copy == s and [copy(t) for t in range(0, 120, 7)] == values
+
+
+def test_cosine_restarts_curves_by_cycle_and_by_period_are_the_array_path_bit_for_bit():
+    import numpy as np
+
+    for s in (
+        sa.cosine_restarts(100, mult=2, end=0.1),
+        sa.cosine_restarts(37),
+        sa.cosine_restarts(5, mult=3),
+    ):
+        for start, stop in ((0, 70_000), (12_345, 12_400), (99, 101)):
+            steps = np.arange(start, stop, dtype=np.float64)
+            want = np.asarray(s._array(steps, np))
+            assert np.array_equal(s.curve(start, stop), want), (s, start, stop)
+        assert s.curve(5_000, 5_300).tolist() == [s(t) for t in range(5_000, 5_300)]
