@@ -69,7 +69,8 @@ class Schedule(metaclass=NodeType):
         """The one-step function, built once per node and kept (not a field)."""
         function: Callable[[Any], Any] | None = self.__dict__.get("_scalar_fn")
         if function is None:
-            function = self._scalar_closure() if _closure_is_own(type(self)) else self._scalar
+            own = onestep.closure_is_own(type(self))
+            function = self._scalar_closure() if own else self._scalar
             object.__setattr__(self, "_scalar_fn", function)
         return function
 
@@ -244,18 +245,6 @@ class Schedule(metaclass=NodeType):
     def _as_number(self) -> float | None:
         """The number this node prints as inside arithmetic, if it is one (``constant``)."""
         return None
-
-
-def _closure_is_own(cls: type) -> bool:
-    """Whether the class's ``_scalar_closure`` is as specific as its one-step path: a subclass
-    that redefines ``_scalar`` or ``_formula`` but not the closure uses its ``_scalar``."""
-    mro = cls.__mro__
-    closure = next(i for i, c in enumerate(mro) if "_scalar_closure" in c.__dict__)
-    scalar = next(
-        (i for i, c in enumerate(mro) if "_scalar" in c.__dict__ or "_formula" in c.__dict__),
-        len(mro),
-    )
-    return closure <= scalar
 
 
 def _coerce(op: str, other: Any) -> Schedule:

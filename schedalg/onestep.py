@@ -17,6 +17,18 @@ from typing import Any
 from schedalg.backends import power
 
 
+def closure_is_own(cls: type) -> bool:
+    """Whether the class's ``_scalar_closure`` is as specific as its one-step path: a subclass
+    that redefines ``_scalar`` or ``_formula`` but not the closure uses its ``_scalar``."""
+    mro = cls.__mro__
+    closure = next(i for i, c in enumerate(mro) if "_scalar_closure" in c.__dict__)
+    scalar = next(
+        (i for i, c in enumerate(mro) if "_scalar" in c.__dict__ or "_formula" in c.__dict__),
+        len(mro),
+    )
+    return closure <= scalar
+
+
 def constant(self: Any) -> Callable[[Any], Any]:
     value = self.value
     return lambda t: value
