@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 
@@ -16,9 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     print(f"python {platform.python_version()} on {platform.machine()}, {_cpu()}")
+    print(f"load average before: {_load()} ({os.cpu_count()} CPUs)")
     rows = run(quick=args.quick)
     print(report(rows))
+    print(f"load average after: {_load()} (1, 5, 15 minutes)")
     return 0
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _cpu() -> str:

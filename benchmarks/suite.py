@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import schedalg as sa
+from benchmarks import compiled, curves, expressions, groups, memory
 
 N = 10**6
 WARMUP, COSINE = 10_000, 990_000
@@ -284,6 +285,12 @@ def run(quick: bool = False) -> list[Row]:
     floor = median_seconds(lambda: torch.cos(angles, out=result), repeats)
 
     stepped_n = N // 10
+    s = warmup_cosine()
+    # First, before JAX is imported (its threads slow what runs beside them on few cores).
+    rows += _scalar_rows(s, quick)
+    rows += expressions.rows(Row, quick)
+    rows += groups.rows(Row, quick)
+    rows += compiled.rows(Row)
     try:
         import optax  # noqa: F401
 
@@ -291,7 +298,6 @@ def run(quick: bool = False) -> list[Row]:
     except ImportError:
         have_optax = False
 
-    s = warmup_cosine()
     rows += _curve_rows(
         repr(s),
         s,
@@ -318,9 +324,9 @@ def run(quick: bool = False) -> list[Row]:
     # The compared curves are the same curves: relative differences over the stepped range.
     rows += _checks(s, stepped_n)
 
-    rows += _scalar_rows(s, quick)
-    rows += _adapter_rows(quick)
     rows += _memory_rows(s, five)
+    rows += memory.rows(Row, quick)
+    rows += curves.rows(Row, quick, {"warm-up+cosine": s, "5-piece": five})
     return rows
 
 
@@ -378,54 +384,6 @@ def _scalar_rows(s: sa.Schedule, quick: bool) -> list[Row]:
             _verdict(a <= 3 * b),
         ),
         Row("scalar s(t)", "hand-written Python closure", _us(b), "1.0x"),
-    ]
-
-
-def _adapter_rows(quick: bool) -> list[Row]:
-    from torch.optim import lr_scheduler as lr
-
-    try:
-        from schedalg.torch import Scheduler
-    except ImportError:
-        return [Row("adapter step()", "schedalg.torch.Scheduler", "n/a (adapter missing)")]
-    number = 2_000 if quick else 20_000
-
-    def ours_step() -> Callable[[], None]:
-        scheduler = Scheduler(_sgd(), lr=warmup_cosine())
-        return scheduler.step
-
-    def torch_step() -> Callable[[], None]:
-        optimizer = _sgd()
-        scheduler = lr.SequentialLR(
-            optimizer,
-            [lr.LinearLR(optimizer, 1e-9, 1.0, WARMUP), lr.CosineAnnealingLR(optimizer, COSINE)],
-            milestones=[WARMUP],
-        )
-        return scheduler.step
-
-    import warnings
-
-    with warnings.catch_warnings():
-        # torch warns about scheduler.step() before optimizer.step(): irrelevant to the timing.
-        warnings.simplefilter("ignore")
-        repeats = 3 if quick else 7
-        a = median_seconds(ours_step(), repeats, number)
-        b = median_seconds(torch_step(), repeats, number)
-    return [
-        Row(
-            "adapter step()",
-            "schedalg.torch.Scheduler.step()",
-            _us(a),
-            f"{a / b:.2f}x torch's",
-            "<= 0.5x",
-            _verdict(a <= 0.5 * b),
-        ),
-        Row(
-            "adapter step()",
-            "torch SequentialLR(LinearLR, CosineAnnealingLR).step()",
-            _us(b),
-            "1.0x",
-        ),
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Callable
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -63,6 +64,37 @@ def pow_(base: Any, exponent: Any, xp: Any) -> Any:
 def is_jax(xp: Any) -> bool:
     """JAX arrays are immutable and may be tracers: evaluate branches with ``where``."""
     return bool(xp.__name__.startswith("jax"))
+
+
+def torch_compiling() -> bool:
+    """Whether torch.compile (dynamo) is tracing: steps are then symbolic, as under
+    ``jax.jit``, and nothing may depend on their values in Python."""
+    torch = sys.modules.get("torch")
+    return torch is not None and bool(torch.compiler.is_compiling())
+
+
+def traced(xp: Any) -> bool:
+    """Take branches with ``where`` on every step (shapes static, no value read in Python):
+    JAX arrays (eager or under ``jit``) and torch tensors under ``torch.compile``."""
+    return is_jax(xp) or ("torch" in xp.__name__ and torch_compiling())
+
+
+def node_constant(node: Any, name: str, compute: Callable[[], float]) -> float:
+    """A number that depends on ``node`` alone (a held tail, a warm-up's peak), computed on first
+    use and kept in the node as a plain attribute (``functools.cached_property`` takes a lock
+    that torch.compile refuses)."""
+    value: float | None = node.__dict__.get(name)
+    if value is None:
+        value = compute()
+        object.__setattr__(node, name, value)
+    return value
+
+
+def constant_in_graph(node: Any, name: str) -> bool:
+    """Whether the node constant ``name`` must be computed inside the graph, on the array path:
+    under torch.compile before any eager use has kept it (the one-step path, with its
+    ``bisect``, cannot be traced by dynamo)."""
+    return name not in node.__dict__ and torch_compiling()
 
 
 # -- step validation -------------------------------------------------------------------------
@@ -200,6 +232,15 @@ def evaluate_foreign(evaluate: Evaluate, t: Any) -> Any:
             f"schedule steps must be a number or an array, got {type(t).__name__}; "
             "evaluating torch tensors or JAX arrays needs the array-api-compat package"
         ) from None
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(t, torch.Tensor):
+        # Named directly (no namespace lookup), which torch.compile traces without a break.
+        import array_api_compat.torch
+
+        xp: Any = array_api_compat.torch
+        if torch_compiling():
+            return _evaluate_traced(evaluate, t, xp, torch.float64)
+        return evaluate(array_steps(t, xp, torch.float64), xp)
     try:
         xp = array_api_compat.array_namespace(t)
     except TypeError:
@@ -214,18 +255,29 @@ def evaluate_foreign(evaluate: Evaluate, t: Any) -> Any:
 def _evaluate_jax(evaluate: Evaluate, t: Any, xp: ModuleType) -> Any:
     import jax
 
-    if _step_kind(t, xp) is None:
-        raise TypeError(f"schedule steps must be integers or reals, got an array of {t.dtype}")
     dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless jax_enable_x64
-    steps = xp.astype(t, dtype)
-    valid = xp.isfinite(steps) & (steps >= 0)
-    if not isinstance(steps, jax.core.Tracer):
-        if not bool(xp.all(valid)):
+    if not isinstance(t, jax.core.Tracer):
+        if _step_kind(t, xp) is None:
+            raise TypeError(f"schedule steps must be integers or reals, got an array of {t.dtype}")
+        steps = xp.astype(t, dtype)
+        if not bool(xp.all(xp.isfinite(steps) & (steps >= 0))):
             raise ValueError("schedule steps must be finite and non-negative")
         return evaluate(steps, xp)
-    # Under tracing nothing can be raised: an invalid step yields NaN, never a wrapped value.
-    safe = xp.where(valid, steps, 0)
-    return xp.where(valid, evaluate(safe, xp), xp.nan)
+    return _evaluate_traced(evaluate, t, xp, dtype)
+
+
+def _evaluate_traced(evaluate: Evaluate, t: Any, xp: Any, dtype: Any) -> Any:
+    """Under ``jax.jit`` or torch.compile nothing can be raised on a value: an invalid step
+    (negative, NaN, inf, an integer beyond 2**53) yields NaN, never a wrapped value."""
+    kind = _step_kind(t, xp)
+    if kind is None:  # the dtype is static: this is raised while tracing
+        raise TypeError(f"schedule steps must be integers or reals, got an array of {t.dtype}")
+    steps = xp.astype(t, dtype)
+    valid = xp.isfinite(steps) & (steps >= 0)
+    if kind == "integral" and not is_jax(xp):  # JAX's integers are int32 unless x64
+        valid = valid & (t <= MAX_INTEGER_STEP)
+    safe = xp.where(valid, steps, xp.zeros_like(steps))
+    return xp.where(valid, evaluate(safe, xp), xp.full_like(steps, math.nan))
 
 
 def ieee_divide(a: float, b: float) -> float:
@@ -275,11 +327,12 @@ def select(t: Any, xp: Any, edges: tuple[float, ...], pieces: list[Evaluate]) ->
     steps it owns. Eager libraries evaluate each piece on its own steps only; JAX evaluates every
     piece and selects with ``where`` (shapes must be static under ``jit``).
     """
-    if is_jax(xp):
+    if traced(xp):
         result = pieces[0](t, xp)
         for edge, piece in zip(edges, pieces[1:]):
             later = t >= edge
-            result = xp.where(later, piece(xp.where(later, t - edge, 0), xp), result)
+            local = xp.where(later, t - edge, xp.zeros_like(t))
+            result = xp.where(later, piece(local, xp), result)
         return result
     out = xp.empty_like(t)
     lower = 0.0
@@ -294,10 +347,11 @@ def select(t: Any, xp: Any, edges: tuple[float, ...], pieces: list[Evaluate]) ->
 
 def map_scalar(function: Callable[[Any], Any], t: Any, xp: Any) -> Any:
     """Apply a scalar Python function elementwise (the fallback for unvectorisable callables)."""
-    if is_jax(xp):
+    if traced(xp):
         raise TypeError(
             "this schedule calls a Python function that does not accept arrays, "
-            "so it cannot be evaluated on JAX arrays; make the function vectorised"
+            "so it cannot be evaluated on JAX arrays or under torch.compile; make the "
+            "function vectorised"
         )
     flat = np.asarray(_to_numpy(t), dtype=np.float64).reshape(-1)
     values = np.fromiter((function(_as_step(v)) for v in flat), dtype=np.float64, count=flat.size)

@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schedalg import _validate as check
+from schedalg import onestep
 from schedalg.backends import (
     BLOCK,
     Evaluate,
     array_steps,
+    constant_in_graph,
     fill_staircase,
-    is_jax,
+    node_constant,
     power,
     scalar_step,
     select,
+    traced,
 )
 from schedalg.expression import Schedule
 from schedalg.node import Child, Clock, Event, param
@@ -74,22 +77,18 @@ class clip(Schedule):
         if self.end != math.inf:
             yield Event(self.end, "boundary", "clip ends (held)")
 
-    @property
     def _held(self) -> float:
-        # Computed once, on first use (a plateau inside cannot be evaluated at construction);
-        # a plain attribute, since a cached_property takes a lock that torch.compile refuses.
-        held: float | None = self.__dict__.get("_held_value")
-        if held is None:
-            held = self.schedule._scalar(self.end - 1 - self.begin)
-            self._set("_held_value", held)
-        return held
+        # Computed once, on first use (a plateau inside cannot be evaluated at construction).
+        return node_constant(
+            self, "_held_value", lambda: self.schedule._scalar(self.end - 1 - self.begin)
+        )
 
     def _scalar(self, t: float) -> float:
         if t < self.begin:
             return 1.0
         if t < self.end:
             return self.schedule._scalar(t - self.begin)
-        return self._held
+        return self._held()
 
     def _array(self, t: Any, xp: Any) -> Any:
         pieces: list[Evaluate] = [
@@ -98,12 +97,19 @@ class clip(Schedule):
         ]
         edges: tuple[float, ...] = (float(self.begin),)
         if self.end != math.inf:
-            held = self._held
-            pieces.append(lambda local, xp: xp.full_like(local, held))
+            pieces.append(self._held_like)
             edges += (float(self.end),)
         if self.begin == 0:
             return select(t, xp, edges[1:], pieces[1:])
         return select(t, xp, edges, pieces)
+
+    _scalar_closure = onestep.clip
+
+    def _held_like(self, local: Any, xp: Any) -> Any:
+        if constant_in_graph(self, "_held_value"):
+            last = xp.full_like(local, float(self.end - 1 - self.begin))
+            return self.schedule._array(last, xp)
+        return xp.full_like(local, self._held())
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         stop = start + out.shape[0]
@@ -113,7 +119,7 @@ class clip(Schedule):
         if lo < hi:
             self.schedule._fill(out[lo - start : int(hi) - start], lo - self.begin)
         if stop > self.end:
-            out[max(int(self.end) - start, 0) :] = self._held
+            out[max(int(self.end) - start, 0) :] = self._held()
 
 
 class sequence(Schedule):
@@ -165,6 +171,8 @@ class sequence(Schedule):
         i = bisect.bisect_right(self.at, t)
         return self.pieces[i]._scalar(t - self.at[i - 1] if i else t)
 
+    _scalar_closure = onestep.sequence
+
     def _array(self, t: Any, xp: Any) -> Any:
         return select(t, xp, tuple(float(m) for m in self.at), [p._array for p in self.pieces])
 
@@ -206,6 +214,8 @@ class per_epoch(Schedule):
     def _scalar(self, t: float) -> float:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
         return self.schedule._scalar(epoch)
+
+    _scalar_closure = onestep.per_epoch
 
     def _array(self, t: Any, xp: Any) -> Any:
         epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
@@ -285,15 +295,24 @@ class warmup(Schedule):
             value = self.schedule._scalar(t)
             return self._factor(t, math.cos) * value if t < self.steps else value
         if t < self.steps:
-            return self._factor(t, math.cos) * self.schedule._scalar(0)
+            return self._factor(t, math.cos) * self._peak()
         return self.schedule._scalar(t - self.steps)
+
+    _scalar_closure = onestep.warmup
+
+    def _peak(self) -> float:
+        """``s(0)``, which the prefix ramp rises to (computed once, on first use)."""
+        return node_constant(self, "_peak_value", lambda: self.schedule._scalar(0))
 
     def _array(self, t: Any, xp: Any) -> Any:
         if self.overlay:
             ramp = self._factor(xp.where(t < self.steps, t, float(self.steps)), xp.cos)
             ramp = xp.where(t < self.steps, ramp, 1.0)
             return ramp * self.schedule._array(t, xp)
-        peak = self.schedule._scalar(0)
+        if constant_in_graph(self, "_peak_value"):
+            peak = self.schedule._array(xp.zeros_like(t), xp)
+        else:
+            peak = self._peak()
         return select(
             t,
             xp,
@@ -312,7 +331,7 @@ class warmup(Schedule):
             return
         if split:
             ramp = np.arange(start, start + split, dtype=np.float64)
-            out[:split] = self._factor(ramp, np.cos) * self.schedule._scalar(0)
+            out[:split] = self._factor(ramp, np.cos) * self._peak()
         if split < n:
             self.schedule._fill(out[split:], start + split - self.steps)
 
@@ -343,6 +362,8 @@ class stretch(Schedule):
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t / self.factor)
+
+    _scalar_closure = onestep.stretch
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.schedule._array(t / self.factor, xp)
@@ -429,7 +450,7 @@ class warp(Schedule):
 
     def _array(self, t: Any, xp: Any) -> Any:
         inner = self.clock._array(t, xp)
-        if is_jax(xp):
+        if traced(xp):
             valid = xp.isfinite(inner) & (inner >= 0)
             values = self.schedule._array(xp.where(valid, inner, 0.0), xp)
             return xp.where(valid, values, xp.nan)
@@ -466,6 +487,8 @@ class shift(Schedule):
 
     def _scalar(self, t: float) -> float:
         return self.schedule._scalar(t + self.offset)
+
+    _scalar_closure = onestep.shift
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.schedule._array(t + self.offset, xp)

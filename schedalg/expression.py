@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg import backends
+from schedalg import backends, onestep
 from schedalg.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, ieee_power
 from schedalg.node import Child, Event, NodeType, declared, lookup, param, parameters
 from schedalg.printing import call_repr, infix
@@ -45,6 +45,8 @@ class Schedule(metaclass=NodeType):
     _precedence: ClassVar[int] = 100
     # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
     _absolute: ClassVar[bool] = False
+    # The one-step function once built (``_scalar_function``), in the instance; not a field.
+    _scalar_fn: ClassVar[Any] = None
 
     # -- the protocol, overridden by nodes ----------------------------------------------------
 
@@ -56,6 +58,25 @@ class Schedule(metaclass=NodeType):
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self._formula(t, xp)
+
+    def _scalar_closure(self) -> Callable[[Any], Any]:
+        """``_scalar`` as a closure over the node's parameters and its children's closures,
+        for the hot one-step path (the adapter, ``s(t)``): the same operations in the same
+        order, without a method lookup per node. Default: ``_scalar`` itself."""
+        return self._scalar
+
+    def _scalar_function(self) -> Callable[[Any], Any]:
+        """The one-step function, built once per node and kept (not a field)."""
+        function: Callable[[Any], Any] | None = self.__dict__.get("_scalar_fn")
+        if function is None:
+            own = onestep.closure_is_own(type(self))
+            function = self._scalar_closure() if own else self._scalar
+            object.__setattr__(self, "_scalar_fn", function)
+        return function
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The kept closure does not pickle; it is rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k != "_scalar_fn"}
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         out[...] = self._array(np.arange(start, start + out.shape[0], dtype=np.float64), np)
@@ -126,9 +147,12 @@ class Schedule(metaclass=NodeType):
         """The value at step ``t``: a float for a scalar, else an array of the input's library."""
         # The adapter calls this every step: plain ints skip the abstract-class checks below.
         if type(t) is int and 0 <= t <= MAX_INTEGER_STEP:
-            return float(self._scalar(t))
+            function = self._scalar_fn
+            if function is None:
+                function = self._scalar_function()
+            return float(function(t))
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
-            return float(self._scalar(backends.scalar_step(t)))
+            return float(self._scalar_function()(backends.scalar_step(t)))
         if isinstance(t, np.ndarray):
             return backends.evaluate_numpy(self._array, t)
         return backends.evaluate_foreign(self._array, t)
@@ -286,6 +310,8 @@ class constant(Schedule):
     def _scalar(self, t: float) -> float:
         return self.value
 
+    _scalar_closure = onestep.constant
+
     def _array(self, t: Any, xp: Any) -> Any:
         return xp.full_like(t, self.value)
 
@@ -330,11 +356,13 @@ class chain(Schedule):
         return infix(self.factors, "*", _PRODUCT)
 
     def _scalar(self, t: float) -> float:
-        factors = iter(self.factors)
-        value = next(factors)._scalar(t)
-        for factor in factors:
+        factors = self.factors
+        value = factors[0]._scalar(t)
+        for factor in factors[1:]:
             value = value * factor._scalar(t)
         return value
+
+    _scalar_closure = onestep.chain
 
     def _array(self, t: Any, xp: Any) -> Any:
         factors = iter(self.factors)
@@ -384,11 +412,13 @@ class add(Schedule):
         return infix(self.terms, "+", _SUM)
 
     def _scalar(self, t: float) -> float:
-        terms = iter(self.terms)
-        value = next(terms)._scalar(t)
-        for term in terms:
+        terms = self.terms
+        value = terms[0]._scalar(t)
+        for term in terms[1:]:
             value = value + term._scalar(t)
         return value
+
+    _scalar_closure = onestep.add
 
     def _array(self, t: Any, xp: Any) -> Any:
         terms = iter(self.terms)
@@ -415,6 +445,8 @@ class subtract(Schedule):
 
     def _scalar(self, t: float) -> float:
         return self.left._scalar(t) - self.right._scalar(t)
+
+    _scalar_closure = onestep.subtract
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.left._array(t, xp) - self.right._array(t, xp)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schedalg import _validate as check
-from schedalg.backends import is_jax, map_scalar
+from schedalg.backends import map_scalar, torch_compiling, traced
 from schedalg.expression import Schedule
 from schedalg.node import param
 
@@ -46,6 +46,12 @@ class from_fn(Schedule):
         return float(self.function(t))
 
     def _array(self, t: Any, xp: Any) -> Any:
+        if self.vectorized is not True and torch_compiling():
+            raise TypeError(
+                f"from_fn(): {self.function!r} is a Python function, which torch.compile "
+                "cannot evaluate on a step tensor; pass vectorized=True if it takes tensors, or "
+                "evaluate the schedule outside the compiled function"
+            )
         if self.vectorized is False:
             return map_scalar(self.function, t, xp)
         if self.vectorized is True:
@@ -84,6 +90,9 @@ class cumulative(Schedule):
         return self._products_through(step)[step]
 
     def _array(self, t: Any, xp: Any) -> Any:
-        if is_jax(xp):
-            raise TypeError("cumulative() multiplies a Python function's values: not traceable")
+        if traced(xp):
+            raise TypeError(
+                "cumulative() multiplies a Python function's values: not traceable (JAX arrays, "
+                "jax.jit, torch.compile); evaluate it on NumPy steps or one step at a time"
+            )
         return map_scalar(self._scalar, t, xp)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.backends import is_jax
+from schedalg.backends import is_jax, torch_compiling
 from schedalg.expression import Schedule
 from schedalg.node import Event, param
 
@@ -97,8 +97,11 @@ class noise(Schedule):
         return value + value * self.draw(math.floor(t))
 
     def _array(self, t: Any, xp: Any) -> Any:
-        if is_jax(xp) and _tracing(t):
-            raise TypeError("noise() draws from torch's generator: it cannot be traced by jax.jit")
+        if (is_jax(xp) and _tracing(t)) or torch_compiling():
+            raise TypeError(
+                "noise() draws from torch's generator once per step: it cannot be traced by "
+                "jax.jit or torch.compile; evaluate it outside the compiled function"
+            )
         values = self.schedule._array(t, xp)
         steps = np.floor(np.asarray(_on_host(t), dtype=np.float64)).astype(np.int64)
         unique, where = np.unique(steps.reshape(-1), return_inverse=True)

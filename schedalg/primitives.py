@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from schedalg import _validate as check
+from schedalg import onestep
 from schedalg.backends import (
     fill_piecewise_constant,
     fill_staircase,
@@ -64,6 +65,8 @@ class linear(Schedule):
         clamped = xp.where(t < self.steps, t, float(self.steps))
         return self.start + (self.end - self.start) * clamped / self.steps
 
+    _scalar_closure = onestep.linear
+
     def _formula_in_place(self, values: np.ndarray) -> None:
         values *= self.end - self.start
         values /= self.steps
@@ -85,6 +88,8 @@ class exponential(Schedule):
 
     def _formula(self, t: Any, xp: Any) -> Any:
         return pow_(self.gamma, t, xp)
+
+    _scalar_closure = onestep.exponential
 
 
 class step_decay(Schedule):
@@ -141,6 +146,8 @@ class multistep(Schedule):
 
     def _scalar(self, t: float) -> float:
         return power(self.gamma, bisect.bisect_right(self.milestones, t))
+
+    _scalar_closure = onestep.multistep
 
     def _array(self, t: Any, xp: Any) -> Any:
         count = xp.zeros_like(t)
@@ -212,6 +219,8 @@ class cosine(Schedule):
             t = self.steps
         return self.end + (1.0 - self.end) * (1.0 + math.cos(math.pi * t / self.steps)) / 2
 
+    _scalar_closure = onestep.cosine
+
     def _formula(self, t: Any, xp: Any) -> Any:
         if not self.periodic:
             t = xp.where(t < self.steps, t, float(self.steps))
@@ -274,6 +283,27 @@ class cosine_restarts(Schedule):
         starts = self._cycle_starts  # type: ignore[attr-defined]
         k = bisect.bisect_right(starts, t) - 1
         return self._cosine(t - starts[k], self.period * self.mult**k, math.cos)
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        # Bit-identical to _array: the same operations per step, on each cycle's slice (mult > 1)
+        # or on one period repeated (mult = 1: the value depends on t % period alone).
+        n, period = out.shape[0], self.period
+        if self.mult == 1:
+            if 2 * period > n:
+                super()._fill(out, start)
+                return
+            phase = np.arange(period, dtype=np.float64)
+            values = self._cosine(phase, float(period), np.cos)
+            out[...] = np.resize(np.roll(values, -(start % period)), n)
+            return
+        starts = self._cycle_starts  # type: ignore[attr-defined]
+        k, position = bisect.bisect_right(starts, start) - 1, 0
+        while position < n:
+            end = min(n, starts[k + 1] - start)
+            local = steps_into(out[position:end], start + position)
+            local -= float(starts[k])
+            out[position:end] = self._cosine(local, float(period * self.mult**k), np.cos)
+            position, k = end, k + 1
 
     def _array(self, t: Any, xp: Any) -> Any:
         if self.mult == 1:

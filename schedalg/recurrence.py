@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.backends import is_jax
+from schedalg.backends import is_jax, torch_compiling
 from schedalg.expression import Schedule
 from schedalg.node import Event, param
 
@@ -136,6 +136,11 @@ class affine_steps(Schedule):
         return float(values[i - 1]) if i else float(self.start)
 
     def _array(self, t: Any, xp: Any) -> Any:
+        if torch_compiling():
+            raise TypeError(
+                "affine_steps() looks its values up in a table scanned in NumPy: it cannot be "
+                "traced by torch.compile; evaluate it outside the compiled function"
+            )
         steps, values = self._scan()
         padded = np.concatenate(([float(self.start)], values))
         if xp is np:

@@ -12,25 +12,12 @@ import numbers
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedalg import Schedule
-from schedalg.metric import bind as _bind
-from schedalg.torch import arguments, binding, checkpoint
+from schedalg.torch import arguments, binding, checkpoint, stepping
 from schedalg.torch.arguments import number
 from schedalg.torch.timing import Timing
-
-_Tensor = torch.Tensor
-
-
-def _set_first_beta(group: dict[str, Any], value: float) -> None:
-    """Adam's momentum: ``betas[0]``, in place for a tensor, else a new tuple."""
-    betas = group["betas"]
-    if isinstance(betas[0], _Tensor):
-        betas[0].fill_(value)
-    else:
-        group["betas"] = (value, *betas[1:])
 
 
 class Scheduler(LRScheduler):
@@ -115,45 +102,43 @@ class Scheduler(LRScheduler):
     # -- construction helpers ------------------------------------------------------------------
 
     def _compile(self) -> None:
-        """The step path: one tuple per entry, with the plateau states already bound."""
+        """The step path (``stepping``): one evaluation per distinct schedule, the plateau
+        states already bound, and the groups whose lr no schedule writes. A schedule holding an
+        unbound placeholder has no step path: ``step()`` refuses until ``bind()``."""
         self._unbound = binding.held(e.schedule for e in self._entries)
-        refuse = binding.refusing(self._unbound) if self._unbound else None
-        plan = []
-        for e in self._entries:
-            schedule = _bind(e.schedule, e.states) if e.plateaus else e.schedule
-            plan.append((e.group, e.slot, refuse or schedule._scalar, e.base, e.absolute))
-        self._plan = plan
+        self._plan = [] if self._unbound else stepping.plan(self._entries)
+        scheduled = {e.group for e in self._entries if e.key == "lr"}
+        self._unscheduled = [i for i in range(self._group_count) if i not in scheduled]
 
     # -- stepping ------------------------------------------------------------------------------
 
     def _values(self, t: int) -> list[tuple[int, str, float]]:
-        return [
-            (group, slot, float(fn(t)) if absolute else base * fn(t))
-            for group, slot, fn, base, absolute in self._plan
-        ]
+        return stepping.values(self._plan, t)
 
     def _apply(self) -> None:
-        # The hot path (every training step): plain floats, no validation, no allocation
-        # beyond _last_lr, no call but the schedules' (the type check skips isinstance for
-        # floats, the common case).
+        # The hot path (every training step): see schedalg.torch.stepping.
         t = self.last_epoch
         groups = self.optimizer.param_groups
         if len(groups) != self._group_count:
             self._adopt(t)
-        for index, slot, fn, base, absolute in self._plan:
-            value = float(fn(t)) if absolute else base * fn(t)
-            group = groups[index]
-            current = group[slot]
-            if slot == "betas":
-                _set_first_beta(group, value)
-            elif type(current) is not float and isinstance(current, _Tensor):
-                current.fill_(value)
-            else:
-                group[slot] = value
-        self._last_lr = [
-            lr.clone() if type(lr := g["lr"]) is not float and isinstance(lr, _Tensor) else lr
-            for g in groups
-        ]
+        lrs: list[Any] = [None] * self._group_count
+        stepping.unscheduled_lrs(groups, lrs, self._unscheduled)
+        stepping.apply(self._plan, groups, t, lrs)
+        self._written = lrs
+        self._snapshot: list[Any] | None = None
+
+    @property
+    def _last_lr(self) -> list[Any]:
+        """The lrs of the last step applied (``get_last_lr()``), tensors as copies; made when
+        first read, not at every step."""
+        if self._snapshot is None:
+            self._snapshot = stepping.snapshot(self._written)
+        return self._snapshot
+
+    @_last_lr.setter
+    def _last_lr(self, value: list[Any]) -> None:
+        self._written = list(value)
+        self._snapshot = list(value)
 
     def _adopt(self, t: int) -> None:
         """Schedule the param groups added since step ``t`` was applied (progressive
