@@ -1,0 +1,97 @@
+"""Every real mmdetection and mmpretrain config with a ``param_scheduler``, against MMEngine.
+
+The corpus (``tests/data/openmmlab``) holds the configs and what MMEngine's ``Config.fromfile``
+resolved from each (``resolved.json``, written by ``python -m tests.mmengine_coverage --write``;
+a sample is re-resolved here, so a stale resolution fails). Route (a): ``from_config`` on what
+MMEngine resolved reproduces MMEngine's own schedulers, replayed as its Runner does, within
+1e-12 relative at every iteration, at an epoch length of 7 and a realistic one. Route (b):
+schedalg's reader, on the file, gives the same expression as MMEngine's resolution, or refuses.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("mmengine")
+
+import mmengine_coverage as corpus
+
+RESOLVED = corpus.load_manifest()
+CONFIGS = {path: r for path, r in RESOLVED.items() if isinstance(r, corpus.Resolved)}
+
+# Route (a)'s exceptions: the configs MMEngine resolves whose schedule from_config refuses or
+# MMEngine itself cannot run (the reason is part of the message).
+KNOWN: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def root():
+    with corpus.corpus() as unpacked:
+        corpus.load_downstream(unpacked)
+        yield unpacked
+
+
+def test_the_corpus_is_large_and_resolved_by_mmengine():
+    by_repository = defaultdict(int)
+    for r in CONFIGS.values():
+        by_repository[r.repository] += 1
+    assert by_repository["mmdetection"] > 700
+    assert by_repository["mmpretrain"] > 450
+
+
+def test_the_shipped_resolution_is_what_mmengine_resolves(root):
+    for path in sorted(RESOLVED)[::25]:
+        repository = path.split("/", 1)[0]
+        now = corpus.resolve_or_error(repository, root / path, root)
+        assert corpus.as_record(now) == corpus.as_record(RESOLVED[path]), path
+
+
+def _signatures() -> dict[str, list[corpus.Resolved]]:
+    """The configs grouped by what from_config and the replay read: each group replays once."""
+    groups: dict[str, list[corpus.Resolved]] = defaultdict(list)
+    for r in CONFIGS.values():
+        groups[r.key()].append(r)
+    return groups
+
+
+@pytest.mark.parametrize("realistic", [False, True], ids=["epoch_length=7", "realistic"])
+def test_every_config_reproduces_mmengine(root, realistic):
+    failures = {}
+    for group in _signatures().values():
+        r = group[0]
+        length = corpus.realistic_length(r) if realistic else corpus.SHORT
+        loop = corpus.loops(r, length)
+        if isinstance(loop, str):
+            outcome: str | None = f"not replayed: {loop}"
+        else:
+            try:
+                outcome = corpus.compare(r, loop, corpus.MAX_REPLAY if realistic else None)
+            except (TypeError, ValueError) as error:
+                outcome = f"refused: {error}"
+        if outcome is not None:
+            failures.update({g.path: outcome for g in group})
+    unexpected = {p: why for p, why in failures.items() if p not in KNOWN or KNOWN[p] not in why}
+    assert not unexpected
+    assert set(failures) == set(KNOWN)
+
+
+def test_every_config_read_from_its_file_is_read_as_mmengine_resolves_it(root):
+    wrong, read = {}, 0
+    for r in CONFIGS.values():
+        loop = corpus.loops(r, corpus.SHORT)
+        if isinstance(loop, str):
+            continue
+        try:
+            outcome = corpus.read_back(r, root, loop)
+        except (TypeError, ValueError) as error:
+            assert str(root) not in str(error) or r.path.rsplit("/", 1)[-1] in str(error)
+            continue
+        if outcome is None:
+            read += 1
+        else:
+            wrong[r.path] = outcome
+    assert not wrong
+    assert read >= corpus.READ_FROM_FILES
