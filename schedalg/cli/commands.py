@@ -23,7 +23,10 @@ def plot(args: argparse.Namespace, out: Any) -> int:
     if args.output is None:
         _plot_terminal(series, boundaries, width or 72, height or 16, args.log, out)
     else:
-        _plot_image(series, boundaries, width or 800, height or 450, args.log, args.output)
+        size = (width or 800, height or 450)
+        _plot_image(
+            series, boundaries, size, args.log, args.output, getattr(args, "ylabel", "value")
+        )
     return 0
 
 
@@ -50,8 +53,14 @@ def _plot_terminal(
 
 
 def _plot_image(
-    series: Series, boundaries: list[int], width: int, height: int, log: bool, output: str
+    series: Series,
+    boundaries: list[int],
+    size: tuple[int, int],
+    log: bool,
+    output: str,
+    ylabel: str = "value",
 ) -> None:
+    width, height = size
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -79,6 +88,7 @@ def _plot_image(
                 log=log,
                 boundaries=boundaries,
                 title=title,
+                ylabel=ylabel,
             )
     except MemoryError:
         raise UserError(f"not enough memory to draw a {width}x{height} image") from None

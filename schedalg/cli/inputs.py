@@ -22,10 +22,15 @@ def _is_file_like(text: str) -> bool:
 
 
 def load(
-    text: str, *, steps: int, epoch_length: int | None, base: dict[str, float] | None = None
-) -> list[tuple[str, Schedule]]:
-    """The labelled schedules an input names: one for an expression, one per parameter for a
-    config."""
+    text: str,
+    *,
+    steps: int | None,
+    epoch_length: int | None,
+    base: dict[str, float] | None = None,
+    config_root: str | None = None,
+) -> tuple[list[tuple[str, Schedule]], int | None]:
+    """The labelled schedules an input names (one for an expression, one per parameter for a
+    config) and the run's length in iterations where a config's ``train_cfg`` gives it."""
     from schedalg.combinators import per_epoch
     from schedalg.text import ParseError, from_dict, parse
 
@@ -36,16 +41,18 @@ def load(
             raise UserError(str(error).removeprefix("parse(): ")) from None
         if epoch_length is not None:
             schedule = per_epoch(schedule, epoch_length)
-        return [(text, schedule)]
+        return [(text, schedule)], None
     if not os.path.isfile(text):
         raise UserError(f"no such file: {text}")
     data = _read_json(text) if text.endswith(".json") else None
     if isinstance(data, dict) and "schedalg" in data:
         try:
-            return [(os.path.basename(text), from_dict(data))]
+            return [(os.path.basename(text), from_dict(data))], None
         except ParseError as error:
             raise UserError(f"{text}: {error}") from None
-    return _load_config(text, steps=steps, epoch_length=epoch_length, base=base or {})
+    return _load_config(
+        text, steps=steps, epoch_length=epoch_length, base=base or {}, config_root=config_root
+    )
 
 
 def _read_json(path: str) -> Any:
@@ -60,8 +67,13 @@ def _read_json(path: str) -> Any:
 
 
 def _load_config(
-    path: str, *, steps: int, epoch_length: int | None, base: dict[str, float]
-) -> list[tuple[str, Schedule]]:
+    path: str,
+    *,
+    steps: int | None,
+    epoch_length: int | None,
+    base: dict[str, float],
+    config_root: str | None,
+) -> tuple[list[tuple[str, Schedule]], int | None]:
     try:
         from schedalg import mmengine
     except ImportError:
@@ -69,31 +81,86 @@ def _load_config(
             f"cannot read the config {path}: this installation has no schedalg.mmengine"
         ) from None
     with _config_errors(path):
-        settings = mmengine.read_settings(path)
+        settings = mmengine.read_settings(path, config_root=config_root)
         entries = settings["param_scheduler"]
+        if settings.get("hook") is not None:
+            return _from_hook(path, settings, epoch_length, base)
         by_epoch = _needs_epochs(entries)
         if by_epoch and epoch_length is None:
             raise UserError(
                 f"{path} has by_epoch schedulers: give --epoch-length (iterations per epoch)"
             )
         loop = mmengine.loop_arguments(settings.get("train_cfg"))
+        length = _run_length(path, loop, epoch_length)
         if not loop:
             # No train_cfg: the run is --steps iterations long, in whole epochs if epoch-based.
+            if steps is None:
+                raise UserError(f"{path} has no train_cfg giving the run's length: give --steps")
             loop = (
                 {"max_epochs": -(-steps // epoch_length)}
                 if by_epoch and epoch_length
                 else {"max_iters": steps}
             )
+        # --base overrides the optimizer's values read from the config.
+        bases = {**settings.get("base", {}), **base}
         schedules = mmengine.from_config(
             entries,
             epoch_length=epoch_length or 1,
             max_epochs=loop.get("max_epochs"),
             max_iters=loop.get("max_iters"),
-            # --base overrides the optimizer's values read from the config.
-            base={**settings.get("base", {}), **base},
+            base=bases,
         )
     name = os.path.basename(path)
-    return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()]
+    return [
+        (f"{name}: {param}", _absolute(schedule, bases.get(param)))
+        for param, schedule in schedules.items()
+    ], length
+
+
+def _absolute(schedule: Schedule, base: float | None) -> Schedule:
+    """The parameter's own values where its base value is known, else the multiplier."""
+    if base is None:
+        return schedule
+    from schedalg import chain, constant
+    from schedalg.units import absolute
+
+    return absolute(chain(constant(base), schedule))
+
+
+def _run_length(path: str, loop: dict[str, int], epoch_length: int | None) -> int | None:
+    """The iterations of the run ``train_cfg`` describes (the default of --steps)."""
+    if "max_iters" in loop:
+        return loop["max_iters"]
+    if "max_epochs" in loop and epoch_length is not None:
+        return loop["max_epochs"] * epoch_length
+    return None
+
+
+def _from_hook(
+    path: str, settings: dict[str, Any], epoch_length: int | None, base: dict[str, float]
+) -> tuple[list[tuple[str, Schedule]], int | None]:
+    """The schedule of a scheduler hook (``default_hooks.param_scheduler``)."""
+    from schedalg.mmengine import loop_arguments
+    from schedalg.mmengine.hooks import HOOKS, from_hook
+
+    hook = settings["hook"]
+    kind = str(hook.get("type")).rsplit(".", 1)[-1]
+    if kind not in HOOKS or settings["param_scheduler"] is not None:
+        also = " besides its param_scheduler" if settings["param_scheduler"] is not None else ""
+        raise UserError(
+            f"{path}: the schedule lives in the hook default_hooks.param_scheduler "
+            f"({hook['type']}){also}, which sets the optimizer's values itself; schedalg "
+            f"reproduces MMEngine's ParamSchedulerHook and {', '.join(HOOKS)} alone"
+        )
+    if epoch_length is None:
+        raise UserError(f"{path}: {kind} schedules by epoch: give --epoch-length")
+    bases = {**settings.get("base", {}), **base}
+    if "lr" not in bases:
+        raise UserError(f"{path}: {kind} sets the lr itself: give --base lr=<value>")
+    schedules = from_hook(hook, epoch_length=epoch_length, base=bases)
+    length = _run_length(path, loop_arguments(settings.get("train_cfg")), epoch_length)
+    name = os.path.basename(path)
+    return [(f"{name}: {param}", schedule) for param, schedule in schedules.items()], length
 
 
 @contextlib.contextmanager
@@ -109,6 +176,7 @@ def _config_errors(path: str) -> Iterator[None]:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         # A hint to pass base= in Python reads, on the command line, as the option that does it.
         message = re.sub(r"base=\{'(\w+)': <value>\}", r"--base \1=<value>", message)
+        message = re.sub(r"\bpass epoch_length\b", "give --epoch-length", message)
         # The config reader already names the file in its messages; say it once.
         raise UserError(message if str(path) in message else f"{path}: {message}") from None
     except (RecursionError, MemoryError):
@@ -127,15 +195,38 @@ def _needs_epochs(entries: Any) -> bool:
 
 
 def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
-    """The labelled schedules of every input, in order."""
+    """The labelled schedules of every input, in order. Without ``--steps``, the run's length
+    comes from the first config's ``train_cfg`` (``args.steps`` is set to it)."""
     found: list[tuple[str, Schedule]] = []
     for text in args.inputs:
         if os.path.isdir(text):
             raise UserError(f"{text} is a directory: give a config or .json file, or an expression")
-        found.extend(load(text, steps=args.steps, epoch_length=args.epoch_length, base=args.base))
+        schedules, length = load(
+            text,
+            steps=args.steps,
+            epoch_length=args.epoch_length,
+            base=args.base,
+            config_root=getattr(args, "config_root", None),
+        )
+        if args.steps is None:
+            if length is None:
+                raise UserError(f"give --steps (the number of iterations to evaluate) for {text}")
+            args.steps = length
+        found.extend(schedules)
     if not found:
         raise UserError("no schedule found in the inputs")
+    args.ylabel = _value_name(found)
     return found
+
+
+def _value_name(found: list[tuple[str, Schedule]]) -> str:
+    """The y axis: the parameter's name when every curve is that parameter's own values."""
+    from schedalg.units import is_absolute
+
+    names = {label.rsplit(": ", 1)[-1] for label, _ in found}
+    if len(names) == 1 and all(is_absolute(s) for _, s in found):
+        return names.pop()
+    return "value"
 
 
 @contextlib.contextmanager

@@ -90,9 +90,9 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         "--steps",
         "-n",
         type=positive("--steps", max_steps),
-        required=True,
         help="number of optimizer steps (iterations) to evaluate: steps [0, N); "
-        "10000, 10_000 and 1e4 are the same",
+        "10000, 10_000 and 1e4 are the same; a config's train_cfg gives the default "
+        "(max_iters, or max_epochs times --epoch-length)",
     )
     sub.add_argument(
         "--base",
@@ -100,6 +100,12 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         default={},
         help="the optimizer's values, NAME=VALUE,... (lr=0.01,momentum=0.9): they override a "
         "config's optim_wrapper.optimizer",
+    )
+    sub.add_argument(
+        "--config-root",
+        metavar="DIR",
+        help="the configs directory that package::path bases are found in (e.g. an "
+        "mmdetection checkout's configs/); default: the installed package's .mim/configs",
     )
     sub.add_argument(
         "--epoch-length",

@@ -4,8 +4,9 @@
 scheduled parameter (``'lr'``, ``'momentum'``, ``'weight_decay'``, ...), in iterations: the value
 at iteration ``i`` is the value MMEngine's ``ParamSchedulerHook`` has the optimizer use for
 iteration ``i`` (iteration schedulers stepped after every iteration, epoch schedulers after each
-epoch's last iteration, in config order). ``read_config`` / ``read_settings`` read a config file
-as data, never running it (:mod:`schedalg.mmengine.configfile`).
+epoch's last iteration, in config order). ``load_config`` / ``read_settings`` / ``read_config``
+read a config file (``_base_`` and ``read_base()`` inheritance included) as data, never running
+it (:mod:`schedalg.mmengine.configfile`).
 
 How MMEngine computes, and how it is mapped (``docs/mmengine-semantics.md``):
 
@@ -71,12 +72,20 @@ from typing import Any
 from schedalg import Schedule, chain, constant
 from schedalg import _validate as check
 from schedalg.mmengine.base import FN, INF, Loop, Spec
-from schedalg.mmengine.configfile import read_config, read_settings
+from schedalg.mmengine.configfile import load_config, read_config, read_settings
 from schedalg.mmengine.specs import normalise, type_name
 from schedalg.mmengine.timeline import ParameterTimeline
+from schedalg.node import nearest
 from schedalg.units import absolute as _absolute
 
-__all__ = ["INF", "from_config", "loop_arguments", "read_config", "read_settings"]
+__all__ = [
+    "INF",
+    "from_config",
+    "load_config",
+    "loop_arguments",
+    "read_config",
+    "read_settings",
+]
 
 
 def from_config(
@@ -140,12 +149,20 @@ def _bases(base: Mapping[str, float] | None) -> dict[str, float]:
     return out
 
 
+_LOOPS = ("EpochBasedTrainLoop", "IterBasedTrainLoop")
+
+
 def loop_arguments(train_cfg: Mapping[str, Any] | None) -> dict[str, int]:
     """``max_epochs=`` or ``max_iters=`` for ``from_config`` from a ``train_cfg`` dict."""
     if not train_cfg:
         return {}
     by_epoch = train_cfg.get("by_epoch")
     loop = type_name(train_cfg.get("type"))
+    if loop is not None and loop not in _LOOPS:
+        raise ValueError(
+            f"loop_arguments(): train_cfg type must be one of {sorted(_LOOPS)!r} (plain, dotted "
+            f"or scoped), got {train_cfg.get('type')!r}{nearest(str(loop), _LOOPS)}"
+        )
     iter_loop = by_epoch is False or loop == "IterBasedTrainLoop"
     key = "max_iters" if iter_loop else "max_epochs"
     value = train_cfg.get(key)

@@ -131,11 +131,13 @@ def _kind_and_param(index: int, label: str, cfg: dict[str, Any]) -> tuple[Kind, 
 def type_name(value: Any) -> Any:
     """A ``type`` as MMEngine's registry accepts it, as the plain registered name: a class
     (``type=LinearLR`` in new-style configs) by its name, a dotted import path
-    (``mmengine.optim.scheduler.lr_scheduler.LinearLR``) or scoped name (``mmengine.LinearLR``)
-    by its last part. Anything else is returned as it is, for the caller to refuse."""
+    (``mmengine.optim.scheduler.lr_scheduler.LinearLR``, as a new-style config writes it) or a
+    scoped name (``mmdet.QuadraticWarmupLR``) of an OpenMMLab package by its last part. Anything
+    else (``torch.optim.lr_scheduler.LinearLR`` is torch's class, not MMEngine's) is returned as
+    it is, for the caller to refuse."""
     if isinstance(value, type):
         return value.__name__
-    if isinstance(value, str) and "." in value:
+    if isinstance(value, str) and "." in value and value.startswith("mm"):
         return value.rsplit(".", 1)[1]
     return value
 
