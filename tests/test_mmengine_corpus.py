@@ -22,9 +22,23 @@ import mmengine_coverage as corpus
 RESOLVED = corpus.load_manifest()
 CONFIGS = {path: r for path, r in RESOLVED.items() if isinstance(r, corpus.Resolved)}
 
-# Route (a)'s exceptions: the configs MMEngine resolves whose schedule from_config refuses or
-# MMEngine itself cannot run (the reason is part of the message).
-KNOWN: dict[str, str] = {}
+# Route (a)'s exceptions (docs/mmengine-coverage.md): path -> part of the outcome. Only at the
+# short epoch length do the PolyLR / CosineAnnealingLR windows of the first three begin after the
+# run's end, which MMEngine refuses too.
+SHORT_ONLY = {
+    "mmpretrain/configs/minigpt4/minigpt-4_baichuan-7b_caption.py": corpus.BOTH_REFUSE,
+    "mmpretrain/configs/shufflenet_v1/shufflenet-v1-1x_16xb64_in1k.py": corpus.BOTH_REFUSE,
+    "mmpretrain/configs/shufflenet_v2/shufflenet-v2-1x_16xb64_in1k.py": corpus.BOTH_REFUSE,
+}
+# At its realistic length (80,073 iterations an epoch) minigpt-4's 80k-step cosine is the closed
+# form, and MMEngine's ratio recursion has drifted 1.0e-12 relative from it by iteration 18,790
+# (cosines of 2^19 steps and more are scanned as MMEngine runs them, this one is shorter).
+REALISTIC_ONLY = {
+    "mmpretrain/configs/minigpt4/minigpt-4_baichuan-7b_caption.py": "lr at iteration 18790",
+}
+ALWAYS = {
+    "mmpretrain/configs/vision_transformer/vit-base-p16_4xb544-ipu_in1k.py": "no max_epochs",
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,25 +87,17 @@ def test_every_config_reproduces_mmengine(root, realistic):
                 outcome = f"refused: {error}"
         if outcome is not None:
             failures.update({g.path: outcome for g in group})
-    unexpected = {p: why for p, why in failures.items() if p not in KNOWN or KNOWN[p] not in why}
+    known = {**ALWAYS, **(REALISTIC_ONLY if realistic else SHORT_ONLY)}
+    unexpected = {p: why for p, why in failures.items() if p not in known or known[p] not in why}
     assert not unexpected
-    assert set(failures) == set(KNOWN)
+    assert set(failures) == set(known)
 
 
 def test_every_config_read_from_its_file_is_read_as_mmengine_resolves_it(root):
-    wrong, read = {}, 0
-    for r in CONFIGS.values():
-        loop = corpus.loops(r, corpus.SHORT)
-        if isinstance(loop, str):
-            continue
-        try:
-            outcome = corpus.read_back(r, root, loop)
-        except (TypeError, ValueError) as error:
-            assert str(root) not in str(error) or r.path.rsplit("/", 1)[-1] in str(error)
-            continue
-        if outcome is None:
-            read += 1
-        else:
-            wrong[r.path] = outcome
-    assert not wrong
-    assert read >= corpus.READ_FROM_FILES
+    # The config reader, from the file alone (config_root for the pkg::path bases), gives
+    # MMEngine's schedulers, loop and base values: the same expression.
+    outcomes = {r.path: corpus.route_b(r, root) for r in CONFIGS.values()}
+    read = [p for p, outcome in outcomes.items() if outcome is None]
+    known = {**ALWAYS, **SHORT_ONLY}
+    assert {p: o for p, o in outcomes.items() if o is not None and p not in known} == {}
+    assert len(read) >= corpus.READ_FROM_FILES
