@@ -135,9 +135,12 @@ _REGISTRY = (
 )
 
 
+_LOADED: list[bool] = []
+
+
 def load_downstream(root: Path) -> None:
     """Register the downstream scheduler classes with MMEngine (once per process)."""
-    if all(f"{package}.engine.schedulers.real" in sys.modules for package in DOWNSTREAM):
+    if _LOADED:
         return
     import mmengine.optim.scheduler  # noqa: F401 - registers MMEngine's own schedulers
 
@@ -155,6 +158,10 @@ def load_downstream(root: Path) -> None:
             importlib.import_module(f"{package}.engine.schedulers.real")
     finally:
         sys.path.remove(str(fake))
+        # The classes stay registered; the fake packages must not look installed to others.
+        for name in [n for n in sys.modules if n.split(".")[0] in DOWNSTREAM]:
+            del sys.modules[name]
+    _LOADED.append(True)
 
 
 def oracle_configs(schedulers: list[dict[str, Any]]) -> list[dict[str, Any]]:
