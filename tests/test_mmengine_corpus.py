@@ -72,11 +72,19 @@ def _signatures() -> dict[str, list[corpus.Resolved]]:
     return groups
 
 
+def _epoch_length_matters(r: corpus.Resolved) -> bool:
+    """Under IterBasedTrainLoop only convert_to_iter_based reads the epoch length."""
+    loop = corpus.loop_arguments(r.train_cfg)
+    return "max_iters" not in loop or any(s.get("convert_to_iter_based") for s in r.param_scheduler)
+
+
 @pytest.mark.parametrize("realistic", [False, True], ids=["epoch_length=7", "realistic"])
 def test_every_config_reproduces_mmengine(root, realistic):
     failures = {}
     for group in _signatures().values():
         r = group[0]
+        if realistic and not _epoch_length_matters(r):
+            continue  # the same replay as at epoch length 7
         length = corpus.realistic_length(r) if realistic else corpus.SHORT
         loop = corpus.loops(r, length)
         if isinstance(loop, str):
