@@ -25,8 +25,15 @@ def simulate(
     momentum: float = 0.9,
     weight_decay: float = 1e-4,
     metrics: list[float] | None = None,
+    optimizer_steps: bool = True,
+    iterations: int | None = None,
 ) -> dict[str, list[float]]:
-    """``metrics[e]`` (if given) is the validation loss after epoch ``e``."""
+    """``metrics[e]`` (if given) is the validation loss after epoch ``e``.
+
+    ``optimizer_steps=False`` leaves out the optimizer's own step between the scheduler steps
+    (it changes no scheduled value; a long replay spends most of its time there).
+    ``iterations`` stops the replay after that many iterations of the run (None: all of them).
+    """
     import mmengine.optim.scheduler  # noqa: F401 - registers the schedulers
     import torch
     from mmengine.registry import PARAM_SCHEDULERS
@@ -54,14 +61,15 @@ def simulate(
                 )
             )
         values: dict[str, list[float]] = {"lr": [], "momentum": [], "weight_decay": []}
-        for i in range(total):
+        for i in range(total if iterations is None else min(total, iterations)):
             group = opt.param_groups[0]
             values["lr"].append(float(group["lr"]))
             values["momentum"].append(
                 float(group["momentum"] if optimizer == "sgd" else group["betas"][0])
             )
             values["weight_decay"].append(float(group["weight_decay"]))
-            opt.step()
+            if optimizer_steps:
+                opt.step()
             for s in schedulers:
                 if not s.by_epoch:
                     s.step()

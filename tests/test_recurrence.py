@@ -142,13 +142,54 @@ def test_readable_expression_kept_where_updates_do_not_interleave():
     assert "affine_steps" not in repr(expr)
 
 
-def test_interleaved_absolute_update_is_still_refused():
-    configs = [
-        dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=45),
-        dict(type="CosineRestartLR", periods=[2, 3], restart_weights=[1, 0.5], eta_min=0.0),
-    ]
-    with pytest.raises(ValueError, match=r"CosineRestart.*cannot be composed exactly"):
-        from_config(configs, epoch_length=20, max_epochs=5)
+@pytest.mark.parametrize(
+    ("configs", "loop"),
+    [
+        (
+            [
+                dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=45),
+                dict(type="CosineRestartLR", periods=[2, 3], restart_weights=[1, 0.5], eta_min=0),
+            ],
+            dict(epoch_length=20, max_epochs=5),
+        ),
+        (
+            [
+                dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=45),
+                dict(
+                    type="CosineRestartLR",
+                    periods=[30, 40],
+                    restart_weights=[1, 0.5],
+                    eta_min=1e-4,
+                    by_epoch=False,
+                    begin=5,
+                ),
+            ],
+            dict(epoch_length=20, max_epochs=5),
+        ),
+        (
+            [
+                dict(type="OneCycleLR", eta_max=0.1, by_epoch=False, begin=0, end=60),
+                dict(type="MultiStepLR", milestones=[1, 2], gamma=0.5),
+            ],
+            dict(epoch_length=20, max_epochs=5),
+        ),
+        (
+            [
+                dict(type="MultiStepLR", milestones=[1, 2], gamma=0.5),
+                dict(type="OneCycleLR", eta_max=0.1, by_epoch=True, end=4, total_steps=4),
+                dict(type="ExponentialLR", gamma=0.97, by_epoch=False, begin=10, end=70),
+            ],
+            dict(epoch_length=20, max_epochs=5),
+        ),
+    ],
+)
+def test_interleaved_absolute_updates_are_the_exact_scan(configs, loop):
+    # OneCycle writes every value and CosineRestart each period's first one (ratio 0, the value
+    # as target); CosineRestart's other steps are its cosine ratio towards eta_min.
+    expected = np.array(simulate(configs, **loop)["lr"])
+    expr = from_config(configs, base=BASES, **loop)["lr"]
+    assert repr(expr).startswith("affine_steps(")
+    np.testing.assert_allclose(BASES["lr"] * expr.curve(len(expected)), expected, rtol=1e-12)
 
 
 # -- the same node for torch's ChainedScheduler -------------------------------------------------

@@ -17,8 +17,9 @@ How MMEngine computes, and how it is mapped (``docs/mmengine-semantics.md``):
 - The others are affine in the current value (CosineAnnealing / Poly with an ``eta_min``, Cosine
   run past ``T_max``) or absolute (OneCycle, CosineRestart). One that runs alone while it changes
   the value is a piece of a ``sequence``. Affine updates that interleave with another
-  scheduler's changes are the exact scan ``affine_steps`` of every update in the hook's order;
-  absolute ones (and a cosine past ``T_max``) that interleave are a ``ValueError`` saying so.
+  scheduler's changes are the exact scan ``affine_steps`` of every update in the hook's order
+  (an absolute update is one with ratio 0); additive ones (a cosine past its ``T_max``, mmdet's
+  QuadraticWarmup) that interleave are a ``ValueError`` saying so.
 - ReduceOnPlateau decides from validation metrics: it is ``schedalg.plateau``'s node.
 
 Values are multipliers of the optimizer's original value (``initial_lr``), the adapter's

@@ -134,6 +134,10 @@ class Kind:
     # Decides from validation metrics: the whole parameter is its node (``metric_node``).
     metric_driven: ClassVar[bool] = False
     # For refusals of an affine/absolute scheduler that overlaps another one.
+    # Its ``curve`` while no other scheduler changes the value in its window is a sequence of
+    # absolute values, whatever value it starts from (mmdet's QuadraticWarmup): a scan of the
+    # parameter's updates can take them as writes.
+    writes_alone: ClassVar[bool] = False
     effect: ClassVar[str] = ""  # how it changes the value, "affinely (cosine towards eta_min)"
     update: ClassVar[str] = "affine update v <- eta_min + (v - eta_min) * r"
 

@@ -7,8 +7,9 @@ must not change the value then) starts from the value the schedulers before it l
 ones after it continue from the value it leaves: the result is a ``sequence`` of pieces, regions
 of multiplicative changes and the affine curves between them. Where affine updates really
 interleave with other changes, the parameter is the exact scan of every scheduler's updates in
-the hook's order (``affine_steps``); absolute updates (OneCycle, CosineRestart) and a cosine past
-its ``T_max`` have no such update and are refused there.
+the hook's order (``affine_steps``); an absolute update (OneCycle's every step, CosineRestart's
+restarts) is one with ratio 0. Additive updates (a cosine past its integer ``T_max``, mmdet's
+QuadraticWarmup) have no such form and are refused there.
 """
 
 from __future__ import annotations
@@ -107,12 +108,27 @@ class ParameterTimeline:
         return scan if unit == 1.0 else scan / unit
 
     def _stepwise(self, spec: Spec, unit: float) -> tuple[Schedule, Schedule] | str:
-        """The kind's update with its values in ``unit``s (1.0: multipliers of base)."""
+        """The kind's update with its values in ``unit``s (1.0: multipliers of base); a kind
+        whose curve while alone writes absolute values, when no other scheduler changes the
+        value in its window, as those writes (ratio 0)."""
         self._unit = unit
         try:
-            return spec.kind.stepwise(spec, self)
+            form = spec.kind.stepwise(spec, self)
+            if isinstance(form, str) and spec.kind.writes_alone and self._alone(spec):
+                return constant(0.0), spec.kind.curve(spec, 0.0, self)
+            return form
         finally:
             self._unit = 1.0
+
+    def _alone(self, spec: Spec) -> bool:
+        first = spec.next_change(_before(spec.key(spec.begin)))
+        if first is None:
+            return True
+        try:
+            self._check_alone(spec, first, spec.key(spec.begin + spec.last_change()))
+        except Interleaved:
+            return False
+        return True
 
     def _pieces(self) -> Schedule:
         pieces = _Pieces()

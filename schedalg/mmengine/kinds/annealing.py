@@ -21,6 +21,7 @@ from schedalg.mmengine.base import (
     step_ratio,
 )
 
+LONG_COSINE = 1 << 19  # steps of a cosine window past which MMEngine's recursion is scanned
 _ETA_ZERO_REMEDY = " (or use eta_min=0, which makes CosineAnnealing/Poly multiplicative)"
 
 
@@ -82,7 +83,11 @@ class CosineAnnealing(Kind):
 
     def scanned(self, spec: Spec) -> bool:
         # Past a fractional T_max MMEngine's ratio passes next to the cosine's zero, where its
-        # recursion loses digits that only the same recursion reproduces.
+        # recursion loses digits that only the same recursion reproduces. Over a very long
+        # window its recursion drifts from the cosine by an ulp or so every few steps: past
+        # LONG_COSINE steps (1e-12 relative after ~1M), only the same recursion keeps 1e-12.
+        if spec.last_change() >= LONG_COSINE:
+            return True
         return _fractional(spec) and spec.last_change() > spec.args["T_max"]
 
     def curve(self, spec: Spec, v0: float, timeline: Timeline) -> Schedule:
@@ -216,6 +221,20 @@ class CosineRestart(Kind):
         ]
         starts = [sum(a["periods"][: i + 1]) for i in range(len(pieces) - 1)]
         return sequence(*pieces, at=starts)
+
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        # Each period's first step writes base * weight (ratio 0); its other steps are
+        # MMEngine's cosine ratio towards eta_min, applied to whatever the value is.
+        a, eta, base = spec.args, _eta_min(spec, timeline), timeline.initial(spec)
+        ratios = [step_ratio(cosine(period), 0.0) for period in a["periods"]]
+        targets = [
+            sequence(constant(base * weight), constant(eta), at=[1])
+            if period > 1
+            else constant(base * weight)
+            for period, weight in zip(a["periods"], a["restart_weights"])
+        ]
+        starts = [sum(a["periods"][: i + 1]) for i in range(len(ratios) - 1)]
+        return sequence(*ratios, at=starts), sequence(*targets, at=starts)
 
 
 def _cosine_to(period: int, end: float) -> Schedule:

@@ -75,6 +75,10 @@ class OneCycle(Kind):
             curve = sequence(_cycle(spec, spec, timeline), shift(curve, 1), at=[1])
         return curve
 
+    def stepwise(self, spec: Spec, timeline: Timeline) -> tuple[Schedule, Schedule] | str:
+        # Every step writes its value, whatever the value was: ratio 0, target the value.
+        return constant(0.0), self.curve(spec, 0.0, timeline)
+
 
 def _cycle(spec: Spec, values: Spec, timeline: Timeline) -> Schedule:
     """``spec``'s OneCycle phases with the lr values (eta_max, div, final_div) of ``values``."""
