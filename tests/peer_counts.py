@@ -17,6 +17,7 @@ SUITES = {
     "torch": "tests/test_peers_torch.py",
     "HF transformers": "tests/test_hf.py",
     "optax": "tests/test_optax_factories.py",
+    "timm": "tests/test_peers_timm.py",
 }
 
 
@@ -41,6 +42,8 @@ def main() -> int:
     for nodeid, outcome in sorted(recorder.outcomes.items()):
         suite = next(name for name, path in SUITES.items() if nodeid.startswith(path))
         test = nodeid.split("::", 1)[1]
+        if test.endswith("_counts"):  # a check of a table's totals, not a case
+            continue
         if outcome != "passed":
             failing.append(nodeid)
             counts[suite]["failing"] += 1
