@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -170,6 +170,16 @@ def step_range(fn: str, start: Any, stop: Any) -> tuple[int, int]:
     if last < first:
         raise ValueError(f"{fn}(): stop must be >= start, got start={first!r}, stop={last!r}")
     return int(first), int(last)
+
+
+def chunked(
+    curve: Callable[..., np.ndarray], start: Any, stop: Any, size: Any, dtype: Any
+) -> Iterator[np.ndarray]:
+    """``Schedule.chunks``: the arguments validated now, the blocks computed as iterated."""
+    first, last = step_range("chunks", start, stop)
+    integer("chunks", "size", size, minimum=1, wrong_type=ValueError, integral_floats=False)
+    dtype = float_dtype("chunks", "dtype", dtype)
+    return (curve(lo, min(lo + size, last), dtype=dtype) for lo in range(first, last, size))
 
 
 def float_dtype(fn: str, name: str, dtype: Any) -> np.dtype[Any]:

@@ -158,12 +158,7 @@ class Schedule(metaclass=NodeType):
         return backends.evaluate_foreign(self._array, t)
 
     def curve(
-        self,
-        start: int,
-        stop: int | None = None,
-        *,
-        dtype: Any = np.float64,
-        out: np.ndarray | None = None,
+        self, start: int, stop: int | None = None, *, dtype: Any = np.float64, out: Any = None
     ) -> np.ndarray:
         """The NumPy curve of steps ``[0, start)`` — or ``[start, stop)`` when ``stop`` is given.
 
@@ -180,15 +175,7 @@ class Schedule(metaclass=NodeType):
 
         The arrays are fresh (not views of one buffer), so a consumer may keep them.
         """
-        first, last = backends.step_range("chunks", start, stop)
-        check.integer(
-            "chunks", "size", size, minimum=1, wrong_type=ValueError, integral_floats=False
-        )
-        dtype = backends.float_dtype("chunks", "dtype", dtype)
-        # Validated above, eagerly; the generator below runs only when iterated.
-        return (
-            self.curve(lo, min(lo + size, last), dtype=dtype) for lo in range(first, last, size)
-        )
+        return backends.chunked(self.curve, start, stop, size, dtype)
 
     # -- algebra --------------------------------------------------------------------------------
 

@@ -139,6 +139,9 @@ def test_shift_normal_form(s, a, b):
     steps,
 )
 def test_stretch_normal_form(s, a, b, t):
+    # A stretch of a stretch merges its factors from the inside out, (c * a) * b, which is not
+    # c * (a * b) in floating point: the law is stated for an s that is not itself a stretch.
+    assume(not isinstance(s, sa.stretch))
     assert sa.stretch(s, 1) == s
     assert sa.stretch(s, 1.0) == s
     nested = sa.stretch(sa.stretch(s, a), b)
