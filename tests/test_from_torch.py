@@ -382,12 +382,6 @@ def test_tensor_lr_and_adam():
     ("make", "message"),
     [
         (
-            lambda o: L.ChainedScheduler(
-                [L.LinearLR(o, 0.5, 1, 30), L.CosineAnnealingLR(o, 6, 0.1)]
-            ),
-            "changes the lr until step 30, past CosineAnnealingLR",
-        ),
-        (
             lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 6)]),
             "restarts the product",
         ),
