@@ -264,8 +264,8 @@ SETTLING = [
     st.integers(1, 250),
 )
 def test_chained_cosine_with_eta_min(lrs, t_max, settle, eta_fraction, makers, n):
-    """Members before the cosine settle by T_max, those after it by T_max - 1 (a PolynomialLR
-    that settles later is refused); past T_max the cosine runs alone."""
+    """Members before the cosine settle by T_max, those after it by T_max - 1: past T_max the
+    cosine runs alone; a PolynomialLR that settles later makes the scan unbounded."""
     eta = eta_fraction * min(lrs)
 
     def make(o):
@@ -277,16 +277,9 @@ def test_chained_cosine_with_eta_min(lrs, t_max, settle, eta_fraction, makers, n
     def settles(first: bool) -> int:
         return max(1, int(settle * (t_max if first else t_max - 1)))
 
-    # PolynomialLR(total_iters=k + 3) changes the lr until k + 3: past the limit, refused.
-    late = any(
-        m is SETTLING[3] and settles(first) + 3 > (t_max if first else t_max - 1)
-        for m, first in makers
-    )
-    if late:
-        with pytest.raises(ValueError, match="changes the lr until step"):
-            lockstep(make, lrs, n)
-    else:
-        lockstep(make, lrs, n, t_max=t_max)
+    # A PolynomialLR(total_iters=k + 3) may change the lr past the limit: then every update
+    # runs for ever (an unbounded scan, the cosine's recursive step included), also exact.
+    lockstep(make, lrs, n, t_max=t_max)
 
 
 @fast
@@ -381,12 +374,6 @@ def test_tensor_lr_and_adam():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (
-            lambda o: L.ChainedScheduler(
-                [L.LinearLR(o, 0.5, 1, 30), L.CosineAnnealingLR(o, 6, 0.1)]
-            ),
-            "changes the lr until step 30, past CosineAnnealingLR",
-        ),
         (
             lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 6)]),
             "restarts the product",

@@ -278,6 +278,69 @@ LOCKSTEP: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# CosineAnnealingLR with eta_min beside a scheduler that keeps changing the lr past T_max
+# (ExponentialLR, StepLR, a milestone at T_max): every update runs for ever, an unbounded
+# affine_steps scan with the cosine's own recursive step (its additive branch past T_max
+# included). Each case is stepped over 3 T + 5 steps, with T its cosine's T_max (the longest
+# settling member's steps where that is later), past two of the cosine's restarts.
+FOR_EVER: dict[str, tuple[Callable[[Any], Any], int]] = {
+    "compound_cosanneal_and_exp_lr": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.ExponentialLR(o, gamma=0.9)]
+        ),
+        10,
+    ),
+    "compound_cosanneal_and_step_lr": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.StepLR(o, gamma=0.1, step_size=3)]
+        ),
+        10,
+    ),
+    # The milestone moves the lr off eta_min at T_max: the additive step starts from another lr.
+    "chained_cos_eta_min_milestone_at_t_max": (
+        lambda o: L.ChainedScheduler(
+            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.MultiStepLR(o, [5], gamma=0.5)]
+        ),
+        5,
+    ),
+    "chained_exp_then_cos_eta_min": (
+        lambda o: L.ChainedScheduler(
+            [L.ExponentialLR(o, gamma=0.97), L.CosineAnnealingLR(o, T_max=7, eta_min=0.01)]
+        ),
+        7,
+    ),
+    # A LinearLR settling past T_max, before the cosine in the list.
+    "chained_long_linear_then_cos_eta_min": (
+        lambda o: L.ChainedScheduler(
+            [L.LinearLR(o, 0.5, 1, 30), L.CosineAnnealingLR(o, T_max=6, eta_min=0.01)]
+        ),
+        30,
+    ),
+    "chained_two_cosines_eta_min": (
+        lambda o: L.ChainedScheduler(
+            [
+                L.CosineAnnealingLR(o, T_max=6, eta_min=0.01),
+                L.CosineAnnealingLR(o, T_max=4, eta_min=0.002),
+            ]
+        ),
+        6,
+    ),
+    "chained_step_every_step_then_cos_t_max_1": (
+        lambda o: L.ChainedScheduler(
+            [L.StepLR(o, gamma=0.9, step_size=1), L.CosineAnnealingLR(o, T_max=1, eta_min=0.01)]
+        ),
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOR_EVER))
+def test_peers_torch_chain_with_cosine_for_ever(name: str) -> None:
+    make, span = FOR_EVER[name]
+    seen = _run(make, 3 * span + 5)
+    assert len(set(seen[0][2 * span :])) > 1  # still changing past T_max
+
+
 @pytest.mark.parametrize("name", sorted(LOCKSTEP))
 def test_peers_torch_lockstep(name: str) -> None:
     _run(LOCKSTEP[name], 25, resumed=name.endswith("_resumed"))
@@ -307,29 +370,31 @@ def test_peers_torch_compounded_float32_lr_is_still_refused() -> None:
 
 
 REFUSED: dict[str, tuple[Callable[[Any], Any], str]] = {
-    # CosineAnnealingLR with eta_min beside a scheduler that never settles (ExponentialLR,
-    # StepLR): the affine updates interleave with ratios forever, so torch's lr is a sum over
-    # every past step of eta_min times the later ratios; affine_steps scans a finite run only.
-    "compound_cosanneal_and_exp_lr": (
-        lambda o: L.ChainedScheduler(
-            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.ExponentialLR(o, gamma=0.9)]
+    # A ChainedScheduler with CosineAnnealingLR(eta_min != 0) opening a SequentialLR: torch's
+    # constructor steps the chain once more at last_epoch 0.
+    "sequential_opening_chain_cos_eta_min": (
+        lambda o: L.SequentialLR(
+            o,
+            [
+                L.ChainedScheduler(
+                    [L.CosineAnnealingLR(o, T_max=6, eta_min=1e-3), L.ExponentialLR(o, gamma=0.9)]
+                ),
+                L.StepLR(o, gamma=0.5, step_size=2),
+            ],
+            [5],
         ),
-        "changes the lr forever",
+        "stepped again at last_epoch 0",
     ),
-    "compound_cosanneal_and_step_lr": (
+    # A MultiplicativeLR for ever beside it: its ratio is known only from its closed form,
+    # whose quotient underflows to 0 / 0 on a long run.
+    "chained_cos_eta_min_and_multiplicative_for_ever": (
         lambda o: L.ChainedScheduler(
-            [L.CosineAnnealingLR(o, T_max=10, eta_min=1e-10), L.StepLR(o, gamma=0.1, step_size=3)]
+            [
+                L.CosineAnnealingLR(o, T_max=6, eta_min=1e-3),
+                L.MultiplicativeLR(o, lr_lambda=lambda t: 0.95),
+            ]
         ),
-        "changes the lr forever",
-    ),
-    # A MultiStepLR after the cosine changing the lr at T_max itself: the cosine lands on eta_min
-    # and the milestone moves it off, so the cosine's step past T_max (an addition built from
-    # base_lr, not an affine update) starts from another lr.
-    "chained_cos_eta_min_milestone_at_t_max": (
-        lambda o: L.ChainedScheduler(
-            [L.CosineAnnealingLR(o, T_max=5, eta_min=0.01), L.MultiStepLR(o, [5], gamma=0.5)]
-        ),
-        "until step 5",
+        "MultiplicativeLR changes the lr forever",
     ),
 }
 

@@ -305,3 +305,113 @@ def test_the_user_guide_s_examples_run_as_written():
     assert len(blocks) == 3
     for block in blocks:
         exec(block, {})  # our own doc, not input
+
+
+# -- unbounded windows: a table grown lazily up to the largest step asked for ------------------
+
+
+def _unbounded() -> sa.affine_steps:
+    """Halving at 0, 2, 4; then for ever a step towards 0.1 by 0.999, plus 1e-4 every third."""
+    return sa.affine_steps(
+        sa.constant(0.5),
+        sa.constant(0.999),
+        sa.constant(1.0),
+        targets=[sa.constant(0.0), sa.constant(0.1), sa.constant(0.0)],
+        every=[2, 1, 3],
+        begins=[0, 3, 1],
+        ends=[3, sa.inf, sa.inf],
+        offsets=[sa.constant(0.0), sa.constant(0.0), sa.constant(1e-4)],
+    )
+
+
+def _by_hand(n: int) -> list[float]:
+    v, out = 1.0, []
+    for t in range(n):
+        if t % 2 == 0 and t // 2 < 3:
+            v = 0.0 + (v - 0.0) * 0.5 + 0.0
+        if t >= 3:
+            v = 0.1 + (v - 0.1) * 0.999 + 0.0
+        if t % 3 == 0 and t >= 3:
+            v = v + 1e-4  # the additive update: e = 0, r = 1 are exact
+        out.append(v)
+    return out
+
+
+def test_unbounded_scan_by_hand_and_grown_lazily():
+    n = 5000
+    want = _by_hand(n)
+    grown = _unbounded()
+    assert [grown(t) for t in (0, 7, 1500)] == [want[0], want[7], want[1500]]
+    assert grown._table[2] < n - 1  # the table holds a prefix only, so far
+    assert [grown(t) for t in range(n)] == want  # grown again past the first horizon
+    assert grown(n - 1.5) == want[n - 2]
+    at_once = _unbounded()
+    assert at_once.curve(n).tolist() == want  # one scan to n - 1: the same values, bit for bit
+    size = min(at_once._table[1].size, grown._table[1].size)
+    assert np.array_equal(at_once._table[1][:size], grown._table[1][:size])
+    assert grown.last_step == math.inf and list(grown.events()) == []
+
+
+def test_unbounded_backends_and_jit():
+    torch = pytest.importorskip("torch")
+    jax = pytest.importorskip("jax")
+    s, want = _unbounded(), np.array(_by_hand(3000))
+    np.testing.assert_array_equal(s(np.arange(3000.0)), want)
+    np.testing.assert_array_equal(_unbounded()(torch.arange(3000.0, dtype=torch.float64)), want)
+    concrete = np.asarray(_unbounded()(jax.numpy.arange(3000)))
+    np.testing.assert_allclose(concrete, want, rtol=1e-6 if concrete.dtype == np.float32 else 0)
+    with pytest.raises(ValueError, match=r"affine_steps\(\).*unbounded.*jax\.jit.*concrete"):
+        jax.jit(_unbounded())(jax.numpy.arange(10))
+
+
+def test_unbounded_step_past_the_limit_is_refused_at_evaluation():
+    s = _unbounded()
+    with pytest.raises(ValueError, match=r"affine_steps\(\): step 100000000 needs .* 50000000"):
+        s(10**8)
+    with pytest.raises(ValueError, match=r"affine_steps\(\): step 100000000"):
+        s(np.array([1.0, 1e8]))
+    assert s(10) == _by_hand(11)[10]  # refused, not clamped: smaller steps still evaluate
+
+
+def test_unbounded_text_data_describe():
+    s = _unbounded()
+    assert "ends=[3, inf, inf]" in repr(s) and "offsets=" in repr(s)
+    assert sa.parse(repr(s)) == s and sa.from_dict(sa.to_dict(s)) == s
+    assert "offsets" not in repr(_example())  # empty offsets: the default, not written
+    assert "phases" in str(sa.describe(s, 50))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(ends=[2.5]), r"ends\[0\]"),
+        (dict(ends=[-math.inf]), r"ends\[0\]"),
+        (dict(offsets=[sa.constant(0), sa.constant(0)]), "offsets must be empty or have one"),
+        (dict(offsets=[0.0]), "offset 0 must be a Schedule"),
+    ],
+)
+def test_bad_unbounded_input(kwargs, match):
+    args = dict(targets=[sa.constant(0)], every=[1], begins=[0], ends=[math.inf]) | kwargs
+    with pytest.raises((TypeError, ValueError), match=r"affine_steps\(\).*" + match):
+        sa.affine_steps(sa.constant(0.5), **args)
+
+
+def test_torch_chain_with_exponential_is_an_unbounded_scan():
+    """torch's recursive cosine towards eta_min, its additive step past T_max included, chained
+    with an ExponentialLR for ever: the from_torch scan over 3 T_max + 5 steps."""
+    torch = pytest.importorskip("torch")
+    from schedalg.torch import from_torch
+
+    L = torch.optim.lr_scheduler
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    chained = L.ChainedScheduler(
+        [L.CosineAnnealingLR(opt, 40, 1e-3), L.ExponentialLR(opt, gamma=0.999)]
+    )
+    expr = from_torch(chained).lr
+    assert "ends=[inf, inf]" in repr(expr)
+    got = []
+    for _ in range(3 * 40 + 5):
+        got.append(opt.param_groups[0]["lr"])
+        opt.step()
+        chained.step()
+    np.testing.assert_allclose(0.1 * expr.curve(len(got)), got, rtol=RTOL, atol=0)
