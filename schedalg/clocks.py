@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schedalg import _validate as check
-from schedalg.backends import is_jax
+from schedalg.backends import is_jax, torch_compiling
 from schedalg.combinators import sequence, warp
 from schedalg.expression import Schedule, chain, constant
 from schedalg.integers import _Integral, a_name, batch_ramp, gather, rounded, run_index
@@ -228,16 +228,20 @@ class consumed(_Integral):
         return grown
 
     def _prefix_array(self, t: Any, xp: Any) -> Any:
+        tracer = None
         if is_jax(xp):
             import jax
 
-            if isinstance(t, jax.core.Tracer):
-                raise TypeError(
-                    f"consumed(): the running total of {self.per_step!r} is a prefix sum of its "
-                    "values, which jax.jit cannot trace; write the amount per step from "
-                    "constants, batch_ramp, (rounded) linear or piecewise ramps and sequence (a "
-                    "closed form), or evaluate with NumPy"
-                )
+            tracer = "jax.jit" if isinstance(t, jax.core.Tracer) else None
+        elif xp is not np and torch_compiling():
+            tracer = "torch.compile"
+        if tracer is not None:
+            raise TypeError(
+                f"consumed(): the running total of {self.per_step!r} is a prefix sum of its "
+                f"values, which {tracer} cannot trace; write the amount per step from "
+                "constants, batch_ramp, (rounded) linear or piecewise ramps and sequence (a "
+                "closed form), or evaluate with NumPy"
+            )
         steps = np.floor(np.asarray(t if xp is np else _host(t), dtype=np.float64))
         top = int(steps.max()) if steps.size else 0
         values = self._prefix_through(top)[steps.astype(np.int64)].astype(np.float64)

@@ -133,7 +133,9 @@ def is_integral(schedule: Schedule) -> bool:
 
 
 def _finite_or_raise(fn: str, values: Any, xp: Any) -> None:
-    if is_jax(xp) or not math.prod(values.shape):
+    """Refuse NaN or infinite values to round, where values can be read: not on JAX arrays nor
+    under torch.compile (a graph cannot raise on a value; there they round to NaN)."""
+    if backends.traced(xp) or not math.prod(values.shape):
         return
     if not bool(xp.all(xp.isfinite(values))):
         raise ValueError(f"{fn}(): the schedule it rounds is NaN or infinite at some steps")
@@ -146,7 +148,10 @@ class rounded(_Integral):
     ``R`` is ``floor`` (``'down'``, as Megatron-LM truncates), ``floor(x + 1/2)``
     (``'nearest'``, halves up) or ``ceil`` (``'up'``). ``minimum`` defaults to ``multiple_of``
     (a batch size is never 0); both bounds must be multiples of ``multiple_of``. Computed in
-    float64: exact for the integers a batch size or a sequence length takes.
+    float64: exact for the integers a batch size or a sequence length takes. A NaN or infinite
+    value to round is refused, except on JAX arrays and under torch.compile, where nothing can
+    be raised on a value: there it stays NaN inside an expression (an integer result read from
+    it is undefined, as for an invalid step).
 
     >>> from schedalg import linear, rounded
     >>> s = rounded(linear(100, 1000, 10), multiple_of=64)
@@ -222,7 +227,9 @@ def run_index(t: Any, xp: Any, starts: list[int]) -> Any:
 
 
 def gather(values: list[int], index: Any, t: Any, xp: Any) -> Any:
-    """``values[index]`` as floats of ``t``'s dtype, in ``t``'s library."""
+    """``values[index]`` as floats of ``t``'s dtype, in ``t``'s library (for torch a ``take``
+    from a constant table: graph-safe under torch.compile, where indexing with a 0-d index
+    tensor would read its value in Python)."""
     table = np.asarray(values, dtype=np.float64)
     if xp is np:
         return table[index]
@@ -232,7 +239,7 @@ def gather(values: list[int], index: Any, t: Any, xp: Any) -> Any:
         return jnp.asarray(table, dtype=t.dtype)[index]
     import torch
 
-    return torch.as_tensor(table, dtype=t.dtype, device=t.device)[index]
+    return torch.take(torch.as_tensor(table, dtype=t.dtype, device=t.device), index)
 
 
 def _megatron_stage(consumed: int, samples: int, per_increment: float, increments: int) -> int:
@@ -282,15 +289,14 @@ class batch_ramp(_Integral):
                 f"batch_ramp(): multiple_of must be at most start={self.start} (a smaller batch "
                 f"rounds down to 0), got {self.multiple_of!r}"
             )
-        # The table of runs, built on first use. Not a field: invisible to equality and hashing.
-        self._set("_table", None)
+        # The table of runs, built here (a step under torch.compile then reads a constant of the
+        # node; built inside a graph, it would be kept there and recompile the next call). Not a
+        # field: invisible to equality and hashing.
+        self._set("_table", self._build())
 
     def runs(self) -> tuple[list[int], list[int]]:
         """``(starts, sizes)``: from step ``starts[i]`` on, the batch size is ``sizes[i]``."""
-        table: tuple[list[int], list[int]] | None = self._table  # type: ignore[attr-defined]
-        if table is None:
-            table = self._build()
-            self._set("_table", table)
+        table: tuple[list[int], list[int]] = self._table  # type: ignore[attr-defined]
         return table
 
     def _build(self) -> tuple[list[int], list[int]]:

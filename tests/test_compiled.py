@@ -45,6 +45,8 @@ EXPRESSIONS = [
     sa.absolute(sa.cosine(40)),
     bind(sa.cosine(30) * sa.plateau(), [sa.plateau().initial()]),
     sa.warmup(sa.piecewise([(0, 1.0), (20, 0.0)], interpolation="step"), 6, shape="cosine"),
+    sa.in_tokens(sa.cosine(1000), 16 * sa.batch_ramp(2, 2, 40, 8)),
+    sa.rounded(sa.linear(8, 64, 40), multiple_of=8) / 64 * sa.cosine(60),
 ]
 
 
@@ -102,6 +104,30 @@ def test_nodes_without_transcendental_functions_are_bit_equal_to_the_scalar_path
     assert counter.frame_count == 1
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        sa.batch_ramp(2, 2, 40, 8),
+        sa.rounded(sa.linear(8, 64, 40), multiple_of=8, rounding="nearest"),
+        sa.consumed(16 * sa.batch_ramp(2, 2, 40, 8)),
+    ],
+    ids=repr,
+)
+def test_integer_nodes_alone_give_int64_in_one_compilation(schedule):
+    torch._dynamo.reset()
+    counter = CompileCounter()
+
+    @torch.compile(backend=counter, fullgraph=True)
+    def value(step: torch.Tensor) -> torch.Tensor:
+        return schedule(step)
+
+    got = [value(torch.tensor(t)) for t in range(STEPS)]
+    assert {g.dtype for g in got} == {torch.int64}
+    assert [int(g) for g in got] == [int(schedule(torch.tensor(t))) for t in range(STEPS)]
+    assert [int(g) for g in got] == [schedule(t) for t in range(STEPS)]
+    assert counter.frame_count == 1
+
+
 def test_invalid_steps_give_nan_in_the_graph_as_under_jax_jit():
     torch._dynamo.reset()
     value, _ = _compiled(sa.cosine(10), 1.0)
@@ -123,6 +149,7 @@ def test_invalid_steps_give_nan_in_the_graph_as_under_jax_jit():
             ),
             "affine_steps",
         ),
+        (sa.consumed(sa.rounded(100 * sa.cosine(50) + 10)), "torch.compile cannot trace"),
     ],
 )
 def test_opaque_python_nodes_say_so_under_compile(schedule, words):
