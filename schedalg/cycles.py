@@ -155,6 +155,23 @@ def _one_cycle_array(phases: list[Phase], kind: str, t: Any, xp: Any) -> Any:
     return result
 
 
+def _one_cycle_fill(phases: list[Phase], kind: str, steps: np.ndarray) -> None:
+    """``_one_cycle_array`` in place over ascending steps (all before the hold): each phase's
+    formula on its own slice only, the same operations per element, so the same values."""
+    live = [p for i, p in enumerate(phases) if p[1] != p[0] or i == 0]
+    # Phase k takes the steps after the earlier phases' and up to its end (the last: the rest).
+    cuts = [int(np.searchsorted(steps, p[1], side="right")) for p in live[:-1]]
+    cuts.append(steps.shape[0])
+    lo = 0
+    for (begin, end, start_value, end_value), hi in zip(live, cuts, strict=True):
+        if hi > lo:
+            part = steps[lo:hi]
+            part[...] = _anneal(
+                kind, start_value, end_value, (part - begin) / (end - begin), np.cos
+            )
+        lo = max(lo, hi)
+
+
 class _one_cycle_curve(Schedule):
     """Evaluation shared by the one-cycle curves: torch's phases, held from ``total - 1`` on."""
 
@@ -186,7 +203,10 @@ class _one_cycle_curve(Schedule):
         return _one_cycle_array(self._phases, self.anneal, clamped, xp)  # type: ignore[attr-defined]
 
     def _fill(self, out: np.ndarray, start: int) -> None:
-        fill_then_hold(self, out, start, self.total - 1)  # type: ignore[attr-defined]
+        def formula(steps: np.ndarray) -> None:
+            _one_cycle_fill(self._phases, self.anneal, steps)  # type: ignore[attr-defined]
+
+        fill_then_hold(self, out, start, self.total - 1, formula)  # type: ignore[attr-defined]
 
 
 class one_cycle(_one_cycle_curve):

@@ -1,65 +1,103 @@
 """Pictures of curves: a PNG through matplotlib (optional) and a plain-text plot for terminals.
 
 Both take a list of ``(label, values)`` series of equal length (the curve of steps ``[0, n)``) and
-the boundary steps to mark. The text renderer is deterministic — the same input gives the same
-characters on every machine — so its output can be stored and compared in tests. It uses ASCII
-only, one marker per series.
+the boundary steps to mark. ``values`` is an array, or the curve in pieces (an iterable of arrays
+in step order, such as ``schedule.chunks(0, n)``, given with ``steps=n``): only one piece and a
+summary per drawn column are held at a time, so a curve of any length is drawn in flat memory,
+and the picture is the one the whole array gives. The text renderer is deterministic — the same
+input gives the same characters on every machine — so its output can be stored and compared in
+tests. It uses ASCII only, one marker per series.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
 
+from schedalg._envelope import Columns, Envelope, envelope, transform
+
 MARKERS = "*+ox#@%&"
-# More points than this are reduced to a min/max envelope before matplotlib sees them: a picture
-# a few thousand pixels wide cannot show more, and millions of points make matplotlib slow.
-_ENVELOPE = 4000
+# Steps per piece when a curve is computed for a picture (the command line, ``plot``): a few MB,
+# so the pieces and the temporaries of their evaluation stay small beside the interpreter.
+CHUNK = 1 << 18
+
+Values: TypeAlias = "np.ndarray | Iterable[np.ndarray]"
+Series: TypeAlias = "Sequence[tuple[str, Values]]"
 
 
-def _transform(values: np.ndarray, log: bool) -> np.ndarray:
-    """The plotted coordinate: the value, or its log10 (non-positive values are not drawn)."""
-    values = np.asarray(values, dtype=np.float64)
-    if not log:
-        return np.where(np.isfinite(values), values, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.isfinite(values) & (values > 0), np.log10(values), np.nan)
+def _pieces(values: Any) -> Iterator[np.ndarray]:
+    if isinstance(values, np.ndarray):
+        yield values
+    else:
+        yield from values
 
 
-def drawable(series: Sequence[tuple[str, np.ndarray]], *, log: bool = False) -> None:
+def _length(series: Sequence[tuple[str, Any]], steps: int | None, fn: str) -> int:
+    """The number of steps of the series: ``steps``, or the arrays' common length."""
+    if not series:
+        raise ValueError(f"{fn}(): nothing to plot")
+    arrays = [len(v) for _, v in series if isinstance(v, (np.ndarray, Envelope))]
+    n = steps if steps is not None else (arrays[0] if len(arrays) == len(series) else None)
+    if n is None:
+        raise ValueError(f"{fn}(): steps is needed when a series is given in pieces")
+    if n < 1 or any(length != n for length in arrays):
+        raise ValueError(f"{fn}(): every series needs the same, non-zero number of steps")
+    return n
+
+
+def drawable(series: Sequence[tuple[str, Any]], *, log: bool = False) -> None:
     """Raise ``ValueError("nothing to draw: ...")`` when no series has a point to draw: the
-    terminal plot and the image refuse the same input with the same words."""
-    if not any(np.isfinite(_transform(values, log)).any() for _, values in series):
-        raise ValueError(
-            "nothing to draw: every value is non-positive (log scale) or not finite"
-            if log
-            else "nothing to draw: every value is NaN or infinite"
-        )
+    terminal plot and the image refuse the same input with the same words. Each series is an
+    array or an :class:`Envelope`."""
+    if not any(
+        values.drawable(log)
+        if isinstance(values, Envelope)
+        else np.isfinite(transform(values, log)).any()
+        for _, values in series
+    ):
+        _nothing_to_draw(log)
+
+
+def _nothing_to_draw(log: bool) -> NoReturn:
+    raise ValueError(
+        "nothing to draw: every value is non-positive (log scale) or not finite"
+        if log
+        else "nothing to draw: every value is NaN or infinite"
+    )
 
 
 def text_plot(
-    series: Sequence[tuple[str, np.ndarray]],
+    series: Series,
     *,
     width: int = 72,
     height: int = 16,
     log: bool = False,
     boundaries: Iterable[int] = (),
+    steps: int | None = None,
 ) -> str:
     """Draw the series as ``height`` rows of ``width`` plot columns of text, with a y axis, an
     x axis whose ``|`` marks the boundaries, and a legend when there are several series."""
-    n = _steps_to_draw(series, width, height)
+    if width < 8 or height < 3:
+        raise ValueError(f"text_plot(): width must be >= 8 and height >= 3, got {width}x{height}")
+    n = _length(series, steps, "text_plot")
     columns = min(width, n)
     edges = [c * n // columns for c in range(columns + 1)]
-    drawable(series, log=log)
-    coords = [_transform(values, log) for _, values in series]
-    low, high = _value_range(coords)
+    summaries = []
+    for _, values in series:
+        summary = Columns(edges, log)
+        for piece in _pieces(values):
+            summary.add(piece)
+        summary.finish("text_plot")
+        summaries.append(summary)
+    if not any(summary.drawable() for summary in summaries):
+        _nothing_to_draw(log)
+    low, high = _value_range(summaries)
     grid = [[" "] * columns for _ in range(height)]
-    for index, coord in enumerate(coords):
-        _draw(grid, coord, edges, MARKERS[index % len(MARKERS)], low, high)
+    for index, summary in enumerate(summaries):
+        summary.draw(grid, MARKERS[index % len(MARKERS)], low, high)
 
     def label(y: float) -> str:
         return f"{10**y:.4g}" if log else f"{y:.4g}"
@@ -78,48 +116,13 @@ def text_plot(
     return "\n".join(lines) + "\n"
 
 
-def _steps_to_draw(series: Sequence[tuple[str, np.ndarray]], width: int, height: int) -> int:
-    if width < 8 or height < 3:
-        raise ValueError(f"text_plot(): width must be >= 8 and height >= 3, got {width}x{height}")
-    if not series:
-        raise ValueError("text_plot(): nothing to plot")
-    n = len(series[0][1])
-    if n < 1 or any(len(values) != n for _, values in series):
-        raise ValueError("text_plot(): every series needs the same, non-zero number of steps")
-    return n
-
-
-def _value_range(coords: list[np.ndarray]) -> tuple[float, float]:
-    finite = np.concatenate([c[np.isfinite(c)] for c in coords])
-    low, high = float(finite.min()), float(finite.max())
+def _value_range(summaries: list[Columns]) -> tuple[float, float]:
+    low = min(s.low() for s in summaries if s.drawable())
+    high = max(s.high() for s in summaries if s.drawable())
     if high - low <= 1e-12 * max(abs(low), abs(high), 1e-300):
         pad = abs(low) * 0.5 if low else 0.5
         low, high = low - pad, high + pad
     return low, high
-
-
-def _draw(
-    grid: list[list[str]], coord: np.ndarray, edges: list[int], marker: str, low: float, high: float
-) -> None:
-    height = len(grid)
-
-    def row(y: float) -> int:
-        return round((y - low) / (high - low) * (height - 1))
-
-    previous = math.nan
-    for c in range(len(edges) - 1):
-        chunk = coord[edges[c] : edges[c + 1]]
-        chunk = chunk[np.isfinite(chunk)]
-        if chunk.size == 0:
-            previous = math.nan
-            continue
-        # Join with the previous column so steep stretches and jumps draw as lines.
-        lo, hi = float(chunk.min()), float(chunk.max())
-        if not math.isnan(previous):
-            lo, hi = min(lo, previous), max(hi, previous)
-        for r in range(row(lo), row(hi) + 1):
-            grid[height - 1 - r][c] = marker
-        previous = float(chunk[-1])
 
 
 def _x_axis(
@@ -142,27 +145,19 @@ def _x_axis(
     return lines
 
 
-def _envelope(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values to draw: all of them, or per bucket its first, min, max and last point
-    in step order, which keeps every peak, jump and plateau visible."""
-    n = values.shape[0]
-    if n <= _ENVELOPE:
-        return np.arange(n), values
-    edges = np.linspace(0, n, _ENVELOPE // 4 + 1).astype(np.int64)
-    steps: list[int] = []
-    for a, b in itertools.pairwise(edges):
-        chunk = values[a:b]
-        if np.isnan(chunk).all():
-            picks = [a, b - 1]
-        else:
-            picks = [a, a + int(np.nanargmin(chunk)), a + int(np.nanargmax(chunk)), b - 1]
-        steps.extend(sorted(set(picks)))
-    index = np.asarray(steps)
-    return index, values[index]
+def envelopes(
+    series: Sequence[tuple[str, Values | Envelope]], steps: int | None = None
+) -> list[tuple[str, Envelope]]:
+    """The series as the points a picture draws (see :class:`Envelope`), each curve read once."""
+    n = _length(series, steps, "save_png")
+    return [
+        (name, values if isinstance(values, Envelope) else envelope(_pieces(values), n))
+        for name, values in series
+    ]
 
 
 def save_png(
-    series: Sequence[tuple[str, np.ndarray]],
+    series: Sequence[tuple[str, Values | Envelope]],
     path: Any,
     *,
     width: int = 800,
@@ -171,6 +166,7 @@ def save_png(
     boundaries: Iterable[int] = (),
     title: str | None = None,
     ylabel: str = "value",
+    steps: int | None = None,
 ) -> None:
     """Write a ``width`` x ``height`` pixel image (the format follows the file's suffix; PNG for
     ``.png``) with labelled axes, dotted boundary lines and a legend. Needs matplotlib."""
@@ -179,14 +175,13 @@ def save_png(
     matplotlib.use("Agg", force=True)
     from matplotlib.figure import Figure
 
+    shown = envelopes(series, steps)
     dpi = 100
     figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
     axes = figure.add_subplot()
-    for name, values in series:
-        steps, shown = _envelope(np.asarray(values, dtype=np.float64))
-        if log:
-            shown = np.where(shown > 0, shown, np.nan)
-        axes.plot(steps, shown, label=_short(name), linewidth=1.5)
+    for name, points in shown:
+        values = np.where(points.values > 0, points.values, np.nan) if log else points.values
+        axes.plot(points.steps, values, label=_short(name), linewidth=1.5)
     marked = sorted({int(b) for b in boundaries})
     for step in marked[:100]:
         axes.axvline(step, color="0.6", linestyle=":", linewidth=1.0, zorder=0)
@@ -247,8 +242,8 @@ def plot(
         ax = plt.gca()
     driven, notes = step_driven(schedule)
     with np.errstate(all="ignore"):
-        values = base * driven.curve(n)
-    shown_steps, shown = _envelope(values)
+        points = envelope((base * piece for piece in driven.chunks(0, n, size=CHUNK)), n)
+    shown_steps, shown = points.steps, points.values
     if log:
         shown = np.where(shown > 0, shown, np.nan)
     name = _short(repr(schedule) if label is None else label)

@@ -6,31 +6,43 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from schedalg.cli.inputs import curve, gather
+from schedalg.cli.inputs import gather
 from schedalg.cli.parser import UserError
 from schedalg.expression import Schedule
 
 
 def plot(args: argparse.Namespace, out: Any) -> int:
+    """Both pictures read each curve once, in pieces of ``schedalg.plot.CHUNK`` steps, keeping
+    only what the picture draws: the memory does not grow with ``--steps``."""
+    from schedalg import plot as pictures
+    from schedalg.cli.exporting import pieces
+
     schedules = gather(args)
-    series = [(label, curve(s, args.steps)) for label, s in schedules]
+    series = [(label, pieces(s, args.steps, pictures.CHUNK)) for label, s in schedules]
     boundaries = _boundaries([s for _, s in schedules], args.steps)
     width, height = args.size if args.size else (args.width, args.height)
     if args.output is None:
-        _plot_terminal(series, boundaries, width or 72, height or 16, args.log, out)
+        _plot_terminal(series, args.steps, boundaries, width or 72, height or 16, args.log, out)
     else:
         size = (width or 800, height or 450)
         _plot_image(
-            series, boundaries, size, args.log, args.output, getattr(args, "ylabel", "value")
+            series,
+            args.steps,
+            boundaries,
+            size,
+            args.log,
+            args.output,
+            getattr(args, "ylabel", "value"),
         )
     return 0
 
 
-Series = list[tuple[str, np.ndarray]]
+Series = list[tuple[str, Iterator[np.ndarray]]]
 
 
 def _boundaries(schedules: list[Schedule], steps: int) -> list[int]:
@@ -42,18 +54,28 @@ def _boundaries(schedules: list[Schedule], steps: int) -> list[int]:
 
 
 def _plot_terminal(
-    series: Series, boundaries: list[int], width: int, height: int, log: bool, out: Any
+    series: Series,
+    steps: int,
+    boundaries: list[int],
+    width: int,
+    height: int,
+    log: bool,
+    out: Any,
 ) -> None:
     from schedalg.plot import text_plot
 
     try:
-        out.write(text_plot(series, width=width, height=height, log=log, boundaries=boundaries))
+        drawn = text_plot(
+            series, width=width, height=height, log=log, boundaries=boundaries, steps=steps
+        )
+        out.write(drawn)
     except ValueError as error:
         raise UserError(str(error).removeprefix("text_plot(): ")) from None
 
 
 def _plot_image(
     series: Series,
+    steps: int,
     boundaries: list[int],
     size: tuple[int, int],
     log: bool,
@@ -68,11 +90,12 @@ def _plot_image(
             "writing an image needs matplotlib: pip install 'schedalg[plot]' "
             "(or leave out -o for a terminal plot)"
         ) from None
-    from schedalg.plot import drawable, save_png
+    from schedalg.plot import drawable, envelopes, save_png
 
     path = _image_path(output)
+    shown = envelopes(series, steps)
     try:
-        drawable(series, log=log)
+        drawable(shown, log=log)
     except ValueError as error:
         raise UserError(str(error)) from None
     title = series[0][0] if len(series) == 1 else None
@@ -81,7 +104,7 @@ def _plot_image(
             # matplotlib's warnings (fonts, layout) are not the user's problem; errors still are.
             warnings.simplefilter("ignore")
             save_png(
-                series,
+                shown,
                 path,
                 width=width,
                 height=height,

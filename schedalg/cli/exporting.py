@@ -19,10 +19,12 @@ from schedalg.expression import Schedule
 _EXPORT_CHUNK = 1 << 16
 
 
-def _pieces(schedule: Schedule, steps: int) -> Iterator[np.ndarray]:
-    """The curve of ``[0, steps)`` in pieces, with the same errors as ``_curve``."""
+def pieces(schedule: Schedule, steps: int, size: int | None = None) -> Iterator[np.ndarray]:
+    """The curve of ``[0, steps)`` in pieces of ``size`` steps (default ``_EXPORT_CHUNK``),
+    evaluation failures raised as one-line user errors (as ``inputs.curve`` does for the whole
+    curve)."""
     with evaluating(steps):
-        chunks = iter(schedule.chunks(0, steps, size=_EXPORT_CHUNK))
+        chunks = iter(schedule.chunks(0, steps, size=size or _EXPORT_CHUNK))
         while True:
             with np.errstate(all="ignore"):
                 piece = next(chunks, None)
@@ -63,7 +65,7 @@ def _npy_writer(schedules: Labelled, n: int) -> Any:
     def binary(handle: Any) -> None:
         np.lib.format.write_array_header_1_0(handle, header)
         for _, schedule in schedules:
-            for piece in _pieces(schedule, n):
+            for piece in pieces(schedule, n):
                 handle.write(piece.astype("<f8", copy=False).tobytes())
 
     return binary
@@ -76,7 +78,7 @@ def _json_writer(schedules: Labelled, n: int) -> Any:
             head = json.dumps({"label": label, "expression": repr(schedule)})[:-1]
             handle.write((", " if i else "") + head + ', "values": [')
             first = True
-            for piece in _pieces(schedule, n):
+            for piece in pieces(schedule, n):
                 items = [json.dumps(v) if math.isfinite(v) else "null" for v in piece.tolist()]
                 handle.write(("" if first else ", ") + ", ".join(items))
                 first = False
@@ -90,9 +92,9 @@ def _csv_writer(schedules: Labelled, n: int) -> Any:
     def text(handle: Any) -> None:
         handle.write("step," + ",".join(_csv_field(label) for label, _ in schedules) + "\n")
         step = 0
-        streams = [_pieces(schedule, n) for _, schedule in schedules]
-        for pieces in zip(*streams):
-            columns = [piece.tolist() for piece in pieces]
+        streams = [pieces(schedule, n) for _, schedule in schedules]
+        for parts in zip(*streams):
+            columns = [part.tolist() for part in parts]
             handle.write(
                 "".join(
                     f"{step + i}," + ",".join(repr(column[i]) for column in columns) + "\n"

@@ -11,6 +11,9 @@ from typing import Any, NoReturn
 # sides over 2**16), columns or rows for the terminal.
 MAX_SIDE = 10_000
 FORMATS = ("csv", "json", "npy")
+# The most steps `plot` and `export` take: they stream the curve, so memory sets no limit; past
+# 2**53 steps are no longer distinct as float64, which the formulas evaluate on.
+MAX_STREAMED = 2**53
 EXAMPLE = 'schedalg plot "warmup(cosine(9000), 1000, start=0.01)" --steps 10000'
 
 
@@ -175,14 +178,14 @@ def build_parser(
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     plot = commands.add_parser("plot", help="draw the curve (PNG with -o, else in the terminal)")
-    _common(plot, MAX_STEPS)
+    _common(plot, MAX_STREAMED)
     _plot_arguments(plot)
     describe = commands.add_parser("describe", help="summarise the curve: phases, peak, jumps")
     _common(describe, MAX_STEPS)
     check = commands.add_parser("check", help="warn about likely mistakes; exit 1 if any")
     _common(check, MAX_STEPS)
     export = commands.add_parser("export", help="write the curve as CSV, JSON or NumPy .npy")
-    _common(export, MAX_STEPS)
+    _common(export, MAX_STREAMED)
     export.add_argument(
         "--format",
         "-f",
