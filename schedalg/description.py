@@ -31,7 +31,7 @@ from schedalg.tree import Mark, events, nodes
 # the limit of ``plot`` and ``export``.
 MAX_STEPS = 50_000_000
 # ``describe`` and ``check`` read the curve in chunks, so memory is no limit; this one keeps a
-# run to what they read in minutes (about ten seconds per 10**8 steps).
+# run to what they read in under an hour (describe: about 20 s per 10**8 steps).
 MAX_STREAMED_STEPS = 10**10
 _SHOWN = 12
 # At least this many equal constant steps in a row are summarised as one staircase phase.

@@ -107,6 +107,8 @@ class Totals:
         self._zeros(lo, values == 0.0)
 
     def _zeros(self, lo: int, mask: Any) -> None:
+        if not mask.any():
+            return
         for a, b in runs(mask):
             if self.zeros and self.zeros[-1][1] == lo + a:
                 self.zeros[-1] = (self.zeros[-1][0], lo + b)
