@@ -173,9 +173,17 @@ def test_command_line_below(capsys):
     )
 
 
-def test_steps_beyond_the_curve_cap_are_accepted():
+def test_streamed_step_cap():
     from schedalg.analysis import MAX_STEPS, MAX_STREAMED_STEPS
 
     assert MAX_STREAMED_STEPS > MAX_STEPS
     with pytest.raises(ValueError, match=r"describe\(\): steps must be at most 10000000000"):
         describe(sa.cosine(10), MAX_STREAMED_STEPS + 1)
+
+
+def test_command_line_takes_streamed_steps():
+    from schedalg.cli.parser import build_parser
+
+    parser = build_parser("0")
+    for command in ("describe", "check"):
+        assert parser.parse_args([command, "cosine(10)", "--steps", "1e10"]).steps == 10**10
