@@ -1,6 +1,6 @@
 """Peak resident memory of the command line (``schedalg describe``, ``check``, ``plot``,
 ``plot -o``, ``export``), each run in a fresh interpreter; the streaming target is 100 MB at 10**8
-steps."""
+steps, where every command is measured in the full run."""
 
 from __future__ import annotations
 
@@ -30,23 +30,29 @@ def peak_rss_mib(*arguments: str) -> float:
     return int(done.stdout.split()[-1]) / 1024  # kilobytes on Linux
 
 
+# describe and check read the curve in chunks: they are measured at the target's 10**8 steps
+# (10**7 in the quick run); plot at the steps below.
+_STREAMED = {"describe": "warmup(cosine(99_000_000), 1_000_000)", "check": EXPRESSION}
+_TARGET_MB = 100
+
+
+def _streamed_row(row: Any, command: str, quick: bool) -> Any:
+    steps = 10**7 if quick else 10**8
+    expression = _STREAMED[command] if not quick else EXPRESSION
+    mib = peak_rss_mib(command, expression, "--steps", str(steps))
+    over = mib * 1.048576 > _TARGET_MB
+    return row(
+        "command line",
+        f"peak RSS of `schedalg {command}` at {steps:.0e} steps",
+        f"{mib:7.1f} MiB",
+        "",
+        "<= 100 MB at 1e8",
+        verdict(not over) if steps == 10**8 or over else "1e8 not run",
+    )
+
+
 def rows(row: Any, quick: bool) -> list[Any]:
-    out = []
-    steps = 10**6 if quick else 10**7
-    for command in ("describe", "check"):
-        mib = peak_rss_mib(command, EXPRESSION, "--steps", str(steps))
-        # Memory only grows with the steps: over 100 MB here is over 100 MB at 1e8.
-        over = mib * 1.048576 > 100
-        out.append(
-            row(
-                "command line",
-                f"peak RSS of `schedalg {command}` at {steps:.0e} steps",
-                f"{mib:7.1f} MiB",
-                "",
-                "<= 100 MB at 1e8",
-                verdict(False) if over else "1e8 not run",
-            )
-        )
+    out = [_streamed_row(row, command, quick) for command in ("describe", "check")]
     return out + streaming_rows(row, quick)
 
 

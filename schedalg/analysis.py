@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from schedalg import scan
 from schedalg.combinators import warmup
 from schedalg.description import (
     MAX_STEPS,
+    MAX_STREAMED_STEPS,
     Description,
     Jump,
     Phase,
@@ -45,15 +47,23 @@ _MILESTONES = ("milestone", "boundary")
 
 @dataclass(frozen=True)
 class Run:
-    """What a rule of ``check`` looks at: the expression (plateaus held), its curve over the
-    run, its events on the global clock, the run's length and the warm-up share allowed."""
+    """What a rule of ``check`` looks at: the expression (plateaus held), its events on the
+    global clock, the run's length, the warm-up share allowed and whether plateaus are held.
+    The curve is read in chunks (:meth:`chunks`), never whole."""
 
     schedule: Schedule
-    values: np.ndarray
     tree: list[Mark]
     n: int
     warmup_share: float
     plateaus: bool
+
+    def chunks(self, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+        """``(lo, values)``: the curve of steps ``[start, n)`` in consecutive chunks."""
+        return scan.pieces(self.schedule, start, self.n)
+
+    def value(self, t: int) -> float:
+        """The value at step ``t``, as the curve has it."""
+        return float(next(scan.pieces(self.schedule, t, t + 1))[1][0])
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ def _tree_rules(run: Run) -> Iterator[CheckWarning]:
 
 
 def _zero_at_start(run: Run) -> Iterator[CheckWarning]:
-    if run.values[0] == 0.0:
+    if run.value(0) == 0.0:
         yield CheckWarning(
             "zero-at-start",
             "the value at step 0 is 0: the first update does nothing (warm-up start=0?); "
@@ -110,32 +120,42 @@ def _zero_at_start(run: Run) -> Iterator[CheckWarning]:
         )
 
 
+def _first_and_count(run: Run) -> dict[str, tuple[int, int]]:
+    """For NaN, infinite and negative values: the first step and how many steps."""
+    found: dict[str, tuple[int, int]] = {}
+    for lo, values in run.chunks():
+        for kind, mask in (
+            ("nan", np.isnan(values)),
+            ("infinite", np.isinf(values)),
+            ("negative", values < 0),
+        ):
+            hits = np.flatnonzero(mask)
+            if hits.size:
+                first, count = found.get(kind, (lo + int(hits[0]), 0))
+                found[kind] = (first, count + int(hits.size))
+    return found
+
+
 def _bad_values(run: Run) -> Iterator[CheckWarning]:
-    values = run.values
-    nan = np.flatnonzero(np.isnan(values))
-    if nan.size:
-        first = int(nan[0])
-        yield CheckWarning("nan", f"NaN values from step {first} ({nan.size} steps)", first)
-    infinite = np.flatnonzero(np.isinf(values))
-    if infinite.size:
-        first = int(infinite[0])
-        yield CheckWarning(
-            "infinite", f"infinite values from step {first} ({infinite.size} steps)", first
-        )
-    negative = np.flatnonzero(values < 0)
-    if negative.size:
-        first = int(negative[0])
+    found = _first_and_count(run)
+    if "nan" in found:
+        first, count = found["nan"]
+        yield CheckWarning("nan", f"NaN values from step {first} ({count} steps)", first)
+    if "infinite" in found:
+        first, count = found["infinite"]
+        yield CheckWarning("infinite", f"infinite values from step {first} ({count} steps)", first)
+    if "negative" in found:
+        first, count = found["negative"]
         yield CheckWarning(
             "negative",
-            f"negative values from step {first} ({negative.size} steps), "
-            f"first {_num(float(values[first]))}",
+            f"negative values from step {first} ({count} steps), first {_num(run.value(first))}",
             first,
         )
 
 
 def _declared_end(run: Run) -> Iterator[CheckWarning]:
     """The last step where a decaying piece stops changing, against the run's end."""
-    values, n = run.values, run.n
+    n = run.n
     ends = [e.step for e in run.tree if e.kind == "end"]
     if not ends:
         return
@@ -144,24 +164,25 @@ def _declared_end(run: Run) -> Iterator[CheckWarning]:
         yield CheckWarning(
             "decay-unfinished",
             f"the decay ends at step {last_end}, after training ends ({n} steps): the last "
-            f"value is {_num(float(values[-1]))}, not the intended final value",
+            f"value is {_num(run.value(n - 1))}, not the intended final value",
             last_end,
         )
     if last_end >= n - 1:
         return
-    settled = float(values[last_end])
-    after = values[last_end + 1 :]
+    settled = run.value(last_end)
     margin = 1e-9 * max(abs(settled), 1e-12)
-    rise = np.flatnonzero(np.isfinite(after) & (after > settled + margin))
-    if rise.size:
-        step = last_end + 1 + int(rise[0])
-        yield CheckWarning(
-            "rises-after-end",
-            f"the value rises after step {last_end}, where the schedule's decay ends: "
-            f"{_num(settled)} there, {_num(float(values[step]))} at step {step} "
-            f"(a periodic cosine or a length shorter than training?)",
-            step,
-        )
+    for lo, after in run.chunks(last_end + 1):
+        rise = np.flatnonzero(np.isfinite(after) & (after > settled + margin))
+        if rise.size:
+            step = lo + int(rise[0])
+            yield CheckWarning(
+                "rises-after-end",
+                f"the value rises after step {last_end}, where the schedule's decay ends: "
+                f"{_num(settled)} there, {_num(float(after[rise[0]]))} at step {step} "
+                f"(a periodic cosine or a length shorter than training?)",
+                step,
+            )
+            return
 
 
 def _decay_ends_early(run: Run) -> Iterator[CheckWarning]:
@@ -170,12 +191,16 @@ def _decay_ends_early(run: Run) -> Iterator[CheckWarning]:
     if not ends or max(ends) * 10 > run.n:
         return
     last = max(ends)
-    after = run.values[last:]
-    if np.all(after == after[0]):
+    held: np.ndarray | None = None
+    for _, after in run.chunks(last):
+        held = after[:1] if held is None else held
+        if not np.all(after == held[0]):
+            return
+    if held is not None:
         yield CheckWarning(
             "decay-ends-early",
             f"the decay ends at step {last}, {100 * last / run.n:.3g}% into the run of {run.n} "
-            f"steps; the value is held at {_num(float(after[0]))} for the rest (a length in "
+            f"steps; the value is held at {_num(float(held[0]))} for the rest (a length in "
             "epochs rather than steps?)",
             last,
         )
@@ -260,15 +285,13 @@ def check(
     if not (isinstance(warmup_share, (int, float)) and 0 < warmup_share <= 1):
         raise ValueError(f"check(): warmup_share must be in (0, 1], got {warmup_share!r}")
     driven, notes = step_driven(schedule)
-    with np.errstate(all="ignore"):
-        # NaN and infinite values are what check reports; NumPy need not warn about them too.
-        values = driven.curve(n)
-    run = Run(driven, values, events(driven, n), n, float(warmup_share), bool(notes))
+    run = Run(driven, events(driven, n), n, float(warmup_share), bool(notes))
     return [warning for rule in RULES for warning in rule(run)]
 
 
 __all__ = [
     "MAX_STEPS",
+    "MAX_STREAMED_STEPS",
     "RULES",
     "CheckWarning",
     "Description",

@@ -18,16 +18,21 @@ from typing import Any
 
 import numpy as np
 
+from schedalg import scan
 from schedalg._validate import integer
 from schedalg.clocks import resolve_clock
 from schedalg.combinators import per_epoch
 from schedalg.expression import Schedule
 from schedalg.integers import is_integral
 from schedalg.metric import bind, plateaus
-from schedalg.tree import MAX_EVENTS, Mark, events, nodes
+from schedalg.tree import Mark, events, nodes
 
-# Above this many steps a curve no longer fits comfortably in memory (8 bytes per step).
+# Above this many steps a whole curve no longer fits comfortably in memory (8 bytes per step):
+# the limit of ``plot`` and ``export``.
 MAX_STEPS = 50_000_000
+# ``describe`` and ``check`` read the curve in chunks, so memory is no limit; this one keeps a
+# run to what they read in under an hour (describe: about 20 s per 10**8 steps).
+MAX_STREAMED_STEPS = 10**10
 _SHOWN = 12
 # At least this many equal constant steps in a row are summarised as one staircase phase.
 _STAIRCASE = 4
@@ -54,6 +59,7 @@ class Phase:
     start_value: float
     end_value: float
     trend: str  # "rising", "falling", "constant" or "varying"
+    area: float = 0.0  # the sum of the values over the phase's steps
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,26 @@ class Description:
     integral: bool = False  # an integer-valued schedule: values shown as integers
     clock: str = ""  # the unit of a second clock shown beside the steps ("tokens")
     clock_at: tuple[int, ...] = ()  # that clock at each phase's start, then at ``steps``
+    area: float = 0.0  # the sum of the values over the run: the area under the curve
+    low_steps: int = 0  # the steps at or below 1% of the peak
+    # (fraction, the first step at or after the peak below that fraction of it, or None)
+    below: tuple[tuple[float, int | None], ...] = ()
 
     def _on_clock(self, i: int) -> str:
         if not self.clock_at:
             return ""
         return f"  {self.clock} [{self.clock_at[i]}, {self.clock_at[i + 1]})"
+
+    def _analytics(self) -> list[str]:
+        share = 100 * self.low_steps / self.steps
+        lines = [
+            f"  area   {_number(self.area)}  (the sum of the values over the steps)",
+            f"  low    {share:.3g}% of the steps at or below 1% of the peak",
+        ]
+        for fraction, step in self.below:
+            where = "never" if step is None else f"from step {step}"
+            lines.append(f"  below  {fraction:.3g} x the peak {where} (after the peak)")
+        return lines
 
     def __str__(self) -> str:
         _num = _integer if self.integral else _number
@@ -104,6 +125,7 @@ class Description:
         lines.append(f"  min    {_num(self.min)}  at step {self.min_step}")
         if self.nonfinite:
             lines.append(f"  NaN or infinite values at {self.nonfinite} steps")
+        lines.extend(self._analytics())
         lines.append("phases:")
         width = len(f"[{self.steps}, {self.steps})")
         for i, phase in enumerate(self.phases[: _SHOWN * 2]):
@@ -111,7 +133,8 @@ class Description:
             lines.append(
                 f"  {span}  {phase.label:<22} "
                 f"{_num(phase.start_value)} -> "
-                f"{_num(phase.end_value)}  {phase.trend}{self._on_clock(i)}"
+                f"{_num(phase.end_value)}  {phase.trend}  area {_number(phase.area)}"
+                f"{self._on_clock(i)}"
             )
         if len(self.phases) > _SHOWN * 2:
             lines.append(f"  ... {len(self.phases) - _SHOWN * 2} more phases")
@@ -145,118 +168,80 @@ def _listing(items: list[str]) -> str:
 
 def check_steps(fn: str, name: str, value: Any) -> int:
     integer(fn, name, value, minimum=1, wrong_type=ValueError)
-    if value > MAX_STEPS:
-        raise ValueError(f"{fn}(): {name} must be at most {MAX_STEPS}, got {value!r}")
+    if value > MAX_STREAMED_STEPS:
+        raise ValueError(f"{fn}(): {name} must be at most {MAX_STREAMED_STEPS}, got {value!r}")
     return int(value)
 
 
 # -- describe --------------------------------------------------------------------------------------
 
 
-def _jumps(values: np.ndarray) -> list[int]:
-    """Steps ``t`` where ``v[t] - v[t-1]`` stands out from both neighbouring differences: a jump
-    rather than a steep but smooth stretch."""
-    if values.shape[0] < 2:
-        return []
-    finite = np.where(np.isfinite(values), values, 0.0)
-    d = np.abs(np.diff(finite))
-    scale = float(np.max(np.abs(finite))) or 1.0
-    padded = np.concatenate([[0.0], d, [0.0]])
-    neighbours = np.maximum(padded[:-2], padded[2:])
-    big = (d > 1e-9 * scale) & (d > 4.0 * neighbours)
-    return [int(i) + 1 for i in np.flatnonzero(big)]
+def _fractions(below: Any) -> list[float]:
+    fractions = [below] if isinstance(below, (int, float)) else list(below)
+    for f in fractions:
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
+            raise ValueError(
+                f"describe(): below must be a fraction of the peak in (0, 1] or a sequence of "
+                f"them, got {below!r}"
+            )
+    return [float(f) for f in fractions]
 
 
-def _trend(segment: np.ndarray) -> str:
-    finite = segment[np.isfinite(segment)]
-    if finite.size == 0:
-        return "undefined"
-    span = float(finite.max() - finite.min())
-    if span <= 1e-12 * max(float(np.max(np.abs(finite))), 1e-300):
-        return "constant"
-    d = np.diff(finite)
-    tol = 1e-12 * span
-    if np.all(d >= -tol):
-        return "rising"
-    if np.all(d <= tol):
-        return "falling"
-    return "varying"
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(int(a), int(b)) for a, b in zip(starts, stops)]
-
-
-def _phases(values: np.ndarray, tree: list[Mark], jumps: list[int]) -> list[Phase]:
-    """Split at every tree boundary and every jump the tree did not explain."""
-    labels: dict[int, str] = {}
-    for event in tree:
-        labels.setdefault(event.step, event.label)
-    # Both lists are capped separately, so a staircase's many jumps never push a boundary of
-    # the tree out of the phases.
-    for step in jumps[:MAX_EVENTS]:
-        labels.setdefault(step, "after a jump")
-    phases = []
-    bounds = [0, *sorted(labels), values.shape[0]]
-    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
-        if a < b:
-            segment = values[a:b]
-            label = "start" if i == 0 else labels[a]
-            start, end = float(segment[0]), float(segment[-1])
-            phases.append(Phase(a, b, label, start, end, _trend(segment)))
-    return phases
-
-
-def describe(schedule: Schedule, steps: int, *, clock: Any = None) -> Description:
+def describe(schedule: Schedule, steps: int, *, clock: Any = None, below: Any = ()) -> Description:
     """A summary of ``schedule`` over steps ``[0, steps)``; ``print()`` it for a report.
 
     ``clock='tokens'`` (or ``'samples'``, or a clock schedule such as ``consumed(2048)``) shows
-    each phase also on that clock: the tokens seen at its start and end."""
+    each phase also on that clock: the tokens seen at its start and end. ``below=0.1`` (or a
+    sequence of fractions) finds the first step at or after the peak where the value is below
+    that fraction of the peak. The curve is read in chunks, so memory does not grow with
+    ``steps``."""
     if not isinstance(schedule, Schedule):
         raise TypeError(f"describe(): schedule must be a Schedule, got {schedule!r}")
     n = check_steps("describe", "steps", steps)
+    fractions = _fractions(below)
     second = resolve_clock("describe", schedule, clock)
     driven, notes = step_driven(schedule)
-    with np.errstate(all="ignore"):
-        # NaN and infinite values are reported in the description, not warned about.
-        values = driven.curve(n)
     tree = [e for e in events(driven, n) if 0 < e.step < n]
     integral = is_integral(schedule)
-    # Every change of an integer-valued schedule is a stair, however close the next one is.
-    jumps = [int(i) + 1 for i in np.flatnonzero(np.diff(values))] if integral else _jumps(values)
-    finite = np.isfinite(values)
-    safe_max = np.where(finite, values, -np.inf)
-    safe_min = np.where(finite, values, np.inf)
-    peak_step = int(np.argmax(safe_max)) if finite.any() else 0
-    min_step = int(np.argmin(safe_min)) if finite.any() else 0
-
-    phases = _staircases(_phases(values, tree, jumps), _epoch_lengths(driven), integral)
+    found = scan.totals(driven, n)
+    labels: dict[int, str] = {}
+    for event in tree:
+        labels.setdefault(event.step, event.label)
+    walk = scan.walk_phases(driven, found, labels, integral, fractions)
+    read = [
+        Phase(p.start, p.stop, p.label, p.start_value, p.end_value, p.trend(), _area(p.parts))
+        for p in walk.phases
+    ]
+    phases = _staircases(read, _epoch_lengths(driven), integral)
     clock_at: tuple[int, ...] = ()
     if second is not None:
         clock_at = (*(int(second(p.start)) for p in phases), int(second(n)))
     return Description(
         expression=repr(schedule),
         steps=n,
-        start=float(values[0]),
-        end=float(values[-1]),
-        peak_step=peak_step,
-        peak=float(values[peak_step]),
-        min_step=min_step,
-        min=float(values[min_step]),
+        start=found.start,
+        end=found.end,
+        peak_step=found.peak_step,
+        peak=found.start if found.peak is None else float(found.peak),
+        min_step=found.min_step,
+        min=found.start if found.low is None else float(found.low),
         phases=tuple(phases),
         boundaries=tuple(tree),
-        discontinuities=tuple(
-            Jump(t, float(values[t - 1]), float(values[t])) for t in jumps[:MAX_EVENTS]
-        ),
-        zeros=tuple(_runs(values == 0.0)[:MAX_EVENTS]),
-        nonfinite=int((~finite).sum()),
+        discontinuities=tuple(Jump(*jump) for jump in walk.jumps),
+        zeros=tuple(found.zeros),
+        nonfinite=found.nonfinite,
         notes=notes,
         integral=integral,
         clock="" if second is None else getattr(second, "unit", "clock"),
         clock_at=clock_at,
+        area=_area([part for p in walk.phases for part in p.parts]),
+        low_steps=walk.low_steps,
+        below=tuple(zip(fractions, walk.below)),
     )
+
+
+def _area(parts: list[float]) -> float:
+    return scan.fsum(parts)
 
 
 def _epoch_lengths(schedule: Schedule) -> set[int]:
@@ -309,6 +294,7 @@ def _staircase(run: list[Phase], width: int | None, epochs: set[int]) -> Phase:
             values[0],
             run[-1].end_value,
             "rising" if all(b > a for a, b in pairs) else _falling_or_varying(pairs),
+            _area([p.area for p in run]),
         )
     if all(a != 0 and np.isfinite(a) and np.isfinite(b) for a, b in pairs):
         ratios = [b / a for a, b in pairs]
@@ -321,7 +307,8 @@ def _staircase(run: list[Phase], width: int | None, epochs: set[int]) -> Phase:
     elif all(b > a for a, b in pairs):
         trend = "rising"
     label = f"{kind}, {len(run) - 1} steps{size}"
-    return Phase(run[0].start, run[-1].stop, label, values[0], run[-1].end_value, trend)
+    area = _area([p.area for p in run])
+    return Phase(run[0].start, run[-1].stop, label, values[0], run[-1].end_value, trend, area)
 
 
 def _falling_or_varying(pairs: list[tuple[float, float]]) -> str:

@@ -140,7 +140,7 @@ def describe(args: argparse.Namespace, out: Any) -> int:
             out.write("\n")
         if label != repr(schedule):
             out.write(f"{label}\n")
-        out.write(str(describe(schedule, args.steps)) + "\n")
+        out.write(str(describe(schedule, args.steps, below=args.below)) + "\n")
     return 0
 
 

@@ -71,6 +71,19 @@ def positive(name: str, limit: int | None = None) -> Any:
     return convert
 
 
+def fraction(text: str) -> float:
+    """``--below 0.1``: a fraction of the peak in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"--below must be a fraction of the peak in (0, 1], got {text!r}"
+        )
+    return value
+
+
 def setting(text: str) -> tuple[str, int]:
     """``--set total=100000``: a placeholder's name and its non-negative integer value."""
     name, equals, value = text.partition("=")
@@ -165,7 +178,7 @@ def build_parser(
     version: str, extra: Sequence[Callable[[Any], None]] = ()
 ) -> argparse.ArgumentParser:
     """The parser; each of ``extra`` adds a subcommand to the subparsers."""
-    from schedalg.analysis import MAX_STEPS
+    from schedalg.analysis import MAX_STEPS, MAX_STREAMED_STEPS
 
     parser = _Parser(
         prog="schedalg",
@@ -181,9 +194,18 @@ def build_parser(
     _common(plot, MAX_STREAMED)
     _plot_arguments(plot)
     describe = commands.add_parser("describe", help="summarise the curve: phases, peak, jumps")
-    _common(describe, MAX_STEPS)
+    _common(describe, MAX_STREAMED_STEPS)
+    describe.add_argument(
+        "--below",
+        type=fraction,
+        action="append",
+        default=[],
+        metavar="FRACTION",
+        help="report the first step after the peak where the value is below FRACTION of the "
+        "peak, e.g. 0.1 (repeatable)",
+    )
     check = commands.add_parser("check", help="warn about likely mistakes; exit 1 if any")
-    _common(check, MAX_STEPS)
+    _common(check, MAX_STREAMED_STEPS)
     export = commands.add_parser("export", help="write the curve as CSV, JSON or NumPy .npy")
     _common(export, MAX_STREAMED)
     export.add_argument(
