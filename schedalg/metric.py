@@ -37,6 +37,7 @@ from schedalg.tree import nodes, rebuild
 
 _MODES = ("min", "max")
 _THRESHOLD_MODES = ("rel", "abs")
+_UNITS = ("own", "value")
 
 
 def _factor(fn: str, name: str, value: Any) -> float:
@@ -48,8 +49,8 @@ def _factor(fn: str, name: str, value: Any) -> float:
 
 class plateau(Schedule):
     """``plateau(factor=0.1, patience=10, threshold=1e-4, threshold_mode='rel', mode='min',
-    cooldown=0, min_value=0.0, eps=1e-8, start=1.0)``: torch's ``ReduceLROnPlateau`` as a
-    multiplier driven by reported metrics.
+    cooldown=0, min_value=0.0, eps=1e-8, start=1.0, units='own')``: torch's
+    ``ReduceLROnPlateau`` as a multiplier driven by reported metrics.
 
     The value starts at ``start``. For each metric ``a`` (``best`` starts at ``+inf`` for
     ``mode='min'``, ``-inf`` for ``'max'``), *better* means ``a < best * (1 - threshold)`` (min,
@@ -60,9 +61,12 @@ class plateau(Schedule):
     ``value - new > eps``; then the cooldown restarts and the bad count is reset (whether or not
     the value changed). These are torch's decisions, operation for operation.
 
-    ``min_value`` and ``eps`` are in the node's own units: multipliers with the default
-    ``start=1.0``; learning rates when ``start`` is an absolute lr (what
-    ``schedalg.torch.from_torch`` builds, used with the adapter's absolute mode).
+    ``min_value`` and ``eps`` are in the node's own units (``units='own'``): multipliers with the
+    default ``start=1.0``; learning rates when ``start`` is an absolute lr (what
+    ``schedalg.torch.from_torch`` builds, used with the adapter's absolute mode). With
+    ``units='value'`` they are in the units of the scheduled value itself, the optimizer's real
+    lr, as torch's ``ReduceLROnPlateau`` stepped beside other schedulers applies them: the
+    adapter then passes the value to ``update(..., current=...)``.
 
     Pure API: ``initial()`` gives the state (a plain dict), ``update(state, metric)`` returns
     the next state, ``value(state)`` the multiplier. In an expression, use ``bind``.
@@ -82,6 +86,7 @@ class plateau(Schedule):
     min_value: float = param(check.a_number(at_least=0), default=0.0)
     eps: float = param(check.a_number(at_least=0), default=1e-8)
     start: float = param(check.a_number(), default=1.0)
+    units: str = param(check.one_of(*_UNITS), default="own")
 
     # -- the reducer ------------------------------------------------------------------------
 

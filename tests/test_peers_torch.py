@@ -518,6 +518,46 @@ def test_peers_torch_plateau_beside_exponential(name: str) -> None:
         assert _close(want, got, t, 0), (name, t, want, got)
 
 
+def _adapter_beside_lrs(order: list[str], kw: dict, metrics: list[float]) -> list[list[float]]:
+    """torch's ReduceLROnPlateau and ExponentialLR on one optimizer, and the adapter driving
+    ``exponential(0.9) * plateau(..., units="value")`` on another: the lr each used per step."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    reducer = L.ReduceLROnPlateau(opt, **kw)
+    exp = L.ExponentialLR(opt, gamma=0.9)
+    mode = {k: kw[k] for k in ("factor", "patience", "cooldown", "mode", "eps") if k in kw}
+    node = plateau(**mode, min_value=kw.get("min_lr", 0.0), units="value")
+    ours_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.05)
+    adapter = Scheduler(ours_opt, lr=sa.exponential(0.9) * node)
+    theirs, ours = [], []
+    for metric in metrics:
+        theirs.append(float(opt.param_groups[0]["lr"]))
+        ours.append(float(ours_opt.param_groups[0]["lr"]))
+        opt.step()
+        ours_opt.step()
+        for name in order:
+            if name == "exp":
+                exp.step()
+                adapter.step()
+            else:
+                reducer.step(metric)
+                adapter.observe(metric)
+    return [theirs, ours]
+
+
+@pytest.mark.parametrize("name", sorted(PLATEAU_BESIDE))
+def test_peers_torch_plateau_beside_exponential_through_the_adapter(name: str) -> None:
+    """The adapter tells a ``units="value"`` plateau the optimizer's real lr, so ``eps`` and
+    ``min_lr`` apply as torch applies them, in either stepping order."""
+    order, kw = PLATEAU_BESIDE[name]
+    metrics = [1.0, 0.9, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85] * 5
+    if kw.get("mode") == "max":
+        metrics = [-m for m in metrics]
+    theirs, ours = _adapter_beside_lrs(order, kw, metrics)
+    assert theirs != [theirs[0]] * len(theirs)
+    for t, (want, got) in enumerate(zip(theirs, ours)):
+        assert _close(want, got, t, 0), (name, t, want, got)
+
+
 def test_peers_torch_plateau_in_its_own_units_would_part_from_torch() -> None:
     """The comparison can fail: without the real lr, eps and min_lr apply to the multiplier."""
     order, kw = PLATEAU_BESIDE["min_lr_then_exp_below_it"]

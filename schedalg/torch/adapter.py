@@ -197,10 +197,21 @@ class Scheduler(LRScheduler):
             )
         for e in self._entries:
             if e.plateaus:
-                e.states = [p.update(s, metric) for p, s in zip(e.plateaus, e.states)]
+                now = self._current(e)
+                e.states = [
+                    p.update(s, metric, current=now if p.units == "value" else None)
+                    for p, s in zip(e.plateaus, e.states)
+                ]
         self._compile()
         if apply:
             self._apply()
+
+    def _current(self, entry: Any) -> float:
+        """The scheduled value as the optimizer holds it now (``betas[0]`` for Adam's momentum):
+        what a plateau with ``units='value'`` compares ``min_value`` and ``eps`` with."""
+        group = self.optimizer.param_groups[entry.group]
+        value = group["betas"][0] if entry.slot == "betas" else group[entry.slot]
+        return float(value)
 
     def follow(self, clock: Callable[[], int] | None, *, hold_skipped: bool = False) -> None:
         """Take the step from ``clock()`` from now on (``None``: count ``step()`` calls) and,
