@@ -38,6 +38,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from schedalg.metric import plateaus
 from schedalg.node import nearest
 from schedalg.torch.adapter import Scheduler
+from schedalg.torch.timing import check_callback_options
 
 __all__ = ["ScheduleCallback"]
 
@@ -86,11 +87,9 @@ class ScheduleCallback(TrainerCallback):
         hold_skipped: bool = True,
         strict: bool = True,
     ) -> None:
-        if monitor is not None and not isinstance(monitor, str):
-            raise TypeError(f"{_NAME}(): monitor must be a metric name, got {monitor!r}")
-        for name, flag in (("clock", clock), ("hold_skipped", hold_skipped), ("strict", strict)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{_NAME}(): {name} must be True or False, got {flag!r}")
+        check_callback_options(
+            _NAME, monitor, clock=clock, hold_skipped=hold_skipped, strict=strict
+        )
         self.monitor = monitor
         self.clock = clock
         self.hold_skipped = hold_skipped

@@ -30,6 +30,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from schedalg.metric import plateaus
 from schedalg.node import nearest
 from schedalg.torch.adapter import Scheduler
+from schedalg.torch.timing import check_callback_options
 
 __all__ = ["ScheduleCallback"]
 
@@ -95,11 +96,9 @@ class ScheduleCallback(Callback):
         hold_skipped: bool = False,
         strict: bool = True,
     ) -> None:
-        if monitor is not None and not isinstance(monitor, str):
-            raise TypeError(f"{_NAME}(): monitor must be a metric name, got {monitor!r}")
-        for name, flag in (("clock", clock), ("hold_skipped", hold_skipped), ("strict", strict)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{_NAME}(): {name} must be True or False, got {flag!r}")
+        check_callback_options(
+            _NAME, monitor, clock=clock, hold_skipped=hold_skipped, strict=strict
+        )
         self.monitor = monitor
         self.clock = clock
         self.hold_skipped = hold_skipped

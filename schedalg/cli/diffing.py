@@ -13,7 +13,7 @@ from typing import Any
 
 from schedalg.backends import MAX_INTEGER_STEP
 from schedalg.cli.inputs import bound, evaluating, load
-from schedalg.cli.parser import UserError, bases, positive, setting
+from schedalg.cli.parser import UserError, input_options, positive
 from schedalg.expression import Schedule
 
 __all__ = ["add_parser", "diff"]
@@ -30,18 +30,7 @@ def add_parser(commands: Any) -> None:
         required=True,
         help="compare steps [0, N) (evaluated in blocks: a long run needs little memory)",
     )
-    sub.add_argument("--base", type=bases, default={}, help="the optimizer's values, NAME=VALUE")
-    sub.add_argument("--epoch-length", "-L", type=positive("--epoch-length"))
-    sub.add_argument("--config-root", help="where package::path bases of configs are found")
-    sub.add_argument("--format-hint", help="read .json/.yaml inputs as hf, deepspeed or keras")
-    sub.add_argument(
-        "--set",
-        type=setting,
-        action="append",
-        default=[],
-        metavar="NAME=N",
-        help="bind a placeholder, e.g. --set total=100000 (repeatable)",
-    )
+    input_options(sub)
 
 
 def _parameter(label: str) -> str:

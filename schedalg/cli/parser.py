@@ -125,6 +125,11 @@ def _common(sub: argparse.ArgumentParser, max_steps: int) -> None:
         "10000, 10_000 and 1e4 are the same; a config's train_cfg gives the default "
         "(max_iters, or max_epochs times --epoch-length)",
     )
+    input_options(sub)
+
+
+def input_options(sub: argparse.ArgumentParser) -> None:
+    """How inputs are read: base values, config roots, format hints, epochs, placeholders."""
     sub.add_argument(
         "--base",
         type=bases,

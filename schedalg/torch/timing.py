@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from schedalg import _validate as check
+
 Clock = Callable[[], Any]
 
 
@@ -136,3 +138,11 @@ class Timing:
                 "steps); rebuild the Scheduler or load a matching state_dict"
             )
         return step
+
+
+def check_callback_options(fn: str, monitor: Any, **flags: Any) -> None:
+    """The trainer callbacks' shared arguments: a metric name (or None) and True/False flags."""
+    if monitor is not None and not isinstance(monitor, str):
+        raise TypeError(f"{fn}(): monitor must be a metric name, got {monitor!r}")
+    for name, value in flags.items():
+        check.flag(fn, name, value)
