@@ -17,7 +17,7 @@ from types import ModuleType as _ModuleType
 from schedalg.analysis import check, describe
 from schedalg.arithmetic import clamp, maximum, minimum
 from schedalg.clocks import consumed, in_samples, in_tokens
-from schedalg.combinators import clip, per_epoch, repeat, sequence, shift, stretch, warmup, warp
+from schedalg.combinators import clip, per_epoch, sequence, warmup
 from schedalg.cycles import cyclic, one_cycle, one_cycle_momentum
 from schedalg.data import fingerprint, from_dict, to_dict
 from schedalg.diffing import diff
@@ -42,6 +42,7 @@ from schedalg.primitives import (
 )
 from schedalg.recurrence import affine_steps
 from schedalg.text import parse
+from schedalg.timewarps import repeat, shift, stretch, warp
 from schedalg.units import absolute, is_absolute
 
 inf = float("inf")

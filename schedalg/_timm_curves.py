@@ -15,12 +15,13 @@ from typing import Any
 
 from schedalg import _options as opt
 from schedalg.arithmetic import maximum
-from schedalg.combinators import repeat, sequence, shift, warp
+from schedalg.combinators import sequence
 from schedalg.expression import Schedule, constant
 from schedalg.functions import from_fn
 from schedalg.metric import plateau
 from schedalg.perturbation import noise
 from schedalg.primitives import cosine, elapsed, linear, multistep, step_decay
+from schedalg.timewarps import repeat, shift, warp
 
 FN = "from_timm"
 Options = dict[str, Any]

@@ -20,12 +20,13 @@ import numpy as np
 
 from schedalg import _validate as check
 from schedalg.backends import is_jax, torch_compiling
-from schedalg.combinators import sequence, warp
+from schedalg.combinators import sequence
 from schedalg.expression import Schedule, chain, constant
 from schedalg.integers import _Integral, a_name, batch_ramp, gather, rounded, run_index
 from schedalg.node import Child, Clock, Event, nearest, param
 from schedalg.phases import piecewise
 from schedalg.primitives import linear
+from schedalg.timewarps import warp
 from schedalg.tree import nodes
 
 UNITS = ("tokens", "samples")

@@ -34,10 +34,11 @@ from typing import Any
 
 from schedalg import _options as opt
 from schedalg.arithmetic import maximum
-from schedalg.combinators import per_epoch, sequence, shift
+from schedalg.combinators import per_epoch, sequence
 from schedalg.expression import Schedule, constant
 from schedalg.phases import piecewise
 from schedalg.primitives import cosine, linear
+from schedalg.timewarps import shift
 
 _FN = "from_deepspeed"
 Params = dict[str, Any]

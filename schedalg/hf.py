@@ -26,7 +26,7 @@ from typing import Any
 
 from schedalg import _validate as check
 from schedalg.arithmetic import clamp
-from schedalg.combinators import sequence, shift, stretch, warmup
+from schedalg.combinators import sequence, warmup
 from schedalg.expression import Schedule, constant
 from schedalg.metric import plateau
 from schedalg.node import nearest
@@ -38,6 +38,7 @@ from schedalg.primitives import (
     linear,
     polynomial,
 )
+from schedalg.timewarps import shift, stretch
 
 __all__ = ["BUILDERS", "from_hf", "from_lr_lambda", "from_training_arguments"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from schedalg import _options as opt
 from schedalg.arithmetic import maximum
-from schedalg.combinators import per_epoch, sequence, shift, stretch
+from schedalg.combinators import per_epoch, sequence
 from schedalg.expression import Schedule, constant
 from schedalg.phases import piecewise
 from schedalg.primitives import (
@@ -32,6 +32,7 @@ from schedalg.primitives import (
     polynomial,
     step_decay,
 )
+from schedalg.timewarps import shift, stretch
 
 _FN = "from_keras"
 Config = dict[str, Any]

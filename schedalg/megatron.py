@@ -33,10 +33,11 @@ from typing import Any
 
 from schedalg import _options as opt
 from schedalg.arithmetic import maximum
-from schedalg.combinators import sequence, stretch, warmup, warp
+from schedalg.combinators import sequence, warmup
 from schedalg.expression import Schedule, constant
 from schedalg.phases import warmup_stable_decay
 from schedalg.primitives import cosine, elapsed, exponential, inverse_sqrt, linear
+from schedalg.timewarps import stretch, warp
 
 _FN = "from_megatron"
 _OWNER = "Megatron-LM"

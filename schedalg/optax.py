@@ -22,10 +22,11 @@ from typing import Any
 
 from schedalg import _validate as check
 from schedalg.arithmetic import maximum, minimum
-from schedalg.combinators import sequence, stretch
+from schedalg.combinators import sequence
 from schedalg.expression import Schedule, constant
 from schedalg.phases import piecewise
 from schedalg.primitives import cosine, elapsed, exponential, step_decay
+from schedalg.timewarps import stretch
 
 __all__ = [
     "constant_schedule",

@@ -21,6 +21,7 @@ NODE_MODULES = [
     "schedalg.cycles",
     "schedalg.functions",
     "schedalg.combinators",
+    "schedalg.timewarps",
     "schedalg.arithmetic",
     "schedalg.metric",
     "schedalg.units",
