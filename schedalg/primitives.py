@@ -18,6 +18,7 @@ import numpy as np
 
 from schedalg import _validate as check
 from schedalg import onestep
+from schedalg._periods import period_values, tile
 from schedalg.backends import (
     fill_piecewise_constant,
     fill_staircase,
@@ -289,12 +290,11 @@ class cosine_restarts(Schedule):
         # or on one period repeated (mult = 1: the value depends on t % period alone).
         n, period = out.shape[0], self.period
         if self.mult == 1:
-            if 2 * period > n:
+            values = period_values(self, "_period_values", period, n, self._first_cycle)
+            if values is None:
                 super()._fill(out, start)
-                return
-            phase = np.arange(period, dtype=np.float64)
-            values = self._cosine(phase, float(period), np.cos)
-            out[...] = np.resize(np.roll(values, -(start % period)), n)
+            else:
+                tile(out, start, values)
             return
         starts = self._cycle_starts  # type: ignore[attr-defined]
         k, position = bisect.bisect_right(starts, start) - 1, 0
@@ -304,6 +304,10 @@ class cosine_restarts(Schedule):
             local -= float(starts[k])
             out[position:end] = self._cosine(local, float(period * self.mult**k), np.cos)
             position, k = end, k + 1
+
+    def _first_cycle(self, out: np.ndarray, start: int) -> None:
+        # Steps of the first cycle, where t % period is t: the formula _array applies to it.
+        out[...] = self._cosine(steps_into(out, start), float(self.period), np.cos)
 
     def _array(self, t: Any, xp: Any) -> Any:
         if self.mult == 1:

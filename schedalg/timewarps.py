@@ -13,7 +13,8 @@ import numpy as np
 
 from schedalg import _validate as check
 from schedalg import onestep
-from schedalg.backends import BLOCK, array_steps, power, scalar_step, traced
+from schedalg._periods import period_values, tile
+from schedalg.backends import array_steps, power, scalar_step, traced
 from schedalg.expression import Schedule
 from schedalg.node import Child, Clock, Event, param
 
@@ -85,20 +86,22 @@ class repeat(Schedule):
         return value if self.decay == 1.0 else self.decay**cycle * value
 
     def _fill(self, out: np.ndarray, start: int) -> None:
-        if self.period >= BLOCK // 8:
-            # Long cycles: fill each cycle's slice from the inner curve.
-            n = out.shape[0]
-            position = 0
-            while position < n:
-                step = start + position
-                cycle, offset = divmod(step, self.period)
-                end = min(n, position + self.period - offset)
-                self.schedule._fill(out[position:end], offset)
-                if self.decay != 1.0:
-                    out[position:end] *= power(self.decay, cycle)
-                position = end
-        else:
-            super()._fill(out, start)
+        # The value depends on t mod period alone, the cycle's decay applied after: one period
+        # of the inner curve, computed once (and kept, up to _periods.KEEP steps), copied.
+        n = out.shape[0]
+        values = period_values(self, "_period_values", self.period, n, self.schedule._fill)
+        if values is not None:
+            tile(out, start, values, self.decay)
+            return
+        # Part of one or two long cycles: each cycle's slice from the inner curve.
+        position = 0
+        while position < n:
+            cycle, offset = divmod(start + position, self.period)
+            end = min(n, position + self.period - offset)
+            self.schedule._fill(out[position:end], offset)
+            if self.decay != 1.0:
+                out[position:end] *= power(self.decay, cycle)
+            position = end
 
 
 class warp(Schedule):
