@@ -52,6 +52,11 @@ class stretch(Schedule):
         return self.schedule._array(t / self.factor, xp)
 
 
+# Cycles shorter than this with a decay are filled on the array path (measured: with cycles of 1
+# step, a factor per cycle is 3.7x slower than the array path; with 10 steps, 2.4x faster).
+_FEW_STEPS = 8
+
+
 class repeat(Schedule):
     """``repeat(schedule, period, decay=1.0)``: ``decay ** k * schedule(t - k * period)`` in cycle
     ``k = floor(t / period)`` — restart any schedule every ``period`` steps.
@@ -89,6 +94,11 @@ class repeat(Schedule):
         # The value depends on t mod period alone, the cycle's decay applied after: one period
         # of the inner curve, computed once (and kept, up to _periods.KEEP steps), copied.
         n = out.shape[0]
+        if self.decay != 1.0 and self.period < _FEW_STEPS:
+            # A cycle's factor costs a Python ``**`` (the one-step path's rounding): for cycles
+            # of a few steps, more than evaluating every step on the array path, as before.
+            super()._fill(out, start)
+            return
         values = period_values(self, "_period_values", self.period, n, self.schedule._fill)
         if values is not None:
             tile(out, start, values, self.decay)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import schedalg as sa
 import schedalg.expression as core
-from schedalg import _periods
+from schedalg import _periods, timewarps
 from schedalg.backends import BLOCK, power
 from tests.strategies import expressions
 
@@ -51,6 +51,9 @@ def fill_before_reuse(s: sa.repeat, start: int, stop: int) -> np.ndarray:
 def check_repeat(s: sa.repeat, start: int, stop: int, sampled: np.ndarray) -> None:
     got = s.curve(start, stop)
     before = fill_before_reuse(s, start, stop)
+    if s.decay != 1.0 and s.period < timewarps._FEW_STEPS:
+        assert same(got, before).all(), s  # cycles of a few steps: the array path, as before
+        return
     steps = np.arange(start, stop)[sampled]
     want = scalar_values(s, steps)
     # Where the fill before gave s(t), the reusing fill gives it too (the values are sacred).
