@@ -84,7 +84,7 @@ def stepping_rows(row: Any, schedules: dict[str, sa.Schedule], quick: bool) -> l
     }
     out = []
     for label, schedule in schedules.items():
-        ours, theirs = interleaved([curve_call(schedule), stepped[label]], 1 if quick else 3)
+        ours, theirs = interleaved([curve_call(schedule), stepped[label]], 3)
         theirs *= N / n
         out.append(
             row(
