@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 
-from benchmarks.suite import report, run
+from benchmarks.suite import legend, report, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {_load()} ({os.cpu_count()} CPUs)")
     rows = run(quick=args.quick)
     print(report(rows))
+    print(legend())
     print(f"load average after: {_load()} (1, 5, 15 minutes)")
     return 0
 

@@ -22,7 +22,7 @@ def _expressions() -> dict[str, Any]:
         "3-piece sequence": sa.sequence(
             sa.linear(0.1, 1.0, 10), sa.cosine(30), sa.constant(0.01), at=[10, 40]
         ),
-        "multistep": sa.multistep([10, 20, 35], 0.5),
+        "multistep": sa.multistep((10, 20, 35), 0.5),
         "one_cycle": sa.one_cycle(STEPS),
     }
 
@@ -46,13 +46,13 @@ def _in_graph(row: Any, label: str, schedule: Any) -> Any:
         got = np.array([float(value(torch.tensor(t))) for t in range(STEPS)])
     except Exception as error:  # a failure to compile is the measurement
         return row(
-            "in-graph", f"{label}: fullgraph", f"fails: {type(error).__name__}", "", "", "MISSED"
+            "#2 in-graph", f"{label}: fullgraph", f"fails: {type(error).__name__}", "", "", "MISSED"
         )
     want = np.array([0.1 * schedule(t) for t in range(STEPS)])
     ulps = _ulps(got, want)
     ok = counter.frame_count == 1
     return row(
-        "in-graph",
+        "#2 in-graph",
         f"{label}: compilations over {STEPS} steps; max ulps vs s(i)",
         f"{counter.frame_count} graph(s)",
         f"{ulps} ulp ({int(np.sum(got != want))} steps differ)",
@@ -98,7 +98,7 @@ def rows(row: Any) -> list[Any]:
         tensor, floats = _recipe(True), _recipe(False)
     out.append(
         row(
-            "in-graph",
+            "#2 in-graph",
             "compiled Adam step, tensor lr + tensor betas: recompiles over 20 steps",
             f"{tensor - 1} recompiles",
             "",
@@ -108,7 +108,7 @@ def rows(row: Any) -> list[Any]:
     )
     out.append(
         row(
-            "in-graph",
+            "#2 in-graph",
             "the same, float lr + float betas (torch's usual)",
             f"{floats - 1} recompiles",
         )

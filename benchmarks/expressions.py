@@ -35,7 +35,7 @@ def _leaf(rng: random.Random) -> sa.Schedule:
     if kind == "exponential":
         return sa.exponential(round(rng.uniform(0.99, 1.0), 4))
     if kind == "multistep":
-        return sa.multistep(sorted(rng.sample(range(1, 1000), 3)), 0.5)
+        return sa.multistep(tuple(sorted(rng.sample(range(1, 1000), 3))), 0.5)
     return sa.constant(round(rng.uniform(0.5, 2.0), 3))
 
 
@@ -142,8 +142,10 @@ class _Writer:
                 write(f"{pad}{step} = {x} // {node.epoch_length}")
             elif isinstance(node, combinators.shift):
                 write(f"{pad}{step} = {x} + {node.offset}")
-            else:
+            elif isinstance(node, combinators.stretch):
                 write(f"{pad}{step} = {x} / {node.factor!r}")
+            else:
+                raise TypeError(f"no closure for {type(node).__name__}")
             self.emit(node.schedule, step, out, pad)
 
 
@@ -210,13 +212,13 @@ def rows(row: Any, quick: bool, seeds: int = 8) -> list[Any]:
     worst = max(ratios)
     return [
         row(
-            "scalar s(t)",
+            "#4 scalar s(t)",
             f"depth-8 random expressions ({seeds}): median ratio",
             f"{statistics.median(ours_all) * 1e6:9.3f} us",
             f"{statistics.median(ratios):.2f}x the closure",
         ),
         row(
-            "scalar s(t)",
+            "#4 scalar s(t)",
             "depth-8 random expressions: the worst ratio",
             "",
             f"{worst:.2f}x the closure",

@@ -102,12 +102,14 @@ def _pair(
     ratio = ours / theirs
     return [
         row(
-            "adapter step()",
+            "#1 adapter step()",
             f"schedalg Scheduler.step(), {label}",
             f"{ours * 1e6:9.3f} us",
             f"{ratio:.2f}x torch's",
             "" if target is None else f"<= {target}x",
             "" if target is None else verdict(ratio <= target),
         ),
-        row("adapter step()", f"torch {peer}.step(), {label}", f"{theirs * 1e6:9.3f} us", "1.0x"),
+        row(
+            "#1 adapter step()", f"torch {peer}.step(), {label}", f"{theirs * 1e6:9.3f} us", "1.0x"
+        ),
     ]
