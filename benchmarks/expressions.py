@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import schedalg as sa
-from schedalg import combinators, expression, primitives
+from schedalg import combinators, expression, primitives, timewarps
 
 UNARY = ("clip", "warmup", "per_epoch", "shift", "stretch")
 BINARY = ("chain", "add", "sequence")
@@ -140,9 +140,9 @@ class _Writer:
             step = self.name("x")
             if isinstance(node, combinators.per_epoch):
                 write(f"{pad}{step} = {x} // {node.epoch_length}")
-            elif isinstance(node, combinators.shift):
+            elif isinstance(node, timewarps.shift):
                 write(f"{pad}{step} = {x} + {node.offset}")
-            elif isinstance(node, combinators.stretch):
+            elif isinstance(node, timewarps.stretch):
                 write(f"{pad}{step} = {x} / {node.factor!r}")
             else:
                 raise TypeError(f"no closure for {type(node).__name__}")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import schedalg as sa
-from schedalg import combinators, expression, primitives
+from schedalg import combinators, expression, primitives, timewarps
 
 
 class _ArrayWriter:
@@ -84,9 +84,9 @@ class _ArrayWriter:
             self.line(f"{out} = xp.where({x} < {node.steps}, {ramp}, {inner})")
         elif isinstance(node, combinators.per_epoch):
             self.emit(node.schedule, self.clock(f"{x} // {node.epoch_length}"), out)
-        elif isinstance(node, combinators.shift):
+        elif isinstance(node, timewarps.shift):
             self.emit(node.schedule, self.clock(f"{x} + {node.offset}"), out)
-        elif isinstance(node, combinators.stretch):
+        elif isinstance(node, timewarps.stretch):
             self.emit(node.schedule, self.clock(f"{x} / {node.factor!r}"), out)
         else:
             raise TypeError(f"no array formula for {type(node).__name__}")
