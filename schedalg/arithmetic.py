@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from schedalg import _validate as check
+from schedalg.blockwise import folded
 from schedalg.expression import Schedule, constant, operands
 from schedalg.node import param
 from schedalg.printing import operand_text
@@ -90,6 +93,8 @@ class minimum(_extremum):
     def _combine(self, xp: Any) -> Any:
         return xp.minimum
 
+    _fill = folded(np.minimum, "operands")
+
 
 class maximum(_extremum):
     """``maximum(a, b, ...)``: the largest value at each step (NaN propagates).
@@ -109,6 +114,8 @@ class maximum(_extremum):
 
     def _combine(self, xp: Any) -> Any:
         return xp.maximum
+
+    _fill = folded(np.maximum, "operands")
 
 
 def clamp(schedule: Schedule, low: float | None = None, high: float | None = None) -> Schedule:
