@@ -149,9 +149,15 @@ def array_steps(t: Any, xp: Any, dtype: Any) -> Any:
             raise ValueError("schedule steps must be finite, got NaN or inf in the array")
         if bool(xp.any(steps < 0)):
             raise ValueError(f"schedule steps must be non-negative, got {_minimum(steps, xp)!r}")
-        if kind == "integral" and bool(xp.any(t > MAX_INTEGER_STEP)):
+        if kind == "integral" and _beyond_floats(t, xp) and bool(xp.any(t > MAX_INTEGER_STEP)):
             raise ValueError(f"schedule steps must be at most 2**53, got {_maximum(t, xp)!r}")
     return steps
+
+
+def _beyond_floats(t: Any, xp: Any) -> bool:
+    """Whether integers of ``t``'s dtype may exceed 2**53 (int64, uint64): narrower ones are not
+    compared with it, which torch would wrap to the dtype (``int32 > 2**53`` compares with 0)."""
+    return bool(xp.iinfo(t.dtype).max > MAX_INTEGER_STEP)
 
 
 def _minimum(steps: Any, xp: Any) -> Any:
@@ -284,7 +290,8 @@ def _evaluate_traced(evaluate: Evaluate, t: Any, xp: Any, dtype: Any) -> Any:
         raise TypeError(f"schedule steps must be integers or reals, got an array of {t.dtype}")
     steps = xp.astype(t, dtype)
     valid = xp.isfinite(steps) & (steps >= 0)
-    if kind == "integral" and not is_jax(xp):  # JAX's integers are int32 unless x64
+    # JAX's integers are int32 unless x64.
+    if kind == "integral" and not is_jax(xp) and _beyond_floats(t, xp):
         valid = valid & (t <= MAX_INTEGER_STEP)
     safe = xp.where(valid, steps, xp.zeros_like(steps))
     return xp.where(valid, evaluate(safe, xp), xp.full_like(steps, math.nan))

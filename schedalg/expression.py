@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from schedalg import _steps, backends, onestep
 from schedalg import _validate as check
-from schedalg import backends, onestep
 from schedalg.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, ieee_power
 from schedalg.node import Child, Event, NodeType, declared, lookup, param, parameters
 from schedalg.printing import call_repr, infix
@@ -154,8 +154,8 @@ class Schedule(metaclass=NodeType):
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             return float(self._scalar_function()(backends.scalar_step(t)))
         if isinstance(t, np.ndarray):
-            return backends.evaluate_numpy(self._array, t)
-        return backends.evaluate_foreign(self._array, t)
+            return _steps.evaluate_numpy(self, t)
+        return _steps.evaluate_foreign(self, t)
 
     def curve(
         self, start: int, stop: int | None = None, *, dtype: Any = np.float64, out: Any = None

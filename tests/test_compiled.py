@@ -14,6 +14,7 @@ import torch
 from torch._dynamo.testing import CompileCounter
 
 import schedalg as sa
+from schedalg import backends
 from schedalg.metric import bind
 from schedalg.node import registered
 from schedalg.torch import Scheduler
@@ -62,6 +63,11 @@ def test_the_expressions_cover_every_node_that_is_not_opaque_python():
     assert covered == library - OPAQUE
 
 
+def in_torch(schedule: sa.Schedule, t: int) -> torch.Tensor:
+    """``schedule`` at step ``t`` in torch's own operations, eagerly."""
+    return backends.evaluate_foreign(schedule._array, torch.tensor(t))
+
+
 def _compiled(schedule: sa.Schedule, base: float) -> tuple[object, CompileCounter]:
     counter = CompileCounter()
 
@@ -84,9 +90,11 @@ def test_one_compilation_for_every_step_and_the_eager_values():
     assert counter.frame_count == 1
     for schedule, got in zip(EXPRESSIONS, compiled):
         # The graph is the where-based formula in torch's own operations: the values of eager
-        # torch evaluation, bit for bit. Against the scalar path (libm), torch's cos may differ
-        # by an ulp of the cosine's amplitude (values here are at most 2: 4 ulps of 1.0, x 0.1).
-        eager = np.array([float(0.1 * schedule(torch.tensor(t))) for t in range(STEPS)])
+        # evaluation in torch's operations (a CUDA tensor's path; eager CPU tensors are
+        # evaluated in NumPy), bit for bit. Against the scalar path (libm), torch's cos may
+        # differ by an ulp of the cosine's amplitude (values here are at most 2: 4 ulps of 1.0,
+        # x 0.1).
+        eager = np.array([float(0.1 * in_torch(schedule, t)) for t in range(STEPS)])
         np.testing.assert_array_equal(got, eager, err_msg=repr(schedule))
         scalar = np.array([0.1 * schedule(t) for t in range(STEPS)])
         np.testing.assert_allclose(
