@@ -31,6 +31,7 @@ import numpy as np
 from schedalg import _steps, backends, onestep
 from schedalg import _validate as check
 from schedalg.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, ieee_power
+from schedalg.blockwise import folded
 from schedalg.node import Child, Event, NodeType, declared, lookup, param, parameters
 from schedalg.printing import call_repr, infix
 
@@ -358,16 +359,7 @@ class chain(Schedule):
             value = value * factor._array(t, xp)
         return value
 
-    def _fill(self, out: np.ndarray, start: int) -> None:
-        factors = iter(self.factors)
-        next(factors)._fill(out, start)
-        scratch = np.empty_like(out)
-        for factor in factors:
-            if isinstance(factor, constant):
-                out *= factor.value
-            else:
-                factor._fill(scratch, start)
-                out *= scratch
+    _fill = folded(np.multiply, "factors")
 
 
 class add(Schedule):
@@ -414,6 +406,8 @@ class add(Schedule):
             value = value + term._array(t, xp)
         return value
 
+    _fill = folded(np.add, "terms")
+
 
 class subtract(Schedule):
     """``subtract(a, b)`` (also ``a - b``): ``a(t) - b(t)``.
@@ -438,6 +432,8 @@ class subtract(Schedule):
     def _array(self, t: Any, xp: Any) -> Any:
         return self.left._array(t, xp) - self.right._array(t, xp)
 
+    _fill = folded(np.subtract, "left", "right")
+
 
 class divide(Schedule):
     """``divide(a, b)`` (also ``a / b``): ``a(t) / b(t)`` (IEEE: ``x / 0`` is ``±inf`` or NaN,
@@ -460,6 +456,8 @@ class divide(Schedule):
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.left._array(t, xp) / self.right._array(t, xp)
+
+    _fill = folded(np.divide, "left", "right")
 
 
 class power(Schedule):
@@ -496,3 +494,5 @@ class power(Schedule):
 
     def _array(self, t: Any, xp: Any) -> Any:
         return self.base._array(t, xp) ** self.exponent._array(t, xp)
+
+    _fill = folded(np.power, "base", "exponent")
