@@ -48,7 +48,6 @@ RETRY_AFTER = 16
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
 _worker = 0  # the worker thread's ident (a curve filled inside it stays on it)
 _setting: tuple[bool, str] | None = None  # (allowed, error message), read once
 
@@ -121,18 +120,28 @@ def thread_safe(schedule: Any) -> bool:
 
 
 def _executor() -> ThreadPoolExecutor:
-    """The one worker, created on first use (again in a forked child, where it is gone)."""
-    global _pool, _pool_pid
+    """The one worker, created on first use."""
+    global _pool
     with _lock:
-        if _pool is None or _pool_pid != os.getpid():
+        if _pool is None:
             _pool = ThreadPoolExecutor(1, "schedalg-curve", initializer=_mark_worker)
-            _pool_pid = os.getpid()
         return _pool
 
 
 def _mark_worker() -> None:
     global _worker
     _worker = threading.get_ident()
+
+
+def _after_fork() -> None:
+    """In a forked child the worker is gone, and the lock may have been held by a thread
+    that is gone too: both are made again on first use."""
+    global _lock, _pool
+    _lock, _pool = threading.Lock(), None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def pays(cost: float, remaining: int, schedule: Any) -> bool:

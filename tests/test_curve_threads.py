@@ -419,3 +419,23 @@ def test_a_curve_filled_inside_the_worker_stays_on_it(forced: list[int]) -> None
     assert same_bits(got, inner.curve(20 * 512))
     worker = _threads._worker
     assert worker and worker not in SHARED_BY and len(SHARED_BY) > 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_makes_its_own_worker(forced: list[int]) -> None:
+    s = sa.cosine(10**6) * recorded()
+    s.curve(6 * core.BLOCK)  # the parent's worker exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its curve is shared with a worker of its own
+        try:
+            THREADS.clear()
+            ok = same_bits(s.curve(6 * core.BLOCK), sa.cosine(10**6).curve(6 * core.BLOCK))
+            os.write(write, b"1" if ok and len(THREADS) == 2 else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert answer == b"1"
