@@ -45,10 +45,7 @@ class Schedule(metaclass=NodeType):
     _precedence: ClassVar[int] = 100
     # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
     _absolute: ClassVar[bool] = False
-    # Whether ``_fill`` may run on two blocks of one curve at once, from two threads
-    # (``schedalg._threads``): it reads no state that a fill changes, and calls no user code.
-    # Library nodes are by default; a node class defined elsewhere must set it in its own body.
-    _threadsafe_fill: ClassVar[bool] = True
+    _threadsafe_fill: ClassVar[bool] = True  # two blocks at once: see schedalg._threads
     # The one-step function once built (``_scalar_function``), in the instance; not a field.
     _scalar_fn: ClassVar[Any] = None
 
