@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from schedalg import _threads
 from schedalg._validate import integer
 
 # Curves are produced block by block so that the temporaries of a deep expression stay a few
@@ -206,9 +207,12 @@ def fill_curve(
     dtype: Any,
     out: np.ndarray | None,
     block: int,
+    schedule: Any = None,
 ) -> np.ndarray:
     """The curve of steps ``[first, last)`` from a node's ``_fill``, block by block, into ``out``
-    (or a new array of ``dtype``); values are computed in float64 and rounded once."""
+    (or a new array of ``dtype``); values are computed in float64 and rounded once. Given the
+    ``schedule`` whose ``_fill`` it is, long curves may take two threads (``schedalg._threads``):
+    the blocks are the same, so are the values."""
     n = last - first
     if out is None:
         out = np.empty(n, dtype=float_dtype("curve", "dtype", dtype))
@@ -219,16 +223,33 @@ def fill_curve(
         )
     else:
         float_dtype("curve", "out's dtype", out.dtype)
-    if out.dtype == np.float64 and out.flags.c_contiguous:
-        for lo in range(0, n, block):
-            fill(out[lo : lo + block], first + lo)
-    else:
+    _threads.fill_blocks(_block_filler(fill, first, out, block), range(0, n, block), schedule)
+    return out
+
+
+def _block_filler(
+    fill: Callable[[np.ndarray, int], None], first: int, out: np.ndarray, block: int
+) -> Callable[[], Callable[[int], None]]:
+    """What fills the block at an offset of ``out``, made once per thread: in place when ``out``
+    is contiguous float64, else through a float64 scratch block of the thread's own."""
+    n = out.shape[0]
+
+    def in_place(lo: int) -> None:
+        fill(out[lo : lo + block], first + lo)
+
+    def new() -> Callable[[int], None]:
+        if out.dtype == np.float64 and out.flags.c_contiguous:
+            return in_place
         scratch = np.empty(min(n, block), dtype=np.float64)
-        for lo in range(0, n, block):
+
+        def through_scratch(lo: int) -> None:
             chunk = scratch[: min(block, n - lo)]
             fill(chunk, first + lo)
             out[lo : lo + chunk.shape[0]] = chunk
-    return out
+
+        return through_scratch
+
+    return new
 
 
 # -- dispatch ----------------------------------------------------------------------------------

@@ -163,6 +163,9 @@ class consumed(_Integral):
         # to equality and hashing.
         self._set("_runs", table)
         self._set("_prefix", np.zeros(1, dtype=np.int64))
+        # The prefix sum grows as later steps are asked for: fills of two blocks at once only
+        # with the closed form.
+        self._set("_threadsafe_fill", table is not None)
 
     def children(self) -> Iterator[Child]:
         # The amount's own events (a ramp's end, where a batch size stops changing) are not

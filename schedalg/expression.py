@@ -46,6 +46,7 @@ class Schedule(metaclass=NodeType):
     _precedence: ClassVar[int] = 100
     # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
     _absolute: ClassVar[bool] = False
+    _threadsafe_fill: ClassVar[bool] = True  # two blocks at once: see schedalg._threads
     # The one-step function once built (``_scalar_function``), in the instance; not a field.
     _scalar_fn: ClassVar[Any] = None
 
@@ -167,7 +168,7 @@ class Schedule(metaclass=NodeType):
         ``out`` writes into an existing 1-D array of the right length instead of allocating.
         """
         first, last = backends.step_range("curve", start, stop)
-        return backends.fill_curve(self._fill, first, last, dtype, out, BLOCK)
+        return backends.fill_curve(self._fill, first, last, dtype, out, BLOCK, self)
 
     def chunks(
         self, start: int, stop: int | None = None, *, size: int = 1 << 20, dtype: Any = np.float64

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from schedalg import _validate as check
 from schedalg.backends import map_scalar, torch_compiling, traced
@@ -41,6 +41,8 @@ class from_fn(Schedule):
 
     function: Callable[[Any], Any] = param(check.a_function())
     vectorized: bool | None = param(check.optional(check.a_flag()), default=None)
+    # User code: never called from two threads at once (it holds the GIL anyway).
+    _threadsafe_fill: ClassVar[bool] = False
 
     def _scalar(self, t: float) -> float:
         return float(self.function(t))
@@ -72,6 +74,8 @@ class cumulative(Schedule):
     """
 
     factor: Callable[[int], float] = param(check.a_function())
+    # User code, and running products extended as steps are asked for.
+    _threadsafe_fill: ClassVar[bool] = False
 
     def _check(self) -> None:
         # Running products are cached: the adapter asks for t = 0, 1, 2, ... and each call

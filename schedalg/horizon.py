@@ -354,6 +354,7 @@ class _Unbound(Schedule):
     names_: tuple[str, ...] = param()
     values: tuple[Any, ...] = param()
     _is_placeholder: ClassVar[bool] = True
+    _threadsafe_fill: ClassVar[bool] = False  # it only raises
 
     def _check(self) -> None:
         self._set("_precedence", getattr(self.target, "_precedence", 100))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from schedalg import _validate as check
 from schedalg.expression import Schedule
@@ -87,6 +87,8 @@ class plateau(Schedule):
     eps: float = param(check.a_number(at_least=0), default=1e-8)
     start: float = param(check.a_number(), default=1.0)
     units: str = param(check.one_of(*_UNITS), default="own")
+    # Driven by reported metrics, not by the step (evaluating it unbound raises).
+    _threadsafe_fill: ClassVar[bool] = False
 
     # -- the reducer ------------------------------------------------------------------------
 

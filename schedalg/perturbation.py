@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,6 +52,8 @@ class noise(Schedule):
     std: float = param(check.a_number(at_least=0), default=1.0)
     seed: int = param(check.an_integer(minimum=0), default=42)
     kind: str = param(check.one_of(*_KINDS), default="normal")
+    # A torch draw per step, in Python: it holds the GIL, so a second thread gains nothing.
+    _threadsafe_fill: ClassVar[bool] = False
 
     def _check(self) -> None:
         if not self.end > self.begin:

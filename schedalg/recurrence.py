@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -77,6 +77,8 @@ class affine_steps(Schedule):
         check.schedules(item="offset"), positional=False, default=()
     )
     start: float = param(check.a_number(), default=1.0)
+    # The scan's table is extended as later steps are asked for, one Python step per update.
+    _threadsafe_fill: ClassVar[bool] = False
 
     if TYPE_CHECKING:
 

@@ -1,0 +1,441 @@
+"""Curves filled on two threads (``schedalg._threads``): the same bits as on one, and the gate.
+
+The gate's measured thresholds (blocks left, the first block's cost, a free CPU) are forced open
+here, with tiny blocks, so that short random curves cross many blocks and both threads fill
+them; each test that relies on both threads running checks that they did.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import schedalg as sa
+import schedalg.expression as core
+from schedalg import _threads
+from schedalg.node import param, registered
+from tests.strategies import expressions, gentle_factor
+
+SHARED_BY: list[int] = []  # the threads that handed blocks to the worker
+
+
+@pytest.fixture
+def forced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every curve of two blocks or more is shared; returns the list of blocks counts shared."""
+    shared: list[int] = []
+    share = _threads.share
+    SHARED_BY.clear()
+
+    def counting(fill: Any, other: Any, offsets: Any) -> float:
+        shared.append(len(offsets))
+        SHARED_BY.append(threading.get_ident())
+        return share(fill, other, offsets)
+
+    monkeypatch.setattr(_threads, "MIN_BLOCKS", 0)
+    monkeypatch.setattr(_threads, "MIN_BLOCK_SECONDS", 0.0)
+    monkeypatch.setattr(_threads, "MIN_GAIN", 0.0)
+    monkeypatch.setattr(_threads, "cpus", lambda: 2)
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 1)
+    monkeypatch.setattr(_threads, "_setting", (True, ""))
+    monkeypatch.setattr(_threads, "share", counting)
+    return shared
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    saved = _threads._setting
+    _threads._setting = (False, "")
+    try:
+        yield
+    finally:
+        _threads._setting = saved
+
+
+@contextmanager
+def blocks_of(size: int) -> Iterator[None]:
+    saved = core.BLOCK
+    core.BLOCK = size
+    try:
+        yield
+    finally:
+        core.BLOCK = saved
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+# -- the same bits ------------------------------------------------------------------------------
+
+
+@settings(
+    max_examples=40,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(
+    expressions(1, 3, serializable=False),
+    st.integers(1, 9),
+    st.integers(0, 400),
+    st.integers(0, 300),
+    st.sampled_from(["float64", "float32", "strided"]),
+)
+def test_two_threads_give_the_curve_of_one_bit_for_bit(
+    forced: list[int], schedule: sa.Schedule, block: int, start: int, length: int, kind: str
+) -> None:
+    def curve() -> np.ndarray:
+        if kind == "strided":  # not contiguous: each thread fills through its own scratch
+            out = np.full(2 * length, np.nan)[::2]
+            schedule.curve(start, start + length, out=out)
+            return out.copy()
+        out = np.full(length, np.nan, dtype=kind)
+        assert schedule.curve(start, start + length, out=out) is out
+        return out
+
+    with blocks_of(block):
+        with one_thread():
+            expected = curve()
+        got = curve()
+    assert same_bits(got, expected)
+
+
+def test_the_random_curves_above_do_take_two_threads(forced: list[int]) -> None:
+    s = sa.warmup(sa.cosine(300), 20) * sa.multistep([50, 120], 0.5)
+    with blocks_of(3):
+        s.curve(10, 310)
+    assert forced and forced[-1] == 99
+
+
+def test_a_long_curve_its_ranges_and_chunks_are_the_same_bits(forced: list[int]) -> None:
+    s = sa.warmup(sa.cosine(990_000), 10_000) + 0.1 * sa.one_cycle(400_000)
+    n = 10 * core.BLOCK + 123
+    with one_thread():
+        whole = s.curve(n)
+        part = s.curve(12_345, n)
+        pieces = list(s.chunks(n, size=3 * core.BLOCK + 5))
+        single = s.curve(n, dtype=np.float32)
+    assert same_bits(s.curve(n), whole)
+    assert same_bits(s.curve(12_345, n), part)
+    for got, expected in zip(s.chunks(n, size=3 * core.BLOCK + 5), pieces, strict=True):
+        assert same_bits(got, expected)
+    assert same_bits(s.curve(n, dtype=np.float32), single)
+    assert forced == [10, 9, 3, 3, 3, 1, 10]  # the blocks after each curve's first
+    steps = np.arange(0, n, 4099)
+    assert [s(int(t)) for t in steps] == whole[steps].tolist()
+
+
+# -- the gate -----------------------------------------------------------------------------------
+
+
+class recorded(sa.Schedule):
+    """A node declared safe for two threads, recording the threads that fill it."""
+
+    _threadsafe_fill: ClassVar[bool] = True
+
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return t * 0.0 + 1.0
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        THREADS.add(threading.get_ident())
+        time.sleep(0.002)  # the other thread has time to take a block
+        out.fill(1.0)
+
+
+class undeclared(recorded):
+    """The same node, defined outside the library without its own declaration: one thread."""
+
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return t * 0.0 + 1.0
+
+
+THREADS: set[int] = set()
+
+
+def record(t: Any) -> Any:
+    THREADS.add(threading.get_ident())
+    return t * 0.0 + 1.0
+
+
+def record_factor(k: int) -> float:
+    THREADS.add(threading.get_ident())
+    return gentle_factor(k)
+
+
+@pytest.fixture
+def threads() -> set[int]:
+    THREADS.clear()
+    return THREADS
+
+
+def test_a_node_declared_safe_is_filled_from_two_threads(
+    forced: list[int], threads: set[int]
+) -> None:
+    (recorded() * sa.cosine(100)).curve(20 * core.BLOCK)
+    assert len(threads) == 2 and forced == [19]
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        undeclared() * sa.cosine(100),
+        sa.from_fn(record, vectorized=True) * sa.cosine(10**6),
+        sa.from_fn(record) + recorded(),
+        sa.warmup(sa.from_fn(record, vectorized=False) * recorded(), 5) * sa.cosine(99),
+        sa.cumulative(record_factor) * recorded(),
+    ],
+    ids=["undeclared", "from_fn", "from_fn-probing", "from_fn-scalar", "cumulative"],
+)
+def test_python_callbacks_and_undeclared_nodes_stay_on_the_calling_thread(
+    forced: list[int], threads: set[int], schedule: sa.Schedule
+) -> None:
+    with blocks_of(100):
+        schedule.curve(600)
+    assert threads == {threading.get_ident()} and forced == []
+
+
+def test_the_library_s_nodes_that_are_not_safe() -> None:
+    unsafe = {name for name, cls in registered().items() if not cls._threadsafe_fill}
+    assert unsafe == {"affine_steps", "cumulative", "from_fn", "noise", "plateau"}
+    # A token clock is safe with its closed form, not with a prefix sum grown on demand.
+    assert _threads.thread_safe(sa.warp(sa.cosine(10**6), sa.consumed(2048)))
+    grown = sa.consumed(sa.rounded(100 * sa.cosine(1000)) + 1)
+    assert not _threads.thread_safe(sa.warp(sa.cosine(10**6), grown))
+
+
+def test_the_decision_is_kept_in_the_expression() -> None:
+    s = sa.cosine(100) * recorded()
+    assert _threads.thread_safe(s) and s.__dict__["_threadsafe_tree"] is True
+    assert not _threads.thread_safe(sa.cosine(100) * undeclared())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"MIN_BLOCKS": 10**9},  # too few blocks left
+        {"MIN_BLOCK_SECONDS": 1.0},  # the first block too cheap
+        {"free_cpus": lambda: 0},  # no CPU free now
+        {"cpus": lambda: 1},  # one CPU
+    ],
+    ids=["blocks", "cost", "busy", "one-cpu"],
+)
+def test_each_gate_keeps_one_thread(
+    forced: list[int], threads: set[int], monkeypatch: pytest.MonkeyPatch, change: dict[str, Any]
+) -> None:
+    for name, value in change.items():
+        monkeypatch.setattr(_threads, name, value)
+    (recorded() * sa.cosine(100)).curve(6 * core.BLOCK)
+    assert threads == {threading.get_ident()} and forced == []
+
+
+def test_the_measured_gate_takes_cheap_and_costly_blocks_apart(
+    forced: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_threads, "MIN_BLOCKS", 4)
+    monkeypatch.setattr(_threads, "MIN_BLOCK_SECONDS", 150e-6)
+    out = np.full(40 * core.BLOCK, 2.0)  # its pages mapped: blocks cost their fill alone
+    sa.constant(0.5).curve(out.shape[0], out=out)  # about 15 us a block
+    assert forced == []
+    sa.cosine(10**7).curve(out.shape[0], out=out)  # about 400 us a block
+    assert forced == [39]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="Linux's running-task count")
+def test_an_expression_whose_threads_did_not_pay_stays_on_one_for_a_while(
+    forced: list[int], threads: set[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = recorded() * sa.cosine(100)  # sleeps: the threads spend little CPU for their time
+    monkeypatch.setattr(_threads, "MIN_GAIN", 1.25)
+    monkeypatch.setattr(_threads, "RETRY_AFTER", 3)
+    for _ in range(5):
+        s.curve(6 * core.BLOCK)
+    assert forced == [5, 5]  # shared, then 3 curves on one thread, then shared again
+    assert s.__dict__["_threads_backoff"] == 3
+    monkeypatch.setattr(_threads, "MIN_GAIN", 0.0)  # another expression is not concerned
+    (recorded() * sa.cosine(100)).curve(6 * core.BLOCK)
+    assert forced == [5, 5, 5] and len(threads) == 2
+
+
+def test_two_threads_on_costly_blocks_report_the_cores_they_used() -> None:
+    out = np.full(8 * core.BLOCK, 2.0)
+
+    def fill(lo: int) -> None:
+        sa.cosine(10**7)._fill(out[lo : lo + core.BLOCK], lo)
+
+    used = _threads.share(fill, fill, range(0, out.shape[0], core.BLOCK))
+    assert 0.5 < used < 2.2  # CPU seconds over wall seconds: at most the two threads'
+    assert same_bits(out, sa.cosine(10**7).curve(out.shape[0]))
+
+
+def test_a_busy_cpu_is_not_free() -> None:
+    assert _threads.free_cpus() <= _threads.cpus() - 1  # the caller itself runs
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert _threads.free_cpus() <= _threads.cpus() - 2
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+# -- the environment variable ------------------------------------------------------------------
+
+
+@pytest.fixture
+def environment(forced: list[int], monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.setattr(_threads, "_setting", None)  # read again from the environment
+    yield monkeypatch
+
+
+@pytest.mark.parametrize(
+    "value, shared", [("1", False), (" 1 ", False), ("auto", True), ("", True)]
+)
+def test_schedalg_threads_1_keeps_one_thread(
+    environment: pytest.MonkeyPatch, forced: list[int], threads: set[int], value: str, shared: bool
+) -> None:
+    environment.setenv("SCHEDALG_THREADS", value)
+    (recorded() * sa.cosine(100)).curve(6 * core.BLOCK)
+    assert bool(forced) is shared and len(threads) == (2 if shared else 1)
+
+
+@pytest.mark.parametrize("value", ["2", "0", "yes", "one"])
+def test_a_bad_value_of_schedalg_threads_is_refused(
+    environment: pytest.MonkeyPatch, value: str
+) -> None:
+    environment.setenv("SCHEDALG_THREADS", value)
+    message = f"environment variable SCHEDALG_THREADS must be '1' .* or 'auto' .*got '{value}'"
+    for _ in range(2):  # read once, refused at every curve
+        with pytest.raises(ValueError, match=message):
+            sa.cosine(10).curve(5)
+
+
+def test_the_variable_is_read_once(environment: pytest.MonkeyPatch, forced: list[int]) -> None:
+    environment.setenv("SCHEDALG_THREADS", "1")
+    sa.cosine(10**6).curve(6 * core.BLOCK)
+    environment.setenv("SCHEDALG_THREADS", "auto")
+    sa.cosine(10**6).curve(6 * core.BLOCK)
+    assert forced == []
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class Failed(Exception):
+    pass
+
+
+class failing(sa.Schedule):
+    """Declared safe; its blocks from ``bad`` on raise, naming the block; counts live fills."""
+
+    bad: int = param()
+    _threadsafe_fill: ClassVar[bool] = True
+    live: ClassVar[list[int]] = [0]
+    where: ClassVar[set[int]] = set()
+
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return t * 0.0
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        self.live[0] += 1
+        try:
+            time.sleep(0.001)
+            if start >= self.bad:
+                self.where.add(threading.get_ident())
+                raise Failed(f"block at {start}")
+            out.fill(0.0)
+        finally:
+            self.live[0] -= 1
+
+
+class failing_on_worker(sa.Schedule):
+    """Declared safe; raises on the worker thread only, keeping what it raised."""
+
+    _threadsafe_fill: ClassVar[bool] = True
+    raised: ClassVar[list[BaseException]] = []
+
+    def _formula(self, t: Any, xp: Any) -> Any:
+        return t * 0.0
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        time.sleep(0.001)
+        if threading.get_ident() == _threads._worker:
+            self.raised.append(Failed(f"on the worker, block at {start}"))
+            raise self.raised[-1]
+        out.fill(0.0)
+
+
+def test_an_error_in_the_worker_reaches_the_caller(forced: list[int]) -> None:
+    failing_on_worker.raised.clear()
+    with pytest.raises(Failed) as raised:
+        (sa.cosine(100) * failing_on_worker()).curve(8 * core.BLOCK)
+    assert forced == [7] and failing_on_worker.raised == [raised.value]
+    # The worker is free again: the next curve shares its blocks and the worker fills some.
+    failing_on_worker.raised.clear()
+    with pytest.raises(Failed):
+        (sa.cosine(100) * failing_on_worker()).curve(8 * core.BLOCK)
+    assert forced == [7, 7] and len(failing_on_worker.raised) == 1
+
+
+def test_the_error_raised_is_the_earliest_block_s(forced: list[int]) -> None:
+    s = sa.cosine(100) * failing(7 * 5)
+    with blocks_of(5):
+        with one_thread(), pytest.raises(Failed) as expected:
+            s.curve(200)
+        for _ in range(5):
+            with pytest.raises(Failed) as raised:
+                s.curve(200)
+            assert str(raised.value) == str(expected.value) == "block at 35"
+    assert failing.live == [0] and forced
+
+
+def test_a_curve_filled_inside_the_worker_stays_on_it(forced: list[int]) -> None:
+    inner = sa.cosine(10**6)
+
+    class nested(sa.Schedule):
+        _threadsafe_fill: ClassVar[bool] = True
+
+        def _formula(self, t: Any, xp: Any) -> Any:
+            return t * 0.0
+
+        def _fill(self, out: np.ndarray, start: int) -> None:
+            out[...] = inner.curve(start, start + 8 * core.BLOCK)[: out.shape[0]]
+            time.sleep(0.001)
+
+    with blocks_of(512):
+        got = nested().curve(20 * 512)
+    assert same_bits(got, inner.curve(20 * 512))
+    worker = _threads._worker
+    assert worker and worker not in SHARED_BY and len(SHARED_BY) > 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_makes_its_own_worker(forced: list[int]) -> None:
+    s = sa.cosine(10**6) * recorded()
+    s.curve(6 * core.BLOCK)  # the parent's worker exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its curve is shared with a worker of its own
+        try:
+            THREADS.clear()
+            ok = same_bits(s.curve(6 * core.BLOCK), sa.cosine(10**6).curve(6 * core.BLOCK))
+            os.write(write, b"1" if ok and len(THREADS) == 2 else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert answer == b"1"
