@@ -275,7 +275,9 @@ def evaluate_foreign(evaluate: Evaluate, t: Any) -> Any:
         import array_api_compat.torch
 
         xp: Any = array_api_compat.torch
-        if torch_compiling():
+        compiling = torch_compiling()
+        t = _comparable(t, torch, compiling)
+        if compiling:
             return _evaluate_traced(evaluate, t, xp, torch.float64)
         return evaluate(array_steps(t, xp, torch.float64), xp)
     try:
@@ -287,6 +289,20 @@ def evaluate_foreign(evaluate: Evaluate, t: Any) -> Any:
     if is_jax(xp):
         return _evaluate_jax(evaluate, t, xp)
     return evaluate(array_steps(t, xp, xp.float64), xp)
+
+
+def _comparable(t: Any, torch: Any, traced: bool) -> Any:
+    """torch's uint16/32/64 have no comparisons or reductions: their steps as int64 (uint64 as a
+    view, where a step of 2**63 or more reads negative: NaN when traced, refused here)."""
+    if t.dtype in (torch.uint16, torch.uint32):
+        return t.to(torch.int64)
+    if t.dtype != torch.uint64:
+        return t
+    wide = t.view(torch.int64)
+    if not traced and bool((wide < 0).any()):
+        top = int(wide[wide < 0].max()) + 2**64
+        raise ValueError(f"schedule steps must be at most 2**53, got {top!r}")
+    return wide
 
 
 def _evaluate_jax(evaluate: Evaluate, t: Any, xp: ModuleType) -> Any:

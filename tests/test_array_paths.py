@@ -259,3 +259,24 @@ def test_narrow_integer_tensors_on_torch_s_path(dtype: str) -> None:
     assert_same_bits(torch_path(s, steps).numpy(), want.numpy())
     compiled = torch.compile(lambda t: s(t), backend="eager", fullgraph=True)
     assert_same_bits(compiled(steps).numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
+def test_unsigned_tensors_on_torch_s_path(dtype: str) -> None:
+    # torch has no comparison or reduction for these dtypes: their steps are read as int64.
+    s = sa.warmup(sa.cosine(100), 10)
+    steps = torch.arange(0, 120, 3).to(getattr(torch, dtype))
+    want = torch_path(s, torch.arange(0, 120, 3))
+    assert_same_bits(torch_path(s, steps).numpy(), want.numpy())
+    compiled = torch.compile(lambda t: s(t), backend="eager", fullgraph=True)
+    assert_same_bits(compiled(steps).numpy(), want.numpy())
+
+
+def test_a_uint64_tensor_step_of_2_to_the_63_or_more() -> None:
+    s = sa.cosine(100)
+    steps = torch.tensor([1, 2**63 + 5], dtype=torch.uint64)
+    with pytest.raises(ValueError, match=r"at most 2\*\*53, got 9223372036854775813$"):
+        torch_path(s, steps)
+    compiled = torch.compile(lambda t: s(t), backend="eager", fullgraph=True)
+    values = compiled(steps).numpy()
+    assert values[0] == s(1) and np.isnan(values[1])
