@@ -45,8 +45,6 @@ class Schedule(metaclass=NodeType):
     _precedence: ClassVar[int] = 100
     # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
     _absolute: ClassVar[bool] = False
-    # The one-step function once built (``_scalar_function``), in the instance; not a field.
-    _scalar_fn: ClassVar[Any] = None
 
     # -- the protocol, overridden by nodes ----------------------------------------------------
 
@@ -65,18 +63,14 @@ class Schedule(metaclass=NodeType):
         order, without a method lookup per node. Default: ``_scalar`` itself."""
         return self._scalar
 
-    def _scalar_function(self) -> Callable[[Any], Any]:
-        """The one-step function, built once per node and kept (not a field)."""
-        function: Callable[[Any], Any] | None = self.__dict__.get("_scalar_fn")
-        if function is None:
-            own = onestep.closure_is_own(type(self))
-            function = self._scalar_closure() if own else self._scalar
-            object.__setattr__(self, "_scalar_fn", function)
-        return function
+    # The one-step function, built once and kept in the instance (onestep.scalar_function).
+    _scalar_function = onestep.scalar_function
+    # What s(t) of an int calls, kept in the instance on first use (onestep.keep_step).
+    _step: ClassVar[onestep.Step]
 
     def __getstate__(self) -> dict[str, Any]:
-        # The kept closure does not pickle; it is rebuilt on first use.
-        return {k: v for k, v in self.__dict__.items() if k != "_scalar_fn"}
+        # The kept closures do not pickle; they are rebuilt on first use.
+        return {k: v for k, v in self.__dict__.items() if k not in onestep.KEPT}
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         out[...] = self._array(np.arange(start, start + out.shape[0], dtype=np.float64), np)
@@ -147,10 +141,14 @@ class Schedule(metaclass=NodeType):
         """The value at step ``t``: a float for a scalar, else an array of the input's library."""
         # The adapter calls this every step: plain ints skip the abstract-class checks below.
         if type(t) is int and 0 <= t <= MAX_INTEGER_STEP:
-            function = self._scalar_fn
-            if function is None:
-                function = self._scalar_function()
-            return float(function(t))
+            try:
+                below, held, function = self._step
+            except AttributeError:
+                below, held, function = onestep.keep_step(self)
+            if t < below:
+                return function(t)
+            if held is not None:
+                return held
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             return float(self._scalar_function()(backends.scalar_step(t)))
         if isinstance(t, np.ndarray):
