@@ -4,7 +4,10 @@ same order, so that ``s(t)`` and the torch adapter's step pay no method lookup p
 
 Each function takes the node (``self``) and is assigned in the node's class:
 ``_scalar_closure = onestep.cosine``. Held and peak values are computed on first use and kept in
-the closure (a ``nonlocal``, no lock).
+the closure (a ``nonlocal``, no lock). ``schedalg.flatstep`` writes a whole expression of these
+nodes as one function from the templates of ``TEMPLATES``; the closures are what it calls for a
+node it does not write out. This module also builds what ``s(t)`` keeps (``keep_step``): that
+function, and the held tail of the expression (``held_from``).
 """
 
 from __future__ import annotations
