@@ -140,14 +140,15 @@ class Schedule(metaclass=NodeType):
     def __call__(self, t: Any) -> Any:
         """The value at step ``t``: a float for a scalar, else an array of the input's library."""
         # The adapter calls this every step: plain ints skip the abstract-class checks below.
-        if type(t) is int and 0 <= t <= MAX_INTEGER_STEP:
+        if type(t) is int:
             try:
                 below, held, function = self._step
             except AttributeError:
                 below, held, function = onestep.keep_step(self)
-            if t < below:
-                return function(t)
-            if held is not None:
+            if t < below:  # below <= MAX_INTEGER_STEP + 1
+                if t >= 0:
+                    return function(t)
+            elif held is not None and t <= MAX_INTEGER_STEP:
                 return held
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             return float(self._scalar_function()(backends.scalar_step(t)))

@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from schedalg import flatstep
-from schedalg.backends import power
+from schedalg.backends import MAX_INTEGER_STEP, power
 
 
 def closure_is_own(cls: type) -> bool:
@@ -64,8 +64,9 @@ def _builder(cls: type) -> Any:
     return getattr(closure, "__func__", closure)
 
 
-# What ``s(t)`` of an int keeps (``Schedule._step``): ints below ``below`` call ``function``;
-# from ``below`` on the value is ``held`` (None: no held tail is known, the general path runs).
+# What ``s(t)`` of an int keeps (``Schedule._step``): ints from 0 to below ``below`` (at most
+# MAX_INTEGER_STEP + 1) call ``function``; from ``below`` to MAX_INTEGER_STEP the value is
+# ``held`` (None: no held tail is known, the general path runs, as for any invalid step).
 Step = tuple[int, "float | None", Callable[[int], float]]
 # Without a held tail, ints below this bound (compared fast: it is a small int) call the function.
 SMALL = 2**30 - 1
@@ -81,7 +82,7 @@ def keep_step(node: Any) -> Step:
     step: Step = (SMALL, None, raw)
     if returns_float(node):
         below = held_from(node)
-        if below is not None:
+        if below is not None and below <= MAX_INTEGER_STEP:
             step = (below, raw(below), raw)
     else:
         step = (SMALL, None, lambda t: float(raw(t)))

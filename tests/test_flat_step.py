@@ -122,6 +122,11 @@ def test_a_pure_expression_is_one_function_with_its_held_tail():
     t = sa.stretch(sa.per_epoch(sa.linear(1.0, 0.5, 7), 3), 2.5)
     assert onestep.keep_step(t)[0] == 53  # t / 2.5 // 3 >= 7 from t = 52.5 on
     assert all(same(t(k), t._scalar(k)) for k in range(40, 70))
+    far = sa.stretch(sa.cosine(10**15), 10**4)  # held from 10**19 on: past the last valid step
+    assert onestep.keep_step(far)[1] is None and far(MAX_INTEGER_STEP) == far._scalar(2**53)
+    for bad in (MAX_INTEGER_STEP + 1, 10**19, 10**20, -1):
+        with pytest.raises(ValueError):
+            far(bad)
     assert onestep.keep_step(sa.cosine(10, periodic=True))[1] is None
     assert onestep.keep_step(sa.exponential(0.9) + 1.0)[1] is None
 
