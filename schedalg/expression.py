@@ -47,8 +47,6 @@ class Schedule(metaclass=NodeType):
     # True for nodes whose values are absolute (a momentum), not multipliers (schedalg.units).
     _absolute: ClassVar[bool] = False
     _threadsafe_fill: ClassVar[bool] = True  # two blocks at once: see schedalg._threads
-    # The one-step function once built (``_scalar_function``), in the instance; not a field.
-    _scalar_fn: ClassVar[Any] = None
 
     # -- the protocol, overridden by nodes ----------------------------------------------------
 
@@ -67,18 +65,15 @@ class Schedule(metaclass=NodeType):
         order, without a method lookup per node. Default: ``_scalar`` itself."""
         return self._scalar
 
-    def _scalar_function(self) -> Callable[[Any], Any]:
-        """The one-step function, built once per node and kept (not a field)."""
-        function: Callable[[Any], Any] | None = self.__dict__.get("_scalar_fn")
-        if function is None:
-            own = onestep.closure_is_own(type(self))
-            function = self._scalar_closure() if own else self._scalar
-            object.__setattr__(self, "_scalar_fn", function)
-        return function
+    # The one-step function, built once and kept in the instance (onestep.scalar_function).
+    _scalar_function = onestep.scalar_function
+    # What s(t) of an int calls, kept in the instance on first use (onestep.keep_step).
+    _step: ClassVar[onestep.Step]
 
     def __getstate__(self) -> dict[str, Any]:
-        # The kept closure does not pickle; it is rebuilt on first use.
-        return {k: v for k, v in self.__dict__.items() if k != "_scalar_fn"}
+        # Only the parameters: what is kept beside them (closures, held values, a period's
+        # curve) is rebuilt on first use.
+        return {f.name: self.__dict__[f.name] for f in parameters(self)}
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         out[...] = self._array(np.arange(start, start + out.shape[0], dtype=np.float64), np)
@@ -148,11 +143,16 @@ class Schedule(metaclass=NodeType):
     def __call__(self, t: Any) -> Any:
         """The value at step ``t``: a float for a scalar, else an array of the input's library."""
         # The adapter calls this every step: plain ints skip the abstract-class checks below.
-        if type(t) is int and 0 <= t <= MAX_INTEGER_STEP:
-            function = self._scalar_fn
-            if function is None:
-                function = self._scalar_function()
-            return float(function(t))
+        if type(t) is int:
+            try:
+                below, held, function = self._step
+            except AttributeError:
+                below, held, function = onestep.keep_step(self)
+            if t < below:  # below <= MAX_INTEGER_STEP + 1
+                if t >= 0:
+                    return function(t)
+            elif held is not None and t <= MAX_INTEGER_STEP:
+                return held
         if isinstance(t, numbers.Real) and not isinstance(t, bool):
             return float(self._scalar_function()(backends.scalar_step(t)))
         if isinstance(t, np.ndarray):
