@@ -2,12 +2,14 @@
 
 ``onestep``'s closures call one function per node; this module writes the same operations, in
 the same order, as the body of a single function: a ``sequence`` or a ``clip`` becomes an
-``if``, a ``shift`` or a ``stretch`` an expression on the step, a constant a literal, a held tail
-or a warm-up's peak a slot computed on first use and kept. A node this module has no template
-for (or one whose class redefines its one-step path) is called through its own one-step
-function, as the closures call it. Templates are keyed by the ``onestep`` closure a class sets
-as its ``_scalar_closure`` (``onestep.TEMPLATES``), so a subclass that inherits both the closure
-and the one-step path is written the same way.
+``if``, a ``shift`` or a ``stretch`` an expression on the step, a held tail or a warm-up's peak a
+slot computed on first use and kept. The source is made of the templates below and generated
+names only: every number of the expression is bound to a name in the function's globals, never
+written into the text, so nothing an expression holds is ever compiled. A node this module has
+no template for (or one whose class redefines its one-step path) is called through its own
+one-step function, as the closures call it. Templates are keyed by the ``onestep`` closure a
+class sets as its ``_scalar_closure`` (``onestep.TEMPLATES``), so a subclass that inherits both
+the closure and the one-step path is written the same way.
 """
 
 from __future__ import annotations
@@ -49,9 +51,8 @@ class Writer:
         return f"{prefix}{self.count}"
 
     def value(self, number: Any) -> str:
-        """``number`` as code: an int or finite float literal, else a name bound to it."""
-        if type(number) is int or (type(number) is float and math.isfinite(number)):
-            return repr(number) if number >= 0 else f"({number!r})"
+        """A name bound to ``number``: no value of the expression is written into the source,
+        which is made of the templates and generated names alone."""
         return self.bind(number, "k")
 
     def bind(self, obj: Any, prefix: str) -> str:
