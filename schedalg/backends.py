@@ -80,6 +80,11 @@ def traced(xp: Any) -> bool:
     return is_jax(xp) or ("torch" in xp.__name__ and torch_compiling())
 
 
+# What a node keeps beside its parameters, rebuilt on first use and never pickled: its one-step
+# functions (onestep), one period of its curve (_periods), whether it runs Python code (_steps).
+KEPT = ("_scalar_fn", "_step", "_period_values", "_steps_run_python")
+
+
 def node_constant(node: Any, name: str, compute: Callable[[], float]) -> float:
     """A number that depends on ``node`` alone (a held tail, a warm-up's peak), computed on first
     use and kept in the node as a plain attribute (``functools.cached_property`` takes a lock

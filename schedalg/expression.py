@@ -71,9 +71,8 @@ class Schedule(metaclass=NodeType):
     _step: ClassVar[onestep.Step]
 
     def __getstate__(self) -> dict[str, Any]:
-        # Only the parameters: what is kept beside them (closures, held values, a period's
-        # curve) is rebuilt on first use.
-        return {f.name: self.__dict__[f.name] for f in parameters(self)}
+        # What is kept beside the parameters is rebuilt on first use (backends.KEPT).
+        return {k: v for k, v in self.__dict__.items() if k not in backends.KEPT}
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         out[...] = self._array(np.arange(start, start + out.shape[0], dtype=np.float64), np)
