@@ -81,8 +81,16 @@ def traced(xp: Any) -> bool:
 
 
 # What a node keeps beside its parameters, rebuilt on first use and never pickled: its one-step
-# functions (onestep), one period of its curve (_periods), whether it runs Python code (_steps).
-KEPT = ("_scalar_fn", "_step", "_period_values", "_steps_run_python")
+# functions (onestep), one period of its curve (_periods), whether it runs Python code (_steps),
+# whether its fill may take two threads and when to try again (_threads).
+KEPT = (
+    "_scalar_fn",
+    "_step",
+    "_period_values",
+    "_steps_run_python",
+    "_threadsafe_tree",
+    "_threads_backoff",
+)
 
 
 def node_constant(node: Any, name: str, compute: Callable[[], float]) -> float:
