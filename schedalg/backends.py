@@ -58,8 +58,16 @@ SCALAR: Any = SimpleNamespace(
 
 
 def pow_(base: Any, exponent: Any, xp: Any) -> Any:
-    """``base ** exponent`` in any namespace (inf on overflow for floats, as arrays do)."""
-    return power(base, exponent) if xp is SCALAR else base**exponent
+    """``base ** exponent`` in any namespace (inf on overflow for floats, as arrays do).
+
+    A number raising a NumPy array goes through ``power``'s loop as an array: for a scalar
+    exponent NumPy squares (``** 2.0``) or takes a square root (``** 0.5``), which differs
+    from libm's ``pow`` (what ``s(t)`` computes) by an ulp at places."""
+    if xp is SCALAR:
+        return power(base, exponent)
+    if xp is np and isinstance(base, np.ndarray) and not isinstance(exponent, np.ndarray):
+        return np.power(base, np.full_like(base, exponent))
+    return base**exponent
 
 
 def is_jax(xp: Any) -> bool:

@@ -188,7 +188,7 @@ class polynomial(Schedule):
         # ``(steps - t) / steps``, not ``1 - t / steps``: exact for integer steps, no cancellation
         # near the end (MMEngine's PolyLR keeps every digit there).
         remaining = xp.where(t < self.steps, (self.steps - clamped) / self.steps, 0.0)
-        return self.end + (1.0 - self.end) * remaining**self.power
+        return self.end + (1.0 - self.end) * pow_(remaining, self.power, xp)
 
     def _fill(self, out: np.ndarray, start: int) -> None:
         fill_then_hold(self, out, start, self.steps)

@@ -227,3 +227,12 @@ def test_curve_peak_memory_is_its_output_plus_a_block() -> None:
         tracemalloc.stop()
     assert values.nbytes == 8 * n
     assert peak <= 2 * values.nbytes, (peak, values.nbytes)
+
+
+@pytest.mark.parametrize("power", [2.0, 0.5, 1.0, 3.0, 0.9])
+def test_polynomial_curves_are_libm_s_power_bit_for_bit(power: float) -> None:
+    # NumPy squares for ``** 2.0`` and takes a square root for ``** 0.5``; s(t), torch's
+    # PolynomialLR and MMEngine's PolyLR compute libm's pow, which differs at places by an ulp.
+    s = sa.polynomial(20_000, power=power)
+    want = scalar_curve(s, 0, 20_001)
+    np.testing.assert_array_equal(s.curve(20_001).view(np.int64), want.view(np.int64))
