@@ -11,19 +11,19 @@ one); ``power`` fills it, since NumPy may take another loop for a scalar exponen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-Fill = Callable[[Any, np.ndarray, int], None]
-
 _ROUNDED = (np.add, np.subtract, np.multiply, np.divide, np.minimum, np.maximum)
 
 
-def folded(operation: np.ufunc, *fields: str) -> Fill:
+def folded(operation: np.ufunc, *fields: str) -> Any:
     """The ``_fill`` of a node whose value is ``operation`` folded over the schedules in
-    ``fields`` (each a schedule or a tuple of them), in order."""
+    ``fields`` (each a schedule or a tuple of them), in order. (Typed ``Any``: assigned in a
+    class body, it is the method ``_fill(self, out, start)``, which a ``Callable`` type cannot
+    name the parameters of.)"""
 
     numbers = operation in _ROUNDED
 
