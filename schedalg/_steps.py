@@ -108,7 +108,7 @@ def _through_curve(
         return None
     try:
         curve = backends.fill_curve(
-            schedule._fill, first, last + 1, np.float64, None, backends.BLOCK
+            schedule._fill, first, last + 1, np.float64, None, backends.BLOCK, schedule
         )
     except Exception:
         return None
