@@ -14,7 +14,7 @@ import numpy as np
 from schedalg import _validate as check
 from schedalg import onestep
 from schedalg._periods import period_values, tile
-from schedalg.backends import array_steps, power, scalar_step, traced
+from schedalg.backends import MAX_INTEGER_STEP, array_steps, power, scalar_step, traced
 from schedalg.expression import Schedule
 from schedalg.node import Child, Clock, Event, param
 
@@ -189,4 +189,8 @@ class shift(Schedule):
         return self.schedule._array(t + self.offset, xp)
 
     def _fill(self, out: np.ndarray, start: int) -> None:
+        if start + self.offset + out.shape[0] > MAX_INTEGER_STEP:
+            # Past 2**53 the array path's float steps round; the curve gives its values.
+            Schedule._fill(self, out, start)
+            return
         self.schedule._fill(out, start + self.offset)
