@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from schedalg import backends
+from schedalg import _threads, backends
 from schedalg.backends import MAX_INTEGER_STEP
-from schedalg.node import NodeType, parameters
+from schedalg.node import distinct_nodes, holds_function
 
 if TYPE_CHECKING:
     from schedalg.expression import Schedule
@@ -40,7 +40,8 @@ def evaluate_numpy(schedule: Schedule, t: np.ndarray) -> np.ndarray:
     """``s(t)`` of a NumPy array: through the curve where that pays, else the array path."""
     # No size threshold: measured, the curve is as cheap as the array path from one step on
     # (each costs one Python call per node; the curve skips the pieces a step is not in).
-    if t.dtype.kind in "iu" and t.size and not runs_python(schedule):
+    # A subclass (np.matrix, a masked array) keeps the array path: its own indexing rules.
+    if type(t) is np.ndarray and t.dtype.kind in "iu" and t.size and not runs_python(schedule):
         flat = t.reshape(-1)
         first, last, consecutive = _extent(flat)
         if first >= 0 and last <= MAX_INTEGER_STEP:  # else the array path raises, in its words
@@ -65,27 +66,9 @@ def runs_python(schedule: Schedule) -> bool:
     callable and not a schedule), kept in the node once found."""
     known: bool | None = schedule.__dict__.get(_CACHE)
     if known is None:
-        known = any(_holds_function(node) for node in _nodes(schedule))
+        known = any(holds_function(node) for node in distinct_nodes(schedule))
         object.__setattr__(schedule, _CACHE, known)
     return known
-
-
-def _nodes(schedule: Schedule) -> list[Any]:
-    found, pending = [], [schedule]
-    while pending:
-        node = pending.pop()
-        found.append(node)
-        pending.extend(child.node for child in node.children())
-    return found
-
-
-def _holds_function(node: Any) -> bool:
-    for field in parameters(node):
-        value = getattr(node, field.name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if callable(item) and not isinstance(type(item), NodeType):
-                return True
-    return False
 
 
 def _extent(flat: np.ndarray) -> tuple[int, int, bool]:
@@ -106,11 +89,12 @@ def _through_curve(
     evaluated)."""
     if not consecutive and last - first + 1 > DENSITY * flat.shape[0]:
         return None
+    _threads.allowed()  # a bad SCHEDALG_THREADS raises here as in curve(), not swallowed below
     try:
         curve = backends.fill_curve(
             schedule._fill, first, last + 1, np.float64, None, backends.BLOCK, schedule
         )
-    except Exception:
+    except (ValueError, TypeError, ArithmeticError):  # what refusing a step raises
         return None
     return curve if consecutive else np.take(curve, flat - first)
 

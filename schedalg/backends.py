@@ -89,11 +89,16 @@ def traced(xp: Any) -> bool:
 
 
 # What a node keeps beside its parameters, rebuilt on first use and never pickled: its one-step
-# functions (onestep), one period of its curve (_periods), whether it runs Python code (_steps),
-# whether its fill may take two threads and when to try again (_threads).
+# functions and what they know of the tree (onestep), its node constants (node_constant), one
+# period of its curve (_periods), whether it runs Python code (_steps), whether its fill may
+# take two threads and when to try again (_threads).
 KEPT = (
+    "_held_value",
+    "_peak_value",
     "_scalar_fn",
     "_step",
+    "_returns_float",
+    "_held_from",
     "_period_values",
     "_steps_run_python",
     "_threadsafe_tree",
@@ -277,6 +282,11 @@ def _block_filler(
 
 
 def evaluate_numpy(evaluate: Evaluate, t: np.ndarray) -> np.ndarray:
+    if isinstance(t, np.ma.MaskedArray):  # a masked step has no value to give: not guessed
+        raise TypeError(
+            "schedule steps must be a plain array, got a masked array; pass t.compressed() "
+            "or np.ma.filled(t, step)"
+        )
     # NumPy turns 0-d results into scalars; the contract is an array of the input's shape.
     return np.asarray(evaluate(array_steps(t, np, np.float64), np))
 

@@ -280,3 +280,23 @@ def test_a_uint64_tensor_step_of_2_to_the_63_or_more() -> None:
     compiled = torch.compile(lambda t: s(t), backend="eager", fullgraph=True)
     values = compiled(steps).numpy()
     assert values[0] == s(1) and np.isnan(values[1])
+
+
+def test_a_masked_array_is_refused() -> None:
+    s = sa.warmup(sa.cosine(100), 10)
+    masked = np.ma.array([1, 2, 3], mask=[0, 1, 0])  # a masked step has no value: refused
+    with pytest.raises(TypeError, match=r"got a masked array; pass t\.compressed\(\)"):
+        s(masked)
+
+
+def test_a_shift_past_2_to_the_53_gives_the_array_path_whatever_ran_before() -> None:
+    # Past 2**53 the array path's float steps round; the curve must not take exact integers
+    # there (nor a kept period's copies, which would depend on an earlier curve).
+    s = sa.shift(sa.cosine_restarts(7, end=1.563), 5)
+    steps = np.arange(2**53 - 2, 2**53 + 1)
+    want = plain(s, steps.astype(np.float64))
+    fresh = s.curve(2**53 - 2, 2**53 + 1)
+    s.curve(0, 100)  # keeps the period
+    assert_same_bits(fresh, want)
+    assert_same_bits(s.curve(2**53 - 2, 2**53 + 1), want)
+    assert_same_bits(s(steps), want)
