@@ -12,10 +12,11 @@ A second thread is used only when all of these hold:
 - ``SCHEDALG_THREADS`` is not ``1`` (read once, at the first curve);
 - the process may run on two CPUs or more, and one of them runs nothing else now;
 - enough blocks remain after the first (``MIN_BLOCKS``) and the first block, filled on the
-  calling thread (which also computes every constant the tree keeps), cost more CPU time than
-  ``MIN_BLOCK_SECONDS``;
-- every node of the tree declares its ``_fill`` safe to run from two threads at once
-  (:func:`thread_safe`);
+  calling thread, cost more CPU time than ``MIN_BLOCK_SECONDS`` (it computes the constants
+  its steps reach; one first reached later, a clip's held value, a period, may be computed by
+  both threads at once: each computes the same value and stores it whole, so either is kept);
+- every node of the tree declares its ``_fill`` safe to run from two threads at once and
+  holds no function of the user's (:func:`thread_safe`);
 - the last time this expression took two threads, they paid: the CPU time both spent over the
   wall time taken was at least ``MIN_GAIN``. Where it was not (blocks whose ufuncs are short,
   so that the threads queue for the GIL between them; a core taken by another process), the
@@ -30,6 +31,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import numpy as np
+
+from schedalg.node import distinct_nodes, holds_function
 
 ENVIRONMENT = "SCHEDALG_THREADS"
 
@@ -109,14 +114,14 @@ def declared_safe(node: Any) -> bool:
 
 
 def thread_safe(schedule: Any) -> bool:
-    """Whether every node of the expression is :func:`declared_safe` (kept in the root)."""
+    """Whether every node of the expression is :func:`declared_safe` and holds no function of
+    the user's (a ``cyclic``'s ``scale_fn``, any callable parameter: it might not be safe from
+    two threads, and holds the GIL anyway), kept in the root."""
     known: bool | None = schedule.__dict__.get("_threadsafe_tree")
     if known is None:
-        known, stack = True, [schedule]
-        while stack and known:
-            node = stack.pop()
-            known = declared_safe(node)
-            stack.extend(child.node for child in node.children())
+        known = all(
+            declared_safe(node) and not holds_function(node) for node in distinct_nodes(schedule)
+        )
         object.__setattr__(schedule, "_threadsafe_tree", known)
     return known
 
@@ -227,6 +232,13 @@ def _work(blocks: _Blocks, fill: Filler, offsets: Sequence[int]) -> None:
             blocks.cpu += spent
 
 
+def _work_under(
+    errors: Any, call: Any, blocks: _Blocks, fill: Filler, offsets: Sequence[int]
+) -> None:
+    with np.errstate(call=call, **errors):
+        _work(blocks, fill, offsets)
+
+
 def share(fill: Filler, other: Filler, offsets: Sequence[int]) -> float:
     """Fill the blocks at ``offsets`` on the calling thread (with ``fill``) and the worker
     (with ``other``); return when both have stopped, with the CPU time they spent over the
@@ -235,7 +247,9 @@ def share(fill: Filler, other: Filler, offsets: Sequence[int]) -> float:
     (every earlier block was taken before it, and each thread finishes the block it holds)."""
     blocks = _Blocks(len(offsets))
     began = time.perf_counter()
-    future = _executor().submit(_work, blocks, other, offsets)
+    # NumPy's error state is the calling context's: the worker fills under the caller's.
+    errors = np.geterr()
+    future = _executor().submit(_work_under, errors, np.geterrcall(), blocks, other, offsets)
     _work(blocks, fill, offsets)
     if not future.cancel():  # not cancelled: it has started, and stops after its block
         future.result()

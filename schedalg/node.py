@@ -313,3 +313,27 @@ def _reword(message: str, signature: inspect.Signature) -> str:
         )
         return f"takes at most {accepted} positional argument{'s' * (accepted != 1)}"
     return message
+
+
+def distinct_nodes(root: Any) -> list[Any]:
+    """Every node of an expression once, the root first: a subtree shared by several parents
+    (``x = sequence(x, x)``) is visited once, not once per path to it."""
+    seen, found, pending = set(), [], [root]
+    while pending:
+        node = pending.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            found.append(node)
+            pending.extend(child.node for child in node.children())
+    return found
+
+
+def holds_function(node: Any) -> bool:
+    """Whether a node holds a Python function given by the user (a callable parameter that is
+    not a schedule: ``from_fn``'s, ``cyclic``'s ``scale_fn``), code it runs as it evaluates."""
+    for field in parameters(node):
+        value = getattr(node, field.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if callable(item) and not isinstance(type(item), NodeType):
+                return True
+    return False

@@ -89,10 +89,15 @@ def keep_step(node: Any) -> Step:
 def returns_float(node: Any) -> bool:
     """Whether the node's one-step function returns a Python float at every step: it is one of
     this module's closures, which compute in floats from float parameters (the validators make
-    numbers floats) and return a float or a child's value, and so is every child's."""
-    if template(node) is None:
-        return False
-    return all(returns_float(child.node) for child in node.children())
+    numbers floats) and return a float or a child's value, and so is every child's. Kept in the
+    node, so a subtree shared by many parents is looked at once."""
+    known: bool | None = node.__dict__.get("_returns_float")
+    if known is None:
+        known = template(node) is not None and all(
+            returns_float(child.node) for child in node.children()
+        )
+        object.__setattr__(node, "_returns_float", known)
+    return known
 
 
 def held_from(node: Any) -> int | None:
@@ -100,8 +105,12 @@ def held_from(node: Any) -> int | None:
     integral or not (a decay past its end, a clip past its end, a sequence in its last piece
     held ...), or None where none is known. Rounding is monotonic, so a child's step computed
     from a parent's step at or past the bound is at or past the child's bound."""
-    rule = _HELD.get(_builder(type(node))) if template(node) is not None else None
-    return None if rule is None else rule(node)
+    known: tuple[int | None] | None = node.__dict__.get("_held_from")  # kept: see returns_float
+    if known is None:
+        rule = _HELD.get(_builder(type(node))) if template(node) is not None else None
+        known = (None if rule is None else rule(node),)
+        object.__setattr__(node, "_held_from", known)
+    return known[0]
 
 
 def _all_held(children: tuple[Any, ...]) -> int | None:

@@ -439,3 +439,39 @@ def test_a_forked_child_makes_its_own_worker(forced: list[int]) -> None:
     os.waitpid(pid, 0)
     os.close(read)
     assert answer == b"1"
+
+
+def test_a_function_of_the_user_s_in_any_node_keeps_one_thread(forced: list[int]) -> None:
+    # cyclic's scale_fn is the user's code, as from_fn's is: never called from two threads.
+    called_on: set[int] = set()
+
+    def scale(x: float) -> float:
+        called_on.add(threading.get_ident())
+        return 1.0
+
+    s = sa.cyclic(0.1, 1.0, 500, scale_fn=scale)
+    assert not _threads.thread_safe(s)
+    with blocks_of(64):
+        s.curve(2000)
+    assert called_on == {threading.get_ident()} and forced == []
+
+
+class errors_seen(recorded):
+    """A node declared safe, recording NumPy's error state in each thread that fills it."""
+
+    _threadsafe_fill: ClassVar[bool] = True
+
+    def _fill(self, out: np.ndarray, start: int) -> None:
+        ERRORS[threading.get_ident()] = np.geterr()["divide"]
+        time.sleep(0.002)  # the other thread has time to take a block
+        out.fill(1.0)
+
+
+ERRORS: dict[int, str] = {}
+
+
+def test_the_worker_fills_under_the_caller_s_numpy_error_state(forced: list[int]) -> None:
+    ERRORS.clear()
+    with np.errstate(divide="raise"):
+        errors_seen().curve(20 * core.BLOCK)
+    assert len(ERRORS) == 2 and set(ERRORS.values()) == {"raise"} and forced == [19]
