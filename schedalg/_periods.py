@@ -32,24 +32,26 @@ def period_values(
     shorter than half the period: the caller fills as it would without reuse).
 
     ``compute(out, start)`` writes the values of steps ``start, start + 1, ...`` into ``out``
-    (a node's ``_fill``). A kept
-    period is stored as the attribute ``name`` of ``node`` (a plain attribute, not a field)."""
+    (a node's ``_fill``). A kept period is stored as the attribute ``name`` of ``node`` (a
+    plain attribute, not a field)."""
     kept: np.ndarray | None = node.__dict__.get(name)
     if kept is not None:
         return kept
     if period <= KEEP and 2 * n >= period:
-        values = np.empty(period, dtype=np.float64)
-        for lo in range(0, period, BLOCK):  # temporaries of a block, whatever the period
-            compute(values[lo : lo + BLOCK], lo)
+        values = _one_period(period, compute)
         values.flags.writeable = False
         object.__setattr__(node, name, values)  # published whole: a reader sees all or nothing
         return values
     if 2 * period <= n:  # a fill longer than two periods that are too long to keep
-        values = np.empty(period, dtype=np.float64)
-        for lo in range(0, period, BLOCK):
-            compute(values[lo : lo + BLOCK], lo)
-        return values
+        return _one_period(period, compute)
     return None
+
+
+def _one_period(period: int, compute: Callable[[np.ndarray, int], None]) -> np.ndarray:
+    values = np.empty(period, dtype=np.float64)
+    for lo in range(0, period, BLOCK):  # temporaries of a block, whatever the period
+        compute(values[lo : lo + BLOCK], lo)
+    return values
 
 
 def tile(out: np.ndarray, start: int, values: np.ndarray, decay: float = 1.0) -> None:

@@ -176,6 +176,9 @@ def clip(w: Writer, node: Any, x: str, out: str, pad: str, depth: int) -> bool:
         w.line(inner, f"{out} = 1.0")
         test = "elif"
     if node.end == math.inf:
+        if not node.begin:  # nothing to test (public construction simplifies this clip away)
+            w.emit(node.schedule, f"({s} - {begin})", out, pad, depth)
+            return True
         w.line(pad, "else:")
         w.emit(node.schedule, f"({s} - {begin})", out, inner, depth)
         return True
@@ -187,7 +190,7 @@ def clip(w: Writer, node: Any, x: str, out: str, pad: str, depth: int) -> bool:
 
 
 def sequence(w: Writer, node: Any, x: str, out: str, pad: str, depth: int) -> bool:
-    if len(node.pieces) > MAX_PIECES:
+    if len(node.pieces) > MAX_PIECES or not node.at:  # one piece: its closure is as fast
         return False
     s, inner, at = w.step(x, pad), pad + "    ", node.at
     for i, piece in enumerate(node.pieces):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 import schedalg as sa
 from benchmarks.expressions import random_expression
-from schedalg import flatstep, onestep
+from schedalg import combinators, flatstep, onestep
 from schedalg.backends import MAX_INTEGER_STEP
 from tests.strategies import expressions
 
@@ -199,3 +200,36 @@ def test_flat_functions_are_kept_and_dropped_when_pickled():
     copy_ = pickle.loads(pickle.dumps(s))
     assert "_step" not in copy_.__dict__ and "_scalar_fn" not in copy_.__dict__
     assert [copy_(t) for t in range(0, 120, 7)] == values
+
+
+def test_a_subtree_shared_by_many_parents_is_looked_at_once(monkeypatch: Any) -> None:
+    calls = []
+    children = sa.cosine.children
+
+    def counted(self: Any) -> Any:
+        calls.append(self)
+        return children(self)
+
+    x = sa.cosine(100)
+    for _ in range(20):  # 2**20 paths from the root to the cosine
+        x = sa.sequence(x, x, at=[10])
+    monkeypatch.setattr(sa.cosine, "children", counted)
+    assert x(5) == sa.cosine(100)(5) and x(10**6) == sa.cosine(100)(100)
+    assert x(np.arange(12)).tolist() == [sa.cosine(100)(t % 10) for t in range(10)] + [
+        sa.cosine(100)(t) for t in (0, 1)
+    ]
+    assert len(calls) <= 50  # a walk per path would be millions
+
+
+def test_clips_and_sequences_that_construction_would_simplify_still_evaluate() -> None:
+    bare = type.__call__(combinators.clip, schedule=sa.cosine(10), begin=0, end=math.inf)
+    one = type.__call__(combinators.sequence, pieces=(sa.cosine(10),), at=())
+    for s in (bare, one):
+        assert [s(t) for t in (0, 3, 20)] == [sa.cosine(10)(t) for t in (0, 3, 20)]
+
+
+def test_pickling_drops_what_a_node_keeps_beside_its_parameters() -> None:
+    fresh = sa.repeat(sa.warmup(sa.cosine(900), 100), 1000) + sa.clip(sa.cosine(50), 10, 40)
+    used = pickle.loads(pickle.dumps(fresh))
+    used(5), used(10**6), used.curve(5000), used(np.arange(3000))  # keeps closures, a period
+    assert pickle.dumps(used) == pickle.dumps(fresh)
