@@ -69,7 +69,9 @@ def random_expression(seed: int, depth: int = 8) -> sa.Schedule:
     return build(depth)
 
 
-class _Writer:
+class Source:
+    """The lines of a written function, its fresh names and the constants bound to them."""
+
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
@@ -79,11 +81,13 @@ class _Writer:
         self.count += 1
         return f"{prefix}{self.count}"
 
-    def constant(self, value: Any) -> str:
-        name = self.name("k")
+    def constant(self, value: Any, prefix: str = "k") -> str:
+        name = self.name(prefix)
         self.constants[name] = value
         return name
 
+
+class _Writer(Source):
     def emit(self, node: sa.Schedule, x: str, out: str, pad: str) -> None:
         """Code that assigns ``node`` at step ``x`` to ``out``."""
         write = self.lines.append

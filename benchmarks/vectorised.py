@@ -17,19 +17,11 @@ from typing import Any
 import numpy as np
 
 import schedalg as sa
+from benchmarks.expressions import Source
 from schedalg import combinators, expression, primitives, timewarps
 
 
-class _ArrayWriter:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.constants: dict[str, Any] = {}
-        self.count = 0
-
-    def name(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
+class _ArrayWriter(Source):
     def line(self, text: str) -> None:
         self.lines.append("    " + text)
 
@@ -50,8 +42,7 @@ class _ArrayWriter:
         elif isinstance(node, primitives.exponential):
             self.line(f"{out} = {node.gamma!r} ** {x}")
         elif isinstance(node, primitives.multistep):
-            milestones = self.name("m")
-            self.constants[milestones] = np.asarray(node.milestones, dtype=np.float64)
+            milestones = self.constant(np.asarray(node.milestones, dtype=np.float64), "m")
             count = f"xp.searchsorted({milestones}, {x}, side='right')"
             self.line(f"{out} = {node.gamma!r} ** {count}")
         else:
