@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 import schedalg as sa
-from schedalg import combinators, expression, primitives, timewarps
+from schedalg.algebra import combinators, expression, timewarps
+from schedalg.curves import primitives
 
 UNARY = ("clip", "warmup", "per_epoch", "shift", "stretch")
 BINARY = ("chain", "add", "sequence")

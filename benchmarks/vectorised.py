@@ -18,7 +18,8 @@ import numpy as np
 
 import schedalg as sa
 from benchmarks.expressions import Source
-from schedalg import combinators, expression, primitives, timewarps
+from schedalg.algebra import combinators, expression, timewarps
+from schedalg.curves import primitives
 
 
 class _ArrayWriter(Source):

@@ -68,7 +68,7 @@ def outputs(name: str) -> tuple[str, str]:
         described = _command("describe", text, "--steps", str(steps))
     else:
         import schedalg
-        from schedalg.analysis import describe
+        from schedalg.analysis.description import describe
 
         schedule = eval(text, vars(schedalg))  # the library's own names only
         described = str(describe(schedule, steps, clock=clock)) + "\n"

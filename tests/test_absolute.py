@@ -1,4 +1,4 @@
-"""Absolute values and multipliers: the schedule says which (schedalg.units), the adapter
+"""Absolute values and multipliers: the schedule says which (schedalg.algebra.units), the adapter
 applies it or refuses; for every torch scheduler class, the adapter driven by from_torch's
 schedules alone (no ``absolute=`` argument) starts where real torch does."""
 
@@ -48,7 +48,7 @@ MAKERS: dict[type, Make] = {
 
 
 def test_every_converted_class_is_covered():
-    from schedalg.torch.classes import CLASSES
+    from schedalg.importers.torch.classes import CLASSES
 
     assert set(MAKERS) == set(CLASSES)
 

@@ -1,4 +1,4 @@
-"""``s(array)`` through the curve and CPU torch tensors through NumPy (``schedalg._steps``).
+"""``s(array)`` through the curve and CPU torch tensors through NumPy (``schedalg.engine.steps``).
 
 The fast paths must give the array path's values bit for bit, with its dtype, shape and errors:
 every comparison here is against the array path called directly
@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg import _steps, backends
+from schedalg.engine import backends
+from schedalg.engine import steps as _steps
 from tests.strategies import expressions
 
 torch = pytest.importorskip("torch")

@@ -15,7 +15,7 @@ import pytest
 
 import schedalg as sa
 from schedalg.cli import main
-from schedalg.text import to_dict
+from schedalg.forms.data import to_dict
 
 DATA = Path(__file__).parent / "data"
 EXPR = "warmup(cosine(9000), 1000, start=0.01)"
@@ -219,7 +219,7 @@ def test_describe_and_check_output(capsys):
 
 
 def test_config_input(capsys, tmp_path):
-    pytest.importorskip("schedalg.mmengine.configfile")
+    pytest.importorskip("schedalg.importers.mmengine.configfile")
     config = tmp_path / "schedule.py"
     config.write_text(
         "param_scheduler = [\n"
@@ -340,7 +340,7 @@ def test_config_errors_name_the_file_once(tmp_path, capsys):
 
 
 def test_config_base_values_from_the_optimizer_and_the_command_line(capsys, tmp_path):
-    pytest.importorskip("schedalg.mmengine.configfile")
+    pytest.importorskip("schedalg.importers.mmengine.configfile")
     config = tmp_path / "poly.py"
     scheduler = (
         "param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=100,"

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.clocks import runs_of
+from schedalg.curves.clocks import runs_of
 
 SEQ = 4096
 

@@ -14,9 +14,9 @@ import torch
 from torch._dynamo.testing import CompileCounter
 
 import schedalg as sa
-from schedalg import backends
-from schedalg.metric import bind
-from schedalg.node import registered
+from schedalg.core.node import registered
+from schedalg.curves.metric import bind
+from schedalg.engine import backends
 from schedalg.torch import Scheduler
 
 # Nodes whose values come from Python code run per step, from metrics or from a table scanned in
@@ -52,7 +52,7 @@ EXPRESSIONS = [
 
 
 def _nodes(schedule: sa.Schedule) -> set[str]:
-    from schedalg.tree import nodes
+    from schedalg.algebra.tree import nodes
 
     return {type(n).__name__ for n in nodes(schedule)}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from schedalg.cli import main
-from schedalg.mmengine.hooks import from_hook
+from schedalg.importers.mmengine.hooks import from_hook
 
 
 def hook_values(kw: dict, length: int, epochs: int, lr: float, momentum: float):

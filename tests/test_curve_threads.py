@@ -1,4 +1,5 @@
-"""Curves filled on two threads (``schedalg._threads``): the same bits as on one, and the gate.
+"""Curves filled on two threads (``schedalg.engine.threads``): the same bits as on one, and the
+gate.
 
 The gate's measured thresholds (blocks left, the first block's cost, a free CPU) are forced open
 here, with tiny blocks, so that short random curves cross many blocks and both threads fill
@@ -22,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-import schedalg.expression as core
-from schedalg import _threads
-from schedalg.node import param, registered
+import schedalg.algebra.expression as core
+from schedalg.core.node import param, registered
+from schedalg.engine import threads as _threads
 from tests.strategies import expressions, gentle_factor
 
 SHARED_BY: list[int] = []  # the threads that handed blocks to the worker

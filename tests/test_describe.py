@@ -8,7 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.analysis import CheckWarning, check, describe, events
+from schedalg.algebra.tree import events
+from schedalg.analysis.checks import CheckWarning, check
+from schedalg.analysis.description import describe
 from tests.strategies import expressions
 
 CODES = {

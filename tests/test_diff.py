@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg import constant, cosine, diffing, linear, sequence, warmup
+from schedalg import constant, cosine, linear, sequence, warmup
+from schedalg.analysis import diffing
 from schedalg.cli import main
 from tests.strategies import expressions
 

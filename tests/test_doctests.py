@@ -9,24 +9,24 @@ import importlib
 import pytest
 
 import schedalg as sa
-from schedalg.node import registered
+from schedalg.core.node import registered
 
 NODE_MODULES = [
     "schedalg",
-    "schedalg.expression",
-    "schedalg.primitives",
-    "schedalg.phases",
-    "schedalg.perturbation",
-    "schedalg.recurrence",
-    "schedalg.cycles",
-    "schedalg.functions",
-    "schedalg.combinators",
-    "schedalg.timewarps",
-    "schedalg.arithmetic",
-    "schedalg.metric",
-    "schedalg.units",
-    "schedalg.integers",
-    "schedalg.clocks",
+    "schedalg.algebra.expression",
+    "schedalg.curves.primitives",
+    "schedalg.curves.phases",
+    "schedalg.curves.perturbation",
+    "schedalg.curves.recurrence",
+    "schedalg.curves.cycles",
+    "schedalg.curves.functions",
+    "schedalg.algebra.combinators",
+    "schedalg.algebra.timewarps",
+    "schedalg.algebra.arithmetic",
+    "schedalg.curves.metric",
+    "schedalg.algebra.units",
+    "schedalg.curves.integers",
+    "schedalg.curves.clocks",
 ]
 
 

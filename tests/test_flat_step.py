@@ -1,6 +1,7 @@
-"""``s(t)``'s one step, written as one flat function (``schedalg.flatstep``) with its held tail
+"""``s(t)``'s one step, written as one flat function (``schedalg.engine.flatstep``) with its held
+tail
 (``onestep.keep_step``), gives the values of the plain paths bit for bit: each node's
-``_scalar``, the closures of ``schedalg.onestep`` composed node by node, and the array path.
+``_scalar``, the closures of ``schedalg.engine.onestep`` composed node by node, and the array path.
 A node's constants are computed once; nodes it has no template for are called as they are."""
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from hypothesis import strategies as st
 
 import schedalg as sa
 from benchmarks.expressions import random_expression
-from schedalg import combinators, flatstep, onestep
-from schedalg.backends import MAX_INTEGER_STEP
+from schedalg.algebra import combinators
+from schedalg.engine import flatstep, onestep
+from schedalg.engine.backends import MAX_INTEGER_STEP
 from tests.strategies import expressions
 
 

@@ -444,7 +444,7 @@ def test_not_a_scheduler():
 
 
 def test_every_torch_scheduler_class_has_one_entry():
-    from schedalg.torch.classes import CLASSES
+    from schedalg.importers.torch.classes import CLASSES
 
     public = {
         c

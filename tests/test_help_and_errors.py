@@ -15,8 +15,8 @@ import pytest
 
 import schedalg as sa
 from schedalg.cli import main
-from schedalg.node import FOREIGN_NAMES, registered
-from schedalg.text import ParseError
+from schedalg.core.node import FOREIGN_NAMES, registered
+from schedalg.forms.data import ParseError
 
 
 def call(capsys, *args: str) -> tuple[int, str, str]:

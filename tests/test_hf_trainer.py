@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import schedalg as sa
-from schedalg.horizon import total
+from schedalg.algebra.horizon import total
 from schedalg.torch import Scheduler
 
 transformers = pytest.importorskip("transformers")

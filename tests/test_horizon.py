@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 import schedalg as sa
 from schedalg import cosine, parse, placeholder, sequence, total, warmup
+from schedalg.algebra import horizon
+from schedalg.algebra.horizon import UnboundError, bind_held, read_quantity
 from schedalg.cli import main
-from schedalg.horizon import UnboundError, bind_held, read_quantity
+from schedalg.forms.text import ParseError
 
 
 def _roundtrips(s):
@@ -127,7 +129,7 @@ def test_partial_binding_and_bind_held():
 
 
 def test_text_refuses_builtins_and_read_quantity_refuses_code():
-    with pytest.raises(sa.text.ParseError, match="not allowed"):
+    with pytest.raises(ParseError, match="not allowed"):
         parse("cosine(len)")
     with pytest.raises(ValueError, match="not a step count"):
         read_quantity("__import__('os')")
@@ -152,7 +154,7 @@ def test_command_line_set_binds(capsys):
 
 
 def test_the_module_s_examples_run():
-    result = doctest.testmod(sa.horizon, verbose=False, report=True)
+    result = doctest.testmod(horizon, verbose=False, report=True)
     assert result.failed == 0 and result.attempted > 0
 
 

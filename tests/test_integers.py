@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.integers import is_integral
+from schedalg.curves.integers import is_integral
 
 pytest.importorskip("megatron.core.num_microbatches_calculator")
 from megatron.core.num_microbatches_calculator import RampupBatchsizeNumMicroBatchesCalculator

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import schedalg as sa
-from schedalg.horizon import UnboundError, total
+from schedalg.algebra.horizon import UnboundError, total
 from schedalg.torch import Scheduler
 
 pl = pytest.importorskip("lightning.pytorch")

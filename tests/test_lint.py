@@ -1,4 +1,5 @@
-"""The tree stays ruff- and mypy-clean: lint, format and types are checked with the tests."""
+"""The tree stays ruff- and mypy-clean and keeps its layers: lint, format, types and the import
+contract (``[tool.importlinter]`` in pyproject.toml) are checked with the tests."""
 
 import importlib.util
 import subprocess
@@ -30,6 +31,41 @@ def test_mypy():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contract():
+    """The layers import only downwards, no module circle, no layer imports a face."""
+    if importlib.util.find_spec("importlinter") is None:
+        pytest.skip("import-linter is not installed (it comes with the test extra)")
+    result = subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_the_import_contract_sees_an_import_inside_a_function():
+    """The contract is checked on imports anywhere in a module, so a call-time import upwards
+    (``Schedule.plot`` once imported the plot module when called) breaks it."""
+    grimp = pytest.importorskip("grimp", reason="import-linter comes with the test extra")
+    graph = grimp.build_graph("schedalg")
+    details = graph.get_import_details(
+        importer="schedalg.cli.commands", imported="schedalg.analysis.plot"
+    )
+    assert details, "cli.commands imports the plot module inside a function"
+    assert not graph.find_modules_that_directly_import("schedalg")
+    upward = graph.find_illegal_dependencies_for_layers(
+        layers=["schedalg.analysis", "schedalg.algebra"], containers=set()
+    )
+    assert not upward
+    graph.add_import(importer="schedalg.algebra.expression", imported="schedalg.analysis.plot")
+    upward = graph.find_illegal_dependencies_for_layers(
+        layers=["schedalg.analysis", "schedalg.algebra"], containers=set()
+    )
+    assert upward
 
 
 def test_complexity():

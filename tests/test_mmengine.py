@@ -485,7 +485,7 @@ def test_interleaving_refusal_is_real():
     )
 )
 def test_reduce_on_plateau_through_the_metric_driven_node(cfg, metrics):
-    from schedalg.metric import bind, plateaus
+    from schedalg.curves.metric import bind, plateaus
 
     loop = dict(epoch_length=3, max_epochs=9)
     want = simulate([cfg], metrics=metrics, **loop)

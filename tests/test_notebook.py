@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import schedalg as sa
+from schedalg.analysis import plot
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg", force=True)
@@ -57,8 +58,8 @@ def test_plot_of_a_plateau_holds_it_and_says_so():
 def test_the_inline_picture_is_a_png():
     data = sa.warmup(sa.cosine(900), 100)._repr_png_()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sa.plot.display_steps(sa.warmup(sa.cosine(900), 100)) == 1250
-    assert sa.plot.display_steps(sa.constant(0.5)) == 1000
+    assert plot.display_steps(sa.warmup(sa.cosine(900), 100)) == 1250
+    assert plot.display_steps(sa.constant(0.5)) == 1000
 
 
 def test_the_inline_picture_never_breaks_the_repr(monkeypatch):

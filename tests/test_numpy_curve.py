@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schedalg as sa
-import schedalg.expression as core
+import schedalg.algebra.expression as core
 from tests.strategies import expressions
 
 # Scalar and curve share their formulas; fast paths (slices, angle addition) may differ by a few

@@ -206,7 +206,7 @@ def test_peers_timm_refused(name: str) -> None:
         assert optimizer.param_groups[0]["lr"] == 0.0
         fresh = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
         train_py = ts.PlateauLRScheduler(fresh, patience_t=2, decay_rate=0.5)
-    from schedalg.metric import bind, plateaus
+    from schedalg.curves.metric import bind, plateaus
 
     (node,) = plateaus(schedule)
     state = node.initial()

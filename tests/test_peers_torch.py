@@ -17,7 +17,7 @@ import torch
 from torch.optim import lr_scheduler as L
 
 import schedalg as sa
-from schedalg.metric import bind, plateau
+from schedalg.curves.metric import bind, plateau
 from schedalg.torch import Scheduler, from_torch
 from tests.torch_helpers import tol
 

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-import schedalg.expression as core
-from schedalg import _periods, timewarps
-from schedalg.backends import BLOCK, power
+import schedalg.algebra.expression as core
+from schedalg.algebra import timewarps
+from schedalg.engine import periods as _periods
+from schedalg.engine.backends import BLOCK, power
 from tests.strategies import expressions
 
 KEEP = _periods.KEEP

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch.optim import lr_scheduler as L
 
 import schedalg as sa
-from schedalg.metric import bind, bound_plateau, plateau, plateaus
+from schedalg.curves.metric import bind, bound_plateau, plateau, plateaus
 from schedalg.torch import Scheduler, from_torch
 from tests.torch_helpers import optimizer
 

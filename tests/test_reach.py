@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.backends import ieee_power
-from schedalg.text import ParseError, from_dict, parse, to_dict
+from schedalg.engine.backends import ieee_power
+from schedalg.forms.data import ParseError, from_dict, to_dict
+from schedalg.forms.text import parse
 
 torch = pytest.importorskip("torch")
 

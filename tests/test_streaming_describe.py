@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg import scan
-from schedalg.analysis import check, describe
+from schedalg.analysis import scan
+from schedalg.analysis.checks import check
+from schedalg.analysis.description import describe
 from schedalg.cli import main
 from tests.expected_cases import CASES, HERE, outputs
 from tests.strategies import expressions
@@ -174,7 +175,7 @@ def test_command_line_below(capsys):
 
 
 def test_streamed_step_cap():
-    from schedalg.analysis import MAX_STEPS, MAX_STREAMED_STEPS
+    from schedalg.analysis.description import MAX_STEPS, MAX_STREAMED_STEPS
 
     assert MAX_STREAMED_STEPS > MAX_STEPS
     with pytest.raises(ValueError, match=r"describe\(\): steps must be at most 10000000000"):

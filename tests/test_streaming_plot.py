@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schedalg import cosine, multistep, plot, warmup
+from schedalg import cosine, multistep, warmup
+from schedalg.analysis import plot
 from schedalg.cli import main
 
 EXPECTED = Path(__file__).parent / "data" / "expected" / "plots"

@@ -15,15 +15,15 @@ from hypothesis import strategies as st
 
 import schedalg as sa
 from schedalg import register
-from schedalg.text import (
+from schedalg.forms.data import (
     MAX_DEPTH,
     ParseError,
     SerializationError,
     fingerprint,
     from_dict,
-    parse,
     to_dict,
 )
+from schedalg.forms.text import parse
 from tests.strategies import (
     expressions,
     gentle_factor,
@@ -102,7 +102,7 @@ def test_fingerprint_is_pinned_and_process_independent():
     expected = fingerprint(schedule)
     # The same in a fresh interpreter with a different hash seed.
     code = (
-        "import schedalg as sa; from schedalg.text import fingerprint; "
+        "import schedalg as sa; from schedalg.forms.text import fingerprint; "
         "print(fingerprint(sa.warmup(sa.cosine(900, end=0.1), 100, start=0.001)))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -424,7 +424,7 @@ def test_from_dict_refuses_deep_nesting():
 
 
 def test_library_nodes_outside_the_core_join_the_registry():
-    metric = pytest.importorskip("schedalg.metric")
+    metric = pytest.importorskip("schedalg.curves.metric")
     schedule = sa.warmup(metric.plateau(patience=3, mode="max"), 10)
     data = json.loads(json.dumps(to_dict(schedule)))
     assert data["schedule"]["schedule"] == {"type": "plateau", "patience": 3, "mode": "max"}

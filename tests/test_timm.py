@@ -26,7 +26,7 @@ import pytest
 import torch
 
 from schedalg import from_dict, parse, to_dict
-from schedalg.metric import bind, plateaus
+from schedalg.curves.metric import bind, plateaus
 from schedalg.timm import CLASSES, SCHEDS, from_timm
 from schedalg.torch import Scheduler
 from tests.timm_loader import timm_scheduler
@@ -257,7 +257,7 @@ def test_every_sched_name_is_covered() -> None:
     names = {o.get("sched", "cosine") for o in V2_CASES}
     assert names | {"plateau"} == set(SCHEDS)
     parameters = inspect.signature(ts.create_scheduler_v2).parameters
-    from schedalg.timm import _V2
+    from schedalg.importers.timm import _V2
 
     assert {k: p.default for k, p in parameters.items() if k != "optimizer"} == _V2
 

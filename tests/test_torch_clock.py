@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import schedalg as sa
-from schedalg.horizon import UnboundError, total
+from schedalg.algebra.horizon import UnboundError, total
 from schedalg.torch import Scheduler
 
 S = sa.warmup(sa.cosine(20), 5, start=0.1)

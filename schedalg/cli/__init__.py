@@ -3,7 +3,7 @@ the curve of an expression or of an MMEngine-style ``param_scheduler`` config; l
 constructors and explain one; diff two schedules (``schedalg diff A B --steps N``).
 
 Every input is either an expression in the library's own syntax (read by the safe
-:func:`schedalg.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``, or an
+:func:`schedalg.forms.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``, or an
 MMEngine-style ``.py``/``.json`` config (read as data by :mod:`schedalg.mmengine`, no code run).
 User errors print one line on stderr and exit with status 2; ``check`` exits 1 when it warns,
 ``diff`` when the schedules differ.
@@ -12,6 +12,7 @@ User errors print one line on stderr and exit with status 2; ``check`` exits 1 w
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -47,12 +48,18 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Any) ->
     return commands[args.command](args, out)
 
 
+def _version() -> str:
+    """The installed distribution's version (a source tree run without installing has none)."""
+    try:
+        return importlib.metadata.version("schedalg")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 check warned, 2 user error)."""
-    from schedalg import __version__
-
     try:
-        parser = build_parser(__version__, extra=(diffing.add_parser,))
+        parser = build_parser(_version(), extra=(diffing.add_parser,))
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         return _run(parser, args, sys.stdout)
     except UserError as error:

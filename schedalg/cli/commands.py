@@ -11,15 +11,16 @@ from typing import Any
 
 import numpy as np
 
+from schedalg.algebra.expression import Schedule
 from schedalg.cli.inputs import gather
 from schedalg.cli.parser import UserError
-from schedalg.expression import Schedule
 
 
 def plot(args: argparse.Namespace, out: Any) -> int:
-    """Both pictures read each curve once, in pieces of ``schedalg.plot.CHUNK`` steps, keeping
+    """Both pictures read each curve once, in pieces of ``schedalg.analysis.plot.CHUNK`` steps,
+    keeping
     only what the picture draws: the memory does not grow with ``--steps``."""
-    from schedalg import plot as pictures
+    from schedalg.analysis import plot as pictures
     from schedalg.cli.exporting import pieces
 
     schedules = gather(args)
@@ -47,7 +48,7 @@ Series = list[tuple[str, Iterator[np.ndarray]]]
 
 def _boundaries(schedules: list[Schedule], steps: int) -> list[int]:
     """The steps inside the run that any of the expressions marks."""
-    from schedalg.tree import events
+    from schedalg.algebra.tree import events
 
     marked = {e.step for s in schedules for e in events(s, steps)}
     return sorted(step for step in marked if 0 < step < steps)
@@ -62,7 +63,7 @@ def _plot_terminal(
     log: bool,
     out: Any,
 ) -> None:
-    from schedalg.plot import text_plot
+    from schedalg.analysis.plot import text_plot
 
     try:
         drawn = text_plot(
@@ -90,7 +91,7 @@ def _plot_image(
             "writing an image needs matplotlib: pip install 'schedalg[plot]' "
             "(or leave out -o for a terminal plot)"
         ) from None
-    from schedalg.plot import drawable, envelopes, save_png
+    from schedalg.analysis.plot import drawable, envelopes, save_png
 
     path = _image_path(output)
     shown = envelopes(series, steps)
@@ -133,7 +134,7 @@ def _image_path(output: str) -> str:
 
 
 def describe(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.analysis import describe
+    from schedalg.analysis.description import describe
 
     for index, (label, schedule) in enumerate(gather(args)):
         if index:
@@ -145,7 +146,7 @@ def describe(args: argparse.Namespace, out: Any) -> int:
 
 
 def check(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.analysis import check
+    from schedalg.analysis.checks import check
 
     status = 0
     for label, schedule in gather(args):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from schedalg.backends import MAX_INTEGER_STEP
+from schedalg.algebra.expression import Schedule
 from schedalg.cli.inputs import bound, evaluating, load
 from schedalg.cli.parser import UserError, input_options, positive
-from schedalg.expression import Schedule
+from schedalg.engine.backends import MAX_INTEGER_STEP
 
 __all__ = ["add_parser", "diff"]
 
@@ -54,7 +54,7 @@ def _pairs(
 
 
 def diff(args: argparse.Namespace, out: Any) -> int:
-    from schedalg.diffing import diff as compare
+    from schedalg.analysis.diffing import diff as compare
 
     values = dict(args.set)
     loaded = [

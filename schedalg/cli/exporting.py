@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from schedalg.algebra.expression import Schedule
 from schedalg.cli.inputs import evaluating, gather
 from schedalg.cli.parser import FORMATS, UserError
-from schedalg.expression import Schedule
 
 # Steps per piece when streaming an export: the curve and its text never exist whole in memory.
 _EXPORT_CHUNK = 1 << 16

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from schedalg.algebra.expression import Schedule
 from schedalg.cli.parser import UserError
-from schedalg.expression import Schedule
 
 DATA_SUFFIXES = (".json", ".yaml", ".yml")
 Labelled = list[tuple[str, Schedule]]
@@ -61,7 +61,7 @@ def _is_hf(data: Mapping[str, Any]) -> bool:
 
 
 def _load_hf(data: Mapping[str, Any], base: Mapping[str, float]) -> Labelled:
-    from schedalg.hf import from_training_arguments
+    from schedalg.importers.hf import from_training_arguments
 
     multiplier = from_training_arguments(data)
     lr = base.get("lr", data.get("learning_rate", 5e-5))
@@ -79,7 +79,7 @@ def _is_deepspeed(data: Mapping[str, Any]) -> bool:
 
 
 def _load_deepspeed(data: Mapping[str, Any], base: Mapping[str, float]) -> Labelled:
-    from schedalg.deepspeed import from_deepspeed
+    from schedalg.importers.deepspeed import from_deepspeed
 
     found = from_deepspeed(data, lr=base.get("lr"))
     out: Labelled = []
@@ -99,7 +99,7 @@ def _is_keras(data: Mapping[str, Any]) -> bool:
 
 
 def _load_keras(data: Mapping[str, Any], base: Mapping[str, float]) -> Labelled:
-    from schedalg.keras import from_keras
+    from schedalg.importers.keras import from_keras
 
     return [("lr", from_keras(dict(data)))]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from schedalg.algebra.expression import Schedule
 from schedalg.cli.formats import DATA_SUFFIXES, read_data, recognise
 from schedalg.cli.parser import UserError
-from schedalg.expression import Schedule
 
 
 def _is_file_like(text: str) -> bool:
@@ -33,8 +33,9 @@ def load(
 ) -> tuple[list[tuple[str, Schedule]], int | None]:
     """The labelled schedules an input names (one for an expression, one per parameter for a
     config) and the run's length in iterations where a config's ``train_cfg`` gives it."""
-    from schedalg.combinators import per_epoch
-    from schedalg.text import ParseError, from_dict, parse
+    from schedalg.algebra.combinators import per_epoch
+    from schedalg.forms.data import ParseError, from_dict
+    from schedalg.forms.text import parse
 
     if not _is_file_like(text):
         try:
@@ -69,7 +70,7 @@ def _load_config(
     config_root: str | None,
 ) -> tuple[list[tuple[str, Schedule]], int | None]:
     try:
-        from schedalg import mmengine
+        from schedalg.importers.mmengine import convert as mmengine
     except ImportError:
         raise UserError(
             f"cannot read the config {path}: this installation has no schedalg.mmengine"
@@ -115,8 +116,8 @@ def _absolute(schedule: Schedule, base: float | None) -> Schedule:
     """The parameter's own values where its base value is known, else the multiplier."""
     if base is None:
         return schedule
-    from schedalg import chain, constant
-    from schedalg.units import absolute
+    from schedalg.algebra.expression import chain, constant
+    from schedalg.algebra.units import absolute
 
     return absolute(chain(constant(base), schedule))
 
@@ -134,8 +135,8 @@ def _from_hook(
     path: str, settings: dict[str, Any], epoch_length: int | None, base: dict[str, float]
 ) -> tuple[list[tuple[str, Schedule]], int | None]:
     """The schedule of a scheduler hook (``default_hooks.param_scheduler``)."""
-    from schedalg.mmengine import loop_arguments
-    from schedalg.mmengine.hooks import HOOKS, from_hook
+    from schedalg.importers.mmengine.convert import loop_arguments
+    from schedalg.importers.mmengine.hooks import HOOKS, from_hook
 
     hook = settings["hook"]
     kind = str(hook.get("type")).rsplit(".", 1)[-1]
@@ -178,7 +179,7 @@ def _config_errors(path: str) -> Iterator[None]:
 
 
 def _needs_epochs(entries: Any) -> bool:
-    from schedalg.mmengine.specs import check_types
+    from schedalg.importers.mmengine.specs import check_types
 
     # A misspelt type is reported before the missing --epoch-length: it is what a user fixes first.
     check_types(entries)
@@ -218,7 +219,7 @@ def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
 def bound(found: list[tuple[str, Schedule]], values: dict[str, int]) -> list[tuple[str, Schedule]]:
     """The schedules with the ``--set`` placeholders bound; a name no input holds, or a
     placeholder left unbound, is a user error."""
-    from schedalg.horizon import bind_held, placeholders
+    from schedalg.algebra.horizon import bind_held, placeholders
 
     held = {name for _, s in found for name in placeholders(s)}
     for name in values:
@@ -239,7 +240,7 @@ def bound(found: list[tuple[str, Schedule]], values: dict[str, int]) -> list[tup
 
 def _value_name(found: list[tuple[str, Schedule]]) -> str:
     """The y axis: the parameter's name when every curve is that parameter's own values."""
-    from schedalg.units import is_absolute
+    from schedalg.algebra.units import is_absolute
 
     names = {label.rsplit(": ", 1)[-1] for label, _ in found}
     if len(names) == 1 and all(is_absolute(s) for _, s in found):

@@ -183,7 +183,7 @@ def build_parser(
     version: str, extra: Sequence[Callable[[Any], None]] = ()
 ) -> argparse.ArgumentParser:
     """The parser; each of ``extra`` adds a subcommand to the subparsers."""
-    from schedalg.analysis import MAX_STREAMED_STEPS
+    from schedalg.analysis.description import MAX_STREAMED_STEPS
 
     parser = _Parser(
         prog="schedalg",

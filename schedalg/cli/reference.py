@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from schedalg.cli.parser import UserError
-from schedalg.node import nearest, registered
+from schedalg.core.node import nearest, registered
 
 
 def summary(cls: type) -> str:
