@@ -75,8 +75,10 @@ OLD_STYLE = {
         "train_cfg = dict(max_epochs=max_epochs)\n"
         "backbone = _base_.model['backbone'].depth + 1\n",
         "configs/_base_/schedule.py": SCHEDULE,
+        # sys, built into every Python: MMEngine takes a config importing math for a new-style
+        # (lazy-import) one where math lies outside sys.executable's tree, as in a virtualenv.
         "configs/_base_/model.py": "model_cfg = dict(depth=18)\nmodel_depth = 18\n"
-        "import math\n"
+        "import sys\n"
         "name = '{{ fileBasenameNoExtension }}' + '{{fileExtname}}'\n",
     },
     "arithmetic_and_statements": {
