@@ -528,3 +528,11 @@ def test_fingerprint_of_large_integral_values_follows_equality(big, where):
         assert (other == sa.constant(as_float)) == (
             fingerprint(other) == fingerprint(sa.constant(as_float))
         )
+
+
+def test_clamp_parses_as_the_expression_it_builds():
+    # clamp is a function, not a node class: parse crashed with dataclasses' TypeError.
+    text = "0.5 * clamp(inverse_sqrt(10), 0.1, 1.0)"
+    s = sa.parse(text)
+    assert s == 0.5 * sa.clamp(sa.inverse_sqrt(10), 0.1, 1.0)
+    assert sa.parse(repr(s)) == s

@@ -58,8 +58,9 @@ def _constructors() -> dict[str, Any]:
 
 
 def _holds_function(cls: Any) -> bool:
-    """A node with a required Python-function parameter (``from_fn``, ``cumulative``)."""
-    return any(
+    """A node with a required Python-function parameter (``from_fn``, ``cumulative``); ``clamp``
+    is a function building nodes, with no parameters of its own to look at."""
+    return dataclasses.is_dataclass(cls) and any(
         getattr(declared(f).validator, "holds_function", False) and f.default is dataclasses.MISSING
         for f in parameters(cls)
     )
