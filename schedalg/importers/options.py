@@ -24,7 +24,9 @@ def pick(fn: str, what: str, name: object, table: Iterable[str]) -> str:
     raise ValueError(f"{fn}(): unknown {what} {name!r}{hint} (known: {', '.join(names)})")
 
 
-def options(fn: str, owner: str, given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict:
+def options(
+    fn: str, owner: str, given: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> dict[str, Any]:
     """``defaults`` updated by ``given``; an option ``owner`` does not take is a ValueError with
     the nearest option's name, and a required one (default ``...``) missing is a TypeError."""
     if not isinstance(given, Mapping):

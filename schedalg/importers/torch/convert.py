@@ -23,7 +23,7 @@ from schedalg.importers.torch.state import resumed_at, steps_taken
 from schedalg.importers.torch.table import LrCheck, TorchClass, entries_in, find, lookup
 
 
-class TorchSchedules(Mapping):
+class TorchSchedules(Mapping[str, Any]):
     """What ``from_torch`` returns: the schedules, ready for ``Scheduler(optimizer, **result)``.
 
     ``lr`` (and ``momentum`` where torch cycles it) is one ``Schedule`` when every param group
