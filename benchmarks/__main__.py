@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--quick]``: one run, one table of medians and ratios."""
+"""``python -m benchmarks [--quick]``: one run, one table of medians and ratios. Curves are
+timed on one thread unless run with ``SCHEDALG_THREADS=2`` (the second thread is opt-in)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(f"python {platform.python_version()} on {platform.machine()}, {_cpu()}")
     print(f"load average before: {_load()} ({os.cpu_count()} CPUs)")
+    print(f"curves: SCHEDALG_THREADS={os.environ.get('SCHEDALG_THREADS') or '1'}")
     rows = run(quick=args.quick)
     print(report(rows))
     print(legend())

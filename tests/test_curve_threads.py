@@ -1,16 +1,14 @@
-"""Curves filled on two threads (``schedalg.engine.threads``): the same bits as on one, and the
-gate.
+"""Curves filled on two threads (``schedalg.engine.threads``): the same bits as on one, and when
+a curve takes the second thread (``SCHEDALG_THREADS=2``, enough blocks, a thread-safe tree).
 
-The gate's measured thresholds (blocks left, the first block's cost, a free CPU) are forced open
-here, with tiny blocks, so that short random curves cross many blocks and both threads fill
-them; each test that relies on both threads running checks that they did.
+Most tests force the setting on and the blocks-left threshold open, with tiny blocks, so that
+short random curves cross many blocks; the caller then waits for the worker to take a block, so
+that both threads fill whatever the machine's load, and no test depends on timing.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,21 +31,30 @@ SHARED_BY: list[int] = []  # the threads that handed blocks to the worker
 
 @pytest.fixture
 def forced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every curve of two blocks or more is shared; returns the list of blocks counts shared."""
+    """Every curve of two blocks or more is shared; returns the list of blocks counts shared.
+    Where two blocks or more are shared, the caller's first waits until the worker has taken
+    one, so that both threads fill however late the worker is scheduled."""
     shared: list[int] = []
     share = _threads.share
     SHARED_BY.clear()
 
-    def counting(fill: Any, other: Any, offsets: Any) -> float:
+    def counting(fill: Any, other: Any, offsets: Any) -> None:
         shared.append(len(offsets))
         SHARED_BY.append(threading.get_ident())
-        return share(fill, other, offsets)
+        started = threading.Event()
+
+        def on_worker(offset: int) -> None:
+            started.set()
+            other(offset)
+
+        def on_caller(offset: int) -> None:
+            if len(offsets) > 1:
+                started.wait(60)  # bounded: a worker that never runs fails the test, not hangs
+            fill(offset)
+
+        share(on_caller, on_worker, offsets)
 
     monkeypatch.setattr(_threads, "MIN_BLOCKS", 0)
-    monkeypatch.setattr(_threads, "MIN_BLOCK_SECONDS", 0.0)
-    monkeypatch.setattr(_threads, "MIN_GAIN", 0.0)
-    monkeypatch.setattr(_threads, "cpus", lambda: 2)
-    monkeypatch.setattr(_threads, "free_cpus", lambda: 1)
     monkeypatch.setattr(_threads, "_setting", (True, ""))
     monkeypatch.setattr(_threads, "share", counting)
     return shared
@@ -223,73 +230,58 @@ def test_the_decision_is_kept_in_the_expression() -> None:
     assert not _threads.thread_safe(sa.cosine(100) * undeclared())
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"MIN_BLOCKS": 10**9},  # too few blocks left
-        {"MIN_BLOCK_SECONDS": 1.0},  # the first block too cheap
-        {"free_cpus": lambda: 0},  # no CPU free now
-        {"cpus": lambda: 1},  # one CPU
-    ],
-    ids=["blocks", "cost", "busy", "one-cpu"],
-)
-def test_each_gate_keeps_one_thread(
-    forced: list[int], threads: set[int], monkeypatch: pytest.MonkeyPatch, change: dict[str, Any]
-) -> None:
-    for name, value in change.items():
-        monkeypatch.setattr(_threads, name, value)
-    (recorded() * sa.cosine(100)).curve(6 * core.BLOCK)
-    assert threads == {threading.get_ident()} and forced == []
-
-
-def test_the_measured_gate_takes_cheap_and_costly_blocks_apart(
-    forced: list[int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_threads, "MIN_BLOCKS", 4)
-    monkeypatch.setattr(_threads, "MIN_BLOCK_SECONDS", 150e-6)
-    out = np.full(40 * core.BLOCK, 2.0)  # its pages mapped: blocks cost their fill alone
-    sa.constant(0.5).curve(out.shape[0], out=out)  # about 15 us a block
-    assert forced == []
-    sa.cosine(10**7).curve(out.shape[0], out=out)  # about 400 us a block
-    assert forced == [39]
-
-
-@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="Linux's running-task count")
-def test_an_expression_whose_threads_did_not_pay_stays_on_one_for_a_while(
+def test_too_few_blocks_keep_one_thread(
     forced: list[int], threads: set[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = recorded() * sa.cosine(100)  # sleeps: the threads spend little CPU for their time
-    monkeypatch.setattr(_threads, "MIN_GAIN", 1.25)
-    monkeypatch.setattr(_threads, "RETRY_AFTER", 3)
-    for _ in range(5):
-        s.curve(6 * core.BLOCK)
-    assert forced == [5, 5]  # shared, then 3 curves on one thread, then shared again
-    assert s.__dict__["_threads_backoff"] == 3
-    monkeypatch.setattr(_threads, "MIN_GAIN", 0.0)  # another expression is not concerned
+    monkeypatch.setattr(_threads, "MIN_BLOCKS", 5)
+    (recorded() * sa.cosine(100)).curve(5 * core.BLOCK)  # 4 blocks after the first
+    assert threads == {threading.get_ident()} and forced == []
     (recorded() * sa.cosine(100)).curve(6 * core.BLOCK)
-    assert forced == [5, 5, 5] and len(threads) == 2
+    assert len(threads) == 2 and forced == [5]
 
 
-def test_two_threads_on_costly_blocks_report_the_cores_they_used() -> None:
+def test_share_fills_costly_blocks_as_one_thread_does() -> None:
     out = np.full(8 * core.BLOCK, 2.0)
 
     def fill(lo: int) -> None:
         sa.cosine(10**7)._fill(out[lo : lo + core.BLOCK], lo)
 
-    used = _threads.share(fill, fill, range(0, out.shape[0], core.BLOCK))
-    assert 0.5 < used < 2.2  # CPU seconds over wall seconds: at most the two threads'
+    _threads.share(fill, fill, range(0, out.shape[0], core.BLOCK))
     assert same_bits(out, sa.cosine(10**7).curve(out.shape[0]))
 
 
-def test_a_busy_cpu_is_not_free() -> None:
-    assert _threads.free_cpus() <= _threads.cpus() - 1  # the caller itself runs
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.3)
-        assert _threads.free_cpus() <= _threads.cpus() - 2
-    finally:
-        busy.kill()
-        busy.wait()
+@pytest.fixture
+def no_worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No worker exists (``_threads._pool`` is None) until a curve takes one; one made here is
+    shut down after the test, and the module's own restored."""
+    monkeypatch.setattr(_threads, "_pool", None)
+    monkeypatch.setattr(_threads, "_worker", 0)
+    monkeypatch.setattr(_threads, "_setting", None)  # read again from the environment
+    yield
+    if _threads._pool is not None:
+        _threads._pool.shutdown()
+
+
+@pytest.mark.parametrize("value", [None, "", "1"])
+@pytest.mark.usefixtures("no_worker")
+def test_one_thread_unless_asked(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+    if value is None:
+        monkeypatch.delenv("SCHEDALG_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("SCHEDALG_THREADS", value)
+    sa.warmup(sa.cosine(10**6), 1000).curve(20 * core.BLOCK)
+    assert _threads._pool is None  # the worker was never started
+
+
+@pytest.mark.usefixtures("no_worker")
+def test_two_threads_for_a_long_thread_safe_curve_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCHEDALG_THREADS", "2")
+    edge = _threads.MIN_BLOCKS * core.BLOCK  # MIN_BLOCKS - 1 blocks after the first
+    sa.cosine(10**6).curve(edge)
+    (sa.from_fn(record, vectorized=True) * sa.cosine(10**6)).curve(20 * core.BLOCK)
+    assert _threads._pool is None
+    sa.cosine(10**6).curve(edge + 1)  # one more block
+    assert _threads._pool is not None
 
 
 # -- the environment variable ------------------------------------------------------------------
@@ -302,9 +294,9 @@ def environment(forced: list[int], monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 @pytest.mark.parametrize(
-    "value, shared", [("1", False), (" 1 ", False), ("auto", True), ("", True)]
+    "value, shared", [("1", False), (" 1 ", False), ("", False), ("2", True), (" 2 ", True)]
 )
-def test_schedalg_threads_1_keeps_one_thread(
+def test_schedalg_threads_2_asks_for_two_threads(
     environment: pytest.MonkeyPatch, forced: list[int], threads: set[int], value: str, shared: bool
 ) -> None:
     environment.setenv("SCHEDALG_THREADS", value)
@@ -312,21 +304,28 @@ def test_schedalg_threads_1_keeps_one_thread(
     assert bool(forced) is shared and len(threads) == (2 if shared else 1)
 
 
-@pytest.mark.parametrize("value", ["2", "0", "yes", "one"])
+@pytest.mark.parametrize("value", ["3", "0", "yes", "one", "auto"])
 def test_a_bad_value_of_schedalg_threads_is_refused(
     environment: pytest.MonkeyPatch, value: str
 ) -> None:
     environment.setenv("SCHEDALG_THREADS", value)
-    message = f"environment variable SCHEDALG_THREADS must be '1' .* or 'auto' .*got '{value}'"
+    message = f"environment variable SCHEDALG_THREADS must be '1' .* or '2' .*got '{value}'"
     for _ in range(2):  # read once, refused at every curve
         with pytest.raises(ValueError, match=message):
             sa.cosine(10).curve(5)
 
 
+def test_auto_is_refused_as_retired(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("SCHEDALG_THREADS", "auto")  # it meant the load-gated default
+    for evaluate in (lambda: sa.cosine(10).curve(5), lambda: sa.cosine(10)(np.arange(5))):
+        with pytest.raises(ValueError, match=r"'auto' is retired: the second thread is opt-in"):
+            evaluate()
+
+
 def test_the_variable_is_read_once(environment: pytest.MonkeyPatch, forced: list[int]) -> None:
     environment.setenv("SCHEDALG_THREADS", "1")
     sa.cosine(10**6).curve(6 * core.BLOCK)
-    environment.setenv("SCHEDALG_THREADS", "auto")
+    environment.setenv("SCHEDALG_THREADS", "2")
     sa.cosine(10**6).curve(6 * core.BLOCK)
     assert forced == []
 
