@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedalg as sa
-from schedalg.engine import backends
+from schedalg.engine import backends, fills
 from schedalg.engine import steps as _steps
 from tests.strategies import expressions
 
@@ -111,13 +111,13 @@ def test_cpu_tensors_give_the_numpy_values(s: sa.Schedule, t: np.ndarray, dtype:
 
 def test_the_curve_is_used_and_only_over_the_range_asked(monkeypatch: Any) -> None:
     ranges = []
-    fill = backends.fill_curve
+    fill = fills.fill_curve
 
     def recorded(*args: Any) -> np.ndarray:
         ranges.append(args[1:3])
         return fill(*args)
 
-    monkeypatch.setattr(backends, "fill_curve", recorded)
+    monkeypatch.setattr(fills, "fill_curve", recorded)
     s = sa.warmup(sa.cosine(1000), 100)
     s(np.arange(10, 20).reshape(2, 5))
     s(np.array([20, 12, 12, 13, 20, 15]))

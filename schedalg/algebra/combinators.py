@@ -26,10 +26,10 @@ from schedalg.engine import onestep
 from schedalg.engine.backends import (
     Evaluate,
     constant_in_graph,
-    fill_staircase,
     node_constant,
     select,
 )
+from schedalg.engine.fills import fill_staircase
 
 
 def _interval_end(fn: str, name: str, value: Any) -> int | float:

@@ -32,7 +32,7 @@ from schedalg.algebra.rendering import renderer
 from schedalg.core import validators as check
 from schedalg.core.node import Child, Event, NodeType, declared, lookup, param, parameters
 from schedalg.core.printing import call_repr, infix
-from schedalg.engine import backends, onestep
+from schedalg.engine import backends, fills, onestep
 from schedalg.engine import steps as _steps
 from schedalg.engine.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, ieee_power
 from schedalg.engine.blockwise import folded
@@ -171,7 +171,7 @@ class Schedule(metaclass=NodeType):
         ``out`` writes into an existing 1-D array of the right length instead of allocating.
         """
         first, last = backends.step_range("curve", start, stop)
-        return backends.fill_curve(self._fill, first, last, dtype, out, BLOCK, self)
+        return fills.fill_curve(self._fill, first, last, dtype, out, BLOCK, self)
 
     def chunks(
         self, start: int, stop: int | None = None, *, size: int = 1 << 20, dtype: Any = np.float64

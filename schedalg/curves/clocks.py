@@ -27,7 +27,7 @@ from schedalg.core.node import Child, Clock, Event, nearest, param
 from schedalg.curves.integers import _Integral, a_name, batch_ramp, gather, rounded, run_index
 from schedalg.curves.phases import piecewise
 from schedalg.curves.primitives import linear
-from schedalg.engine.backends import is_jax, torch_compiling
+from schedalg.engine.backends import host, library, like, torch_compiling
 
 UNITS = ("tokens", "samples")
 # The prefix sum of a schedule without runs grows to at most this many steps (8 bytes a step).
@@ -233,11 +233,12 @@ class consumed(_Integral):
 
     def _prefix_array(self, t: Any, xp: Any) -> Any:
         tracer = None
-        if is_jax(xp):
+        found = library(xp)
+        if found == "jax":
             import jax
 
             tracer = "jax.jit" if isinstance(t, jax.core.Tracer) else None
-        elif xp is not np and torch_compiling():
+        elif found == "torch" and torch_compiling():
             tracer = "torch.compile"
         if tracer is not None:
             raise TypeError(
@@ -246,20 +247,10 @@ class consumed(_Integral):
                 "constants, batch_ramp, (rounded) linear or piecewise ramps and sequence (a "
                 "closed form), or evaluate with NumPy"
             )
-        steps = np.floor(np.asarray(t if xp is np else _host(t), dtype=np.float64))
+        steps = np.floor(np.asarray(host(t, xp), dtype=np.float64))
         top = int(steps.max()) if steps.size else 0
         values = self._prefix_through(top)[steps.astype(np.int64)].astype(np.float64)
-        if xp is np:
-            return values
-        if is_jax(xp):
-            import jax.numpy as jnp
-
-            return jnp.asarray(values, dtype=t.dtype)
-        return xp.asarray(values, dtype=t.dtype, device=t.device)
-
-
-def _host(t: Any) -> Any:
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
+        return like(values, t, xp)
 
 
 def _totals(starts: list[int], sizes: list[int]) -> tuple[list[int], list[int], list[int]]:

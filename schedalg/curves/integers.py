@@ -27,7 +27,7 @@ from schedalg.algebra.expression import Schedule
 from schedalg.core import validators as check
 from schedalg.core.node import Event, nearest, param
 from schedalg.engine import backends
-from schedalg.engine.backends import MAX_INTEGER_STEP, is_jax
+from schedalg.engine.backends import MAX_INTEGER_STEP, library
 
 _ROUNDINGS = ("down", "nearest", "up")
 
@@ -47,18 +47,18 @@ def a_name(*options: str) -> check.Check:
 
 def to_integers(value: Any) -> Any:
     """A float-valued result of an integer node as integers of its own library."""
-    if isinstance(value, np.ndarray):
+    found = backends.array_library(value)
+    if found == "numpy":
         return value.astype(np.int64)
-    module = type(value).__module__
-    if module.startswith("torch"):
+    if found == "torch":
         import torch
 
         return value.to(torch.int64)
-    if module.startswith("jax"):
+    if found == "jax":
         import jax
 
         return value.astype(jax.dtypes.canonicalize_dtype(np.int64))
-    return value  # pragma: no cover - every evaluation returns one of the above
+    raise backends.unsupported(found)
 
 
 def _integer_dtype(fn: str, dtype: Any) -> np.dtype[Any] | None:
@@ -213,17 +213,20 @@ def run_index(t: Any, xp: Any, starts: list[int]) -> Any:
     """For each step of ``t``, the index of the run it falls in: the last start ``<= floor(t)``
     (``starts`` begins with 0, increasing), in ``t``'s own library (also under ``jax.jit``)."""
     floor = xp.floor(t)
-    if xp is np:
+    found = library(xp)
+    if found == "numpy":
         return np.searchsorted(np.asarray(starts, dtype=np.float64), floor, side="right") - 1
-    if is_jax(xp):
+    if found == "jax":
         import jax.numpy as jnp
 
         table = jnp.asarray(np.asarray(starts, dtype=np.float64), dtype=t.dtype)
         return jnp.searchsorted(table, floor, side="right") - 1
-    import torch
+    if found == "torch":
+        import torch
 
-    edges = torch.as_tensor(starts, dtype=t.dtype, device=t.device)
-    return torch.searchsorted(edges, floor.contiguous(), right=True) - 1
+        edges = torch.as_tensor(starts, dtype=t.dtype, device=t.device)
+        return torch.searchsorted(edges, floor.contiguous(), right=True) - 1
+    raise backends.unsupported(xp)
 
 
 def gather(values: list[int], index: Any, t: Any, xp: Any) -> Any:
@@ -231,15 +234,18 @@ def gather(values: list[int], index: Any, t: Any, xp: Any) -> Any:
     from a constant table: graph-safe under torch.compile, where indexing with a 0-d index
     tensor would read its value in Python)."""
     table = np.asarray(values, dtype=np.float64)
-    if xp is np:
+    found = library(xp)
+    if found == "numpy":
         return table[index]
-    if is_jax(xp):
+    if found == "jax":
         import jax.numpy as jnp
 
         return jnp.asarray(table, dtype=t.dtype)[index]
-    import torch
+    if found == "torch":
+        import torch
 
-    return torch.take(torch.as_tensor(table, dtype=t.dtype, device=t.device), index)
+        return torch.take(torch.as_tensor(table, dtype=t.dtype, device=t.device), index)
+    raise backends.unsupported(xp)
 
 
 def _megatron_stage(consumed: int, samples: int, per_increment: float, increments: int) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 from schedalg.algebra.expression import Schedule
 from schedalg.core import validators as check
 from schedalg.core.node import Event, param
-from schedalg.engine.backends import is_jax, torch_compiling
+from schedalg.engine.backends import host, library, like, torch_compiling
 
 _KINDS = ("normal", "uniform")
 
@@ -99,28 +99,20 @@ class noise(Schedule):
         return value + value * self.draw(math.floor(t))
 
     def _array(self, t: Any, xp: Any) -> Any:
-        if (is_jax(xp) and _tracing(t)) or torch_compiling():
+        if (library(xp) == "jax" and _tracing(t)) or torch_compiling():
             raise TypeError(
                 "noise() draws from torch's generator once per step: it cannot be traced by "
                 "jax.jit or torch.compile; evaluate it outside the compiled function"
             )
         values = self.schedule._array(t, xp)
-        steps = np.floor(np.asarray(_on_host(t), dtype=np.float64)).astype(np.int64)
+        steps = np.floor(np.asarray(host(t, xp), dtype=np.float64)).astype(np.int64)
         unique, where = np.unique(steps.reshape(-1), return_inverse=True)
         draws = np.array([self.draw(int(k)) for k in unique], dtype=np.float64)[where]
         draws = draws.reshape(steps.shape)
-        if is_jax(xp):
-            draws = xp.asarray(draws, dtype=values.dtype)
-        elif xp is not np:
-            draws = xp.asarray(draws, dtype=values.dtype, device=values.device)
-        return values + values * draws
+        return values + values * like(draws, values, xp)
 
 
 def _tracing(t: Any) -> bool:
     import jax
 
     return isinstance(t, jax.core.Tracer)
-
-
-def _on_host(t: Any) -> Any:
-    return t.detach().cpu().numpy() if hasattr(t, "detach") else t

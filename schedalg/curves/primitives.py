@@ -21,13 +21,11 @@ from schedalg.core import validators as check
 from schedalg.core.node import Event, param
 from schedalg.engine import onestep
 from schedalg.engine.backends import (
-    fill_piecewise_constant,
-    fill_staircase,
     libm_power,
     pow_,
     power,
-    steps_into,
 )
+from schedalg.engine.fills import fill_piecewise_constant, fill_staircase, steps_into
 from schedalg.engine.periods import period_values, tile
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from schedalg.algebra.expression import Schedule
 from schedalg.core import validators as check
 from schedalg.core.node import Event, param
-from schedalg.engine.backends import is_jax, torch_compiling
+from schedalg.engine import backends
+from schedalg.engine.backends import library, torch_compiling
 
 MAX_UPDATES = 50_000_000  # the scan's length limit: every update is one Python step
 _FIRST_HORIZON = 1024  # an unbounded scan's first table covers the steps up to this one
@@ -231,7 +232,7 @@ class affine_steps(Schedule):
 
     def _largest(self, t: Any, xp: Any) -> float | None:
         """The largest step in ``t`` (``None`` without one), for an unbounded scan's table."""
-        if is_jax(xp):
+        if library(xp) == "jax":
             import jax
 
             if isinstance(t, jax.core.Tracer):
@@ -240,7 +241,7 @@ class affine_steps(Schedule):
                     "table's size depends on the traced step; evaluate on concrete steps (NumPy, "
                     f"torch or an un-jitted JAX array) instead ({self!r})"
                 )
-        values = np.asarray(t.detach().cpu() if hasattr(t, "detach") else t, dtype=np.float64)
+        values = np.asarray(backends.host(t, xp), dtype=np.float64)
         return float(values.max()) if values.size else None
 
     def _array(self, t: Any, xp: Any) -> Any:
@@ -251,21 +252,24 @@ class affine_steps(Schedule):
             )
         steps, values = self._scan(self._largest(t, xp) if self.unbounded else None)
         padded = np.concatenate(([float(self.start)], values))
-        if xp is np:
+        found = library(xp)
+        if found == "numpy":
             return padded[np.searchsorted(steps, np.floor(t), side="right")]
-        if is_jax(xp):
+        if found == "jax":
             import jax.numpy as jnp
 
             index = jnp.searchsorted(jnp.asarray(steps), jnp.floor(t), side="right")
             return jnp.asarray(padded, dtype=t.dtype)[index]
-        import torch
+        if found == "torch":
+            import torch
 
-        position = torch.searchsorted(
-            torch.as_tensor(steps, device=t.device),
-            torch.floor(t).to(torch.int64).contiguous(),
-            right=True,
-        )
-        return torch.as_tensor(padded, dtype=t.dtype, device=t.device)[position]
+            position = torch.searchsorted(
+                torch.as_tensor(steps, device=t.device),
+                torch.floor(t).to(torch.int64).contiguous(),
+                right=True,
+            )
+            return torch.as_tensor(padded, dtype=t.dtype, device=t.device)[position]
+        raise backends.unsupported(xp)
 
 
 def _affine_scan(

@@ -13,12 +13,11 @@ import numbers
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from schedalg.core.validators import integer
-from schedalg.engine import threads as _threads
 
 # Curves are produced block by block so that the temporaries of a deep expression stay a few
 # hundred kilobytes, whatever the length of the curve.
@@ -89,9 +88,88 @@ def libm_power_into(base: np.ndarray, exponent: np.ndarray, out: np.ndarray) -> 
     return out
 
 
-def is_jax(xp: Any) -> bool:
-    """JAX arrays are immutable and may be tracers: evaluate branches with ``where``."""
-    return bool(xp.__name__.startswith("jax"))
+# -- array libraries ---------------------------------------------------------------------------
+# The one place that tells the array libraries apart. A node branches on ``library(xp)`` with a
+# branch per library by name, never "JAX, else torch": an array of any other library is refused
+# here, by name, instead of running code written for another one.
+
+Library = Literal["scalar", "numpy", "torch", "jax"]
+
+_TESTS: list[tuple[Library, Callable[[Any], bool]]] = []
+try:
+    import array_api_compat
+except ImportError:  # pragma: no cover - NumPy alone: no namespace but NumPy's and SCALAR
+    pass
+else:
+    # Taken from under array-api-compat's functools.lru_cache now, outside any graph: called
+    # through it, torch.compile warns in every graph (and an unhashable namespace would raise).
+    _cached: list[tuple[Library, Callable[[Any], bool]]] = [
+        ("torch", array_api_compat.is_torch_namespace),
+        ("jax", array_api_compat.is_jax_namespace),
+        ("numpy", array_api_compat.is_numpy_namespace),
+    ]
+    _TESTS = [(name, getattr(test, "__wrapped__", test)) for name, test in _cached]
+
+
+def library(xp: Any) -> Library:
+    """The library of the namespace ``xp``: ``"scalar"`` (:data:`SCALAR`), ``"numpy"``,
+    ``"torch"`` or ``"jax"``; any other is refused with a TypeError naming it."""
+    if xp is SCALAR:
+        return "scalar"
+    if xp is np:
+        return "numpy"
+    for name, test in _TESTS:
+        if test(xp):
+            return name
+    raise unsupported(xp)
+
+
+def array_library(t: Any) -> Library:
+    """The library of the array ``t``, refused by name as :func:`library` does."""
+    if isinstance(t, np.ndarray):
+        return "numpy"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(t, torch.Tensor):  # no namespace lookup: compile-safe
+        return "torch"
+    import array_api_compat
+
+    return library(array_api_compat.array_namespace(t))
+
+
+def unsupported(xp: Any) -> TypeError:
+    """The refusal of a namespace (or a library's name) that no branch is written for."""
+    return TypeError(
+        f"schedalg evaluates on NumPy, torch and JAX arrays, got an array of {library_name(xp)}"
+    )
+
+
+def library_name(xp: Any) -> str:
+    """``"array_api_strict"``, ``"dask.array"``, ``"cupy"`` (not array-api-compat's wrapper);
+    anything without a ``__name__`` (a library named by a string) as it prints."""
+    name = getattr(xp, "__name__", None)
+    return name.removeprefix("array_api_compat.") if isinstance(name, str) else str(xp)
+
+
+def host(t: Any, xp: Any) -> Any:
+    """The values of the array ``t`` in a NumPy array, for a table built in NumPy."""
+    found = library(xp)
+    if found == "torch":
+        return t.detach().cpu().numpy()
+    if found in ("numpy", "jax"):
+        return np.asarray(t)
+    raise unsupported(xp)
+
+
+def like(values: np.ndarray, other: Any, xp: Any) -> Any:
+    """NumPy float64 ``values`` as an array of ``other``'s library, dtype and device."""
+    found = library(xp)
+    if found == "numpy":
+        return values
+    if found == "jax":
+        return xp.asarray(values, dtype=other.dtype)
+    if found == "torch":
+        return xp.asarray(values, dtype=other.dtype, device=other.device)
+    raise unsupported(xp)
 
 
 def torch_compiling() -> bool:
@@ -104,13 +182,14 @@ def torch_compiling() -> bool:
 def traced(xp: Any) -> bool:
     """Take branches with ``where`` on every step (shapes static, no value read in Python):
     JAX arrays (eager or under ``jit``) and torch tensors under ``torch.compile``."""
-    return is_jax(xp) or ("torch" in xp.__name__ and torch_compiling())
+    found = library(xp)
+    return found == "jax" or (found == "torch" and torch_compiling())
 
 
 # What a node keeps beside its parameters, rebuilt on first use and never pickled: its one-step
 # functions and what they know of the tree (onestep), its node constants (node_constant), one
 # period of its curve (_periods), whether it runs Python code (_steps), whether its fill may
-# take two threads and when to try again (_threads).
+# take two threads (_threads).
 KEPT = (
     "_held_value",
     "_peak_value",
@@ -121,7 +200,6 @@ KEPT = (
     "_period_values",
     "_steps_run_python",
     "_threadsafe_tree",
-    "_threads_backoff",
 )
 
 
@@ -245,59 +323,6 @@ def float_dtype(fn: str, name: str, dtype: Any) -> np.dtype[Any]:
     return resolved
 
 
-def fill_curve(
-    fill: Callable[[np.ndarray, int], None],
-    first: int,
-    last: int,
-    dtype: Any,
-    out: np.ndarray | None,
-    block: int,
-    schedule: Any = None,
-) -> np.ndarray:
-    """The curve of steps ``[first, last)`` from a node's ``_fill``, block by block, into ``out``
-    (or a new array of ``dtype``); values are computed in float64 and rounded once. Given the
-    ``schedule`` whose ``_fill`` it is, long curves may take two threads
-    (``schedalg.engine.threads``):
-    the blocks are the same, so are the values."""
-    n = last - first
-    if out is None:
-        out = np.empty(n, dtype=float_dtype("curve", "dtype", dtype))
-    elif not isinstance(out, np.ndarray) or out.shape != (n,):
-        raise ValueError(
-            f"curve(): out must be a 1-D NumPy array of length {n}, got "
-            f"{type(out).__name__} of shape {getattr(out, 'shape', None)}"
-        )
-    else:
-        float_dtype("curve", "out's dtype", out.dtype)
-    _threads.fill_blocks(_block_filler(fill, first, out, block), range(0, n, block), schedule)
-    return out
-
-
-def _block_filler(
-    fill: Callable[[np.ndarray, int], None], first: int, out: np.ndarray, block: int
-) -> Callable[[], Callable[[int], None]]:
-    """What fills the block at an offset of ``out``, made once per thread: in place when ``out``
-    is contiguous float64, else through a float64 scratch block of the thread's own."""
-    n = out.shape[0]
-
-    def in_place(lo: int) -> None:
-        fill(out[lo : lo + block], first + lo)
-
-    def new() -> Callable[[int], None]:
-        if out.dtype == np.float64 and out.flags.c_contiguous:
-            return in_place
-        scratch = np.empty(min(n, block), dtype=np.float64)
-
-        def through_scratch(lo: int) -> None:
-            chunk = scratch[: min(block, n - lo)]
-            fill(chunk, first + lo)
-            out[lo : lo + chunk.shape[0]] = chunk
-
-        return through_scratch
-
-    return new
-
-
 # -- dispatch ----------------------------------------------------------------------------------
 
 
@@ -337,9 +362,18 @@ def evaluate_foreign(evaluate: Evaluate, t: Any) -> Any:
         raise TypeError(
             f"schedule steps must be a number or an array, got {type(t).__name__}"
         ) from None
-    if is_jax(xp):
+    try:
+        found = library(xp)
+    except TypeError:  # refused before any node runs code written for another library
+        raise TypeError(
+            "schedule steps must be a number or a NumPy, torch or JAX array, got an array of "
+            f"{library_name(xp)} ({type(t).__name__})"
+        ) from None
+    if found == "jax":
         return _evaluate_jax(evaluate, t, xp)
-    return evaluate(array_steps(t, xp, xp.float64), xp)
+    if found == "numpy":  # a NumPy scalar that is no number (bool_, complex128): refused there
+        return evaluate(array_steps(t, xp, xp.float64), xp)
+    raise unsupported(xp)  # torch's namespace, yet no torch.Tensor
 
 
 def _comparable(t: Any, torch: Any, traced: bool) -> Any:
@@ -378,8 +412,8 @@ def _evaluate_traced(evaluate: Evaluate, t: Any, xp: Any, dtype: Any) -> Any:
         raise TypeError(f"schedule steps must be integers or reals, got an array of {t.dtype}")
     steps = xp.astype(t, dtype)
     valid = xp.isfinite(steps) & (steps >= 0)
-    # JAX's integers are int32 unless x64.
-    if kind == "integral" and not is_jax(xp) and _beyond_floats(t, xp):
+    # torch's int64 may pass 2**53; JAX's integers are int32 unless x64.
+    if kind == "integral" and library(xp) == "torch" and _beyond_floats(t, xp):
         valid = valid & (t <= MAX_INTEGER_STEP)
     safe = xp.where(valid, steps, xp.zeros_like(steps))
     return xp.where(valid, evaluate(safe, xp), xp.full_like(steps, math.nan))
@@ -410,19 +444,6 @@ def ieee_power(a: float, b: float) -> float:
 
 
 # -- helpers for nodes --------------------------------------------------------------------------
-
-_RAMP = np.arange(BLOCK, dtype=np.float64)
-_RAMP.flags.writeable = False
-
-
-def steps_into(out: np.ndarray, start: int) -> np.ndarray:
-    """Write the steps ``start, start + 1, ...`` into ``out`` (exact: integers below 2**53)."""
-    n = out.shape[0]
-    if n <= BLOCK:
-        np.add(_RAMP[:n], float(start), out=out)
-    else:
-        out[...] = np.arange(start, start + n, dtype=np.float64)
-    return out
 
 
 def select(t: Any, xp: Any, edges: tuple[float, ...], pieces: list[Evaluate]) -> Any:
@@ -458,46 +479,10 @@ def map_scalar(function: Callable[[Any], Any], t: Any, xp: Any) -> Any:
             "so it cannot be evaluated on JAX arrays or under torch.compile; make the "
             "function vectorised"
         )
-    flat = np.asarray(_to_numpy(t), dtype=np.float64).reshape(-1)
+    flat = np.asarray(host(t, xp), dtype=np.float64).reshape(-1)
     values = np.fromiter((function(_as_step(v)) for v in flat), dtype=np.float64, count=flat.size)
-    values = values.reshape(tuple(t.shape))
-    if xp is np:
-        return values
-    return xp.asarray(values, dtype=t.dtype, device=t.device)
-
-
-def _to_numpy(t: Any) -> Any:
-    if hasattr(t, "detach"):
-        return t.detach().cpu().numpy()
-    return t
+    return like(values.reshape(tuple(t.shape)), t, xp)
 
 
 def _as_step(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
-
-
-def fill_staircase(
-    out: np.ndarray, start: int, width: int, values_from: Callable[..., Any]
-) -> None:
-    """Fill a curve that is constant on blocks of ``width`` steps (block ``k`` covers steps
-    ``[k * width, (k + 1) * width)``): ``values_from(first, count)`` gives the values of blocks
-    ``first .. first + count - 1``, each computed once and repeated."""
-    n = out.shape[0]
-    first, last = start // width, (start + n - 1) // width
-    values = values_from(first, last - first + 1)
-    counts = np.full(last - first + 1, width)
-    counts[0] = min(n, (first + 1) * width - start)
-    counts[-1] = n - counts[:-1].sum() if last > first else n
-    out[...] = np.repeat(values, counts)
-
-
-def fill_piecewise_constant(
-    out: np.ndarray, edges: list[int], value_at: Callable[[int], float], start: int
-) -> None:
-    """Fill a curve that is constant between ``edges`` (offsets into ``out``): one value each."""
-    n = out.shape[0]
-    cuts = sorted({e for e in edges if 0 < e < n})
-    position = 0
-    for cut in [*cuts, n]:
-        out[position:cut] = value_at(start + position)
-        position = cut

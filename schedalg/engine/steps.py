@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from schedalg.core.node import distinct_nodes, holds_function
-from schedalg.engine import backends
+from schedalg.engine import backends, fills
 from schedalg.engine import threads as _threads
 from schedalg.engine.backends import MAX_INTEGER_STEP
 
@@ -101,7 +101,7 @@ def _through_curve(
         return None
     _threads.allowed()  # a bad SCHEDALG_THREADS raises here as in curve(), not swallowed below
     try:
-        curve = backends.fill_curve(
+        curve = fills.fill_curve(
             schedule._fill, first, last + 1, np.float64, None, backends.BLOCK, schedule
         )
     except (ValueError, TypeError, ArithmeticError):  # what refusing a step raises
