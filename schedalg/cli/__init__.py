@@ -3,49 +3,25 @@ the curve of an expression or of an MMEngine-style ``param_scheduler`` config; l
 constructors and explain one; diff two schedules (``schedalg diff A B --steps N``).
 
 Every input is either an expression in the library's own syntax (read by the safe
-:func:`schedalg.forms.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``, or an
+:func:`schedalg.forms.text.parse`, never ``eval``), a ``.json`` file written by ``to_dict``,
+another library's schedule file (one entry each in ``schedalg.cli.formats.FORMATS``), or an
 MMEngine-style ``.py``/``.json`` config (read as data by :mod:`schedalg.mmengine`, no code run).
-User errors print one line on stderr and exit with status 2; ``check`` exits 1 when it warns,
-``diff`` when the schedules differ.
+The commands are the entries of ``schedalg.cli.parser.COMMANDS``. User errors print one line on
+stderr and exit with status 2; ``check`` exits 1 when it warns, ``diff`` when the schedules
+differ.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from schedalg.cli import diffing
-from schedalg.cli.commands import check, describe, plot
-from schedalg.cli.exporting import export
+from schedalg.cli.errors import USAGE_ERROR, UserError
 from schedalg.cli.inputs import load
-from schedalg.cli.parser import UserError, build_parser
-from schedalg.cli.reference import explain, list_constructors
+from schedalg.cli.parser import build_parser, command
 
 __all__ = ["USAGE_ERROR", "UserError", "load", "main"]
-
-USAGE_ERROR = 2
-
-
-def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: Any) -> int:
-    if args.command is None:
-        # A bare `schedalg`: the short help, not an error.
-        out.write(parser.format_help())
-        return 0
-    if args.command == "list":
-        return list_constructors(out)
-    if args.command == "help":
-        return explain(args.name, out)
-    commands = {
-        "plot": plot,
-        "describe": describe,
-        "check": check,
-        "export": export,
-        "diff": diffing.diff,
-    }
-    return commands[args.command](args, out)
 
 
 def _version() -> str:
@@ -59,9 +35,13 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 check warned, 2 user error)."""
     try:
-        parser = build_parser(_version(), extra=(diffing.add_parser,))
+        parser = build_parser(_version())
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-        return _run(parser, args, sys.stdout)
+        if args.command is None:
+            # A bare `schedalg`: the short help, not an error.
+            sys.stdout.write(parser.format_help())
+            return 0
+        return command(args.command).run(args, sys.stdout)
     except UserError as error:
         print(f"schedalg: error: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -1,4 +1,5 @@
-"""The commands that show a curve: ``plot`` (terminal or image), ``describe`` and ``check``."""
+"""The commands that show a curve: ``plot`` (terminal or image), ``describe`` and ``check``,
+each with the function that adds its arguments (``schedalg.cli.parser.COMMANDS`` pairs them)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,30 @@ from typing import Any
 import numpy as np
 
 from schedalg.algebra.expression import Schedule
+from schedalg.cli.arguments import (
+    MAX_SIDE,
+    MAX_STREAMED,
+    fraction,
+    inputs_and_steps,
+    positive,
+    size,
+)
+from schedalg.cli.errors import UserError
 from schedalg.cli.inputs import gather
-from schedalg.cli.parser import UserError
+
+
+def plot_arguments(plot: argparse.ArgumentParser) -> None:
+    inputs_and_steps(plot, MAX_STREAMED)
+    plot.add_argument(
+        "-o",
+        "--output",
+        help="image file to write (needs matplotlib); the suffix picks the format, and a name "
+        "without one gets .png",
+    )
+    plot.add_argument("--log", action="store_true", help="logarithmic value (y) axis")
+    plot.add_argument("--width", type=positive("--width", MAX_SIDE), help="pixels (PNG) or columns")
+    plot.add_argument("--height", type=positive("--height", MAX_SIDE), help="pixels (PNG) or rows")
+    plot.add_argument("--size", type=size, help="WIDTHxHEIGHT, same as --width and --height")
 
 
 def plot(args: argparse.Namespace, out: Any) -> int:
@@ -133,6 +156,21 @@ def _image_path(output: str) -> str:
     return output
 
 
+def describe_arguments(describe: argparse.ArgumentParser) -> None:
+    from schedalg.analysis.description import MAX_STREAMED_STEPS
+
+    inputs_and_steps(describe, MAX_STREAMED_STEPS)
+    describe.add_argument(
+        "--below",
+        type=fraction,
+        action="append",
+        default=[],
+        metavar="FRACTION",
+        help="report the first step after the peak where the value is below FRACTION of the "
+        "peak, e.g. 0.1 (repeatable)",
+    )
+
+
 def describe(args: argparse.Namespace, out: Any) -> int:
     from schedalg.analysis.description import describe
 
@@ -143,6 +181,12 @@ def describe(args: argparse.Namespace, out: Any) -> int:
             out.write(f"{label}\n")
         out.write(str(describe(schedule, args.steps, below=args.below)) + "\n")
     return 0
+
+
+def check_arguments(check: argparse.ArgumentParser) -> None:
+    from schedalg.analysis.description import MAX_STREAMED_STEPS
+
+    inputs_and_steps(check, MAX_STREAMED_STEPS)
 
 
 def check(args: argparse.Namespace, out: Any) -> int:

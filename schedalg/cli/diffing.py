@@ -12,16 +12,15 @@ import argparse
 from typing import Any
 
 from schedalg.algebra.expression import Schedule
+from schedalg.cli.arguments import input_options, positive
+from schedalg.cli.errors import UserError
 from schedalg.cli.inputs import bound, evaluating, load
-from schedalg.cli.parser import UserError, input_options, positive
 from schedalg.engine.backends import MAX_INTEGER_STEP
 
-__all__ = ["add_parser", "diff"]
+__all__ = ["diff", "diff_arguments"]
 
 
-def add_parser(commands: Any) -> None:
-    """The ``diff`` subcommand on the command line's subparsers."""
-    sub = commands.add_parser("diff", help="where two schedules differ; exit 1 if they do")
+def diff_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("inputs", nargs=2, metavar="A|B", help="two expressions, .json or configs")
     sub.add_argument(
         "--steps",

@@ -1,4 +1,4 @@
-"""``export``: the curve as CSV, JSON or NumPy ``.npy``, streamed in pieces."""
+"""``export`` and its arguments: the curve as CSV, JSON or NumPy ``.npy``, streamed in pieces."""
 
 from __future__ import annotations
 
@@ -12,11 +12,25 @@ from typing import Any
 import numpy as np
 
 from schedalg.algebra.expression import Schedule
+from schedalg.cli.arguments import MAX_STREAMED, inputs_and_steps
+from schedalg.cli.errors import UserError
 from schedalg.cli.inputs import evaluating, gather
-from schedalg.cli.parser import FORMATS, UserError
 
 # Steps per piece when streaming an export: the curve and its text never exist whole in memory.
 _EXPORT_CHUNK = 1 << 16
+# What --format writes (schedalg.cli.formats.FORMATS are the files the inputs read).
+EXPORT_FORMATS = ("csv", "json", "npy")
+
+
+def export_arguments(export: argparse.ArgumentParser) -> None:
+    inputs_and_steps(export, MAX_STREAMED)
+    export.add_argument(
+        "--format",
+        "-f",
+        choices=EXPORT_FORMATS,
+        help="default: from the suffix of -o (.csv, .json, .npy), else csv",
+    )
+    export.add_argument("-o", "--output", help="file to write (default: standard output)")
 
 
 def pieces(schedule: Schedule, steps: int, size: int | None = None) -> Iterator[np.ndarray]:
@@ -42,7 +56,7 @@ def export_format(args: argparse.Namespace) -> str:
     if args.format is not None:
         return str(args.format)
     suffix = os.path.splitext(args.output or "")[1].lower().lstrip(".")
-    return suffix if suffix in FORMATS else "csv"
+    return suffix if suffix in EXPORT_FORMATS else "csv"
 
 
 def export(args: argparse.Namespace, out: Any) -> int:

@@ -1,6 +1,6 @@
 """The command line's inputs: an expression, a ``.json`` file from ``to_dict``, a file in one
-of the formats of ``schedalg.cli.formats`` (HF, DeepSpeed, Keras), or an MMEngine-style config,
-each read as data (never run), and their curves."""
+of the formats of ``schedalg.cli.formats.FORMATS``, or an MMEngine-style config, each read as
+data (never run), and their curves."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from schedalg.algebra.expression import Schedule
+from schedalg.cli.errors import UserError
 from schedalg.cli.formats import DATA_SUFFIXES, read_data, recognise
-from schedalg.cli.parser import UserError
 
 
 def _is_file_like(text: str) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import re
 from typing import Any
 
-from schedalg.cli.parser import UserError
+from schedalg.cli.errors import UserError
 from schedalg.core.node import nearest, registered
 
 
@@ -26,7 +27,11 @@ _SIGNATURE = re.compile(r"^``[A-Za-z_]\w*\(.*?\)``[:.]?\s*")
 _WIDTH = 96
 
 
-def list_constructors(out: Any) -> int:
+def list_arguments(sub: argparse.ArgumentParser) -> None:
+    """``list`` takes no arguments."""
+
+
+def list_constructors(args: argparse.Namespace, out: Any) -> int:
     names = registered()
     width = max(map(len, names))
     for name in sorted(names):
@@ -37,7 +42,12 @@ def list_constructors(out: Any) -> int:
     return 0
 
 
-def explain(name: str, out: Any) -> int:
+def explain_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", metavar="NAME", help="a constructor, e.g. cosine")
+
+
+def explain(args: argparse.Namespace, out: Any) -> int:
+    name = args.name
     names = registered()
     cls = names.get(name)
     if cls is None:

@@ -33,6 +33,7 @@ from schedalg.core.node import nearest
 from schedalg.curves.metric import plateau
 from schedalg.curves.phases import warmup_stable_decay
 from schedalg.curves.primitives import cosine, cosine_restarts, inverse_sqrt, linear, polynomial
+from schedalg.importers import shapes
 
 __all__ = ["BUILDERS", "from_hf", "from_lr_lambda", "from_training_arguments"]
 
@@ -110,7 +111,7 @@ def _constant_with_warmup(o: Options) -> Schedule:
 
 def _linear(o: Options) -> Schedule:
     w, t = o.warmup_steps(), o.training_steps()
-    main = linear(1.0, 0.0, t - w) if t > w else constant(0.0)
+    main = shapes.DECAYS[shapes.LINEAR](t - w) if t > w else constant(0.0)
     return _ramp(main, w) if t > w else _ramp_to(main, w)
 
 
@@ -199,12 +200,12 @@ def _wsd(o: Options) -> Schedule:
     if stable is None:
         stable = o.training_steps() - w - d
     stable = check.integer(FN, "num_stable_steps", stable, minimum=0)
-    up = check.choice(FN, "warmup_type", o.take("warmup_type", "linear"), _WSD_SHAPES)
-    down = check.choice(FN, "decay_type", o.take("decay_type", "cosine"), _WSD_SHAPES)
+    up = check.choice(FN, "warmup_type", o.take("warmup_type", shapes.LINEAR), _WSD_SHAPES)
+    down = check.choice(FN, "decay_type", o.take("decay_type", shapes.COSINE), _WSD_SHAPES)
     end = _number("min_lr_ratio", o.take("min_lr_ratio", 0.0))
     cycles = _number("num_cycles", o.take("num_cycles", 0.5), above=0)
     shape = warmup_stable_decay(w, stable, d, end=end, warmup_shape=up, decay_shape=down)
-    if down == "cosine" and cycles != 0.5:
+    if down == shapes.COSINE and cycles != 0.5:
         # More (or fewer) waves than a half cosine: the decay no longer ends at the minimum,
         # and HF still drops to min_lr_ratio after it.
         pieces = [_cosine_wave(d, cycles, end=end), constant(end)]
@@ -216,7 +217,8 @@ def _wsd(o: Options) -> Schedule:
     return _nonnegative(shape, end)
 
 
-_WSD_SHAPES = ("linear", "cosine", "1-sqrt")
+# HF's names for warmup_type and decay_type are schedalg's (warmup_stable_decay draws them).
+_WSD_SHAPES = tuple(shapes.spellings("HF"))
 
 
 def _reduce_lr_on_plateau(o: Options) -> Schedule:

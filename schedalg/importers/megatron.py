@@ -38,6 +38,7 @@ from schedalg.algebra.timewarps import stretch, warp
 from schedalg.curves.phases import warmup_stable_decay
 from schedalg.curves.primitives import cosine, elapsed, exponential, inverse_sqrt, linear
 from schedalg.importers import options as opt
+from schedalg.importers import shapes
 
 _FN = "from_megatron"
 _OWNER = "Megatron-LM"
@@ -67,7 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay_incr_style": "constant",
 }
 
-_WSD_SHAPES = {"linear": "linear", "cosine": "cosine", "minus_sqrt": "1-sqrt"}
+# lr_wsd_decay_style's names for the shared shapes (``minus_sqrt`` is schedalg's ``1-sqrt``).
+_WSD_SHAPES = shapes.spellings(_OWNER)
 
 
 class _Lr:
@@ -122,11 +124,11 @@ def _constant(lr: _Lr, a: dict[str, Any]) -> Schedule:
 
 
 def _linear(lr: _Lr, a: dict[str, Any]) -> Schedule:
-    return _anneal(lr, linear(1.0, 0.0, lr.decay - lr.warmup))
+    return _anneal(lr, shapes.DECAYS[shapes.LINEAR](lr.decay - lr.warmup))
 
 
 def _cosine(lr: _Lr, a: dict[str, Any]) -> Schedule:
-    return _anneal(lr, cosine(lr.decay - lr.warmup))
+    return _anneal(lr, shapes.DECAYS[shapes.COSINE](lr.decay - lr.warmup))
 
 
 def _inverse_square_root(lr: _Lr, a: dict[str, Any]) -> Schedule:

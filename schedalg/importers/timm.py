@@ -28,6 +28,7 @@ from schedalg.algebra.combinators import per_epoch
 from schedalg.algebra.expression import Schedule, constant
 from schedalg.algebra.units import absolute
 from schedalg.importers import options as opt
+from schedalg.importers import shapes
 from schedalg.importers import timm_curves as curves
 
 __all__ = ["CLASSES", "SCHEDS", "from_timm"]
@@ -80,7 +81,7 @@ CLASSES: dict[str, Options] = {
         "stable_fn": "constant",
         "stable_timescale": None,
         "stable_power": 0.5,
-        "decay_fn": "1-sqrt",
+        "decay_fn": shapes.ONE_MINUS_SQRT,
         "decay_power": 0.5,
         "decay_ratio": 0.1,
         **_COMMON,
@@ -203,7 +204,7 @@ def _v2_wsd(sched: str, p: Options, c: Derived) -> tuple[str, Options]:
         "lr_min": p["min_lr"],
         "stable_fn": "rsqrt" if sched == "rsqrt" else "constant",
         "stable_timescale": c["timescale"],
-        "decay_fn": p["decay_fn"] or ("linear" if sched == "rsqrt" else "1-sqrt"),
+        "decay_fn": p["decay_fn"] or (shapes.LINEAR if sched == "rsqrt" else shapes.ONE_MINUS_SQRT),
         **warm,
     }
 

@@ -22,6 +22,7 @@ from schedalg.curves.metric import plateau
 from schedalg.curves.perturbation import noise
 from schedalg.curves.primitives import cosine, elapsed, linear, multistep, step_decay
 from schedalg.importers import options as opt
+from schedalg.importers import shapes
 
 FN = "from_timm"
 Options = dict[str, Any]
@@ -290,10 +291,13 @@ def _multistep(o: Options, base: float) -> Schedule:
     return _warmed(kind, o, base, main, o["warmup_prefix"])
 
 
+def _shared(build: Callable[[int], Schedule]) -> Callable[[Options, int], Schedule]:
+    return lambda o, d: build(d)
+
+
+# timm's decay_fn names: the shapes shared with the other importers, and timm's own two.
 _DECAYS: dict[str, Callable[[Options, int], Schedule]] = {
-    "linear": lambda o, d: linear(1.0, 0.0, d),
-    "1-sqrt": lambda o, d: 1.0 - (elapsed() / float(d)) ** 0.5,
-    "cosine": lambda o, d: cosine(d),
+    **{name: _shared(build) for name, build in shapes.DECAYS.items()},
     "power": lambda o, d: 1.0 - (elapsed() / float(d)) ** o["decay_power"],
     "exp": lambda o, d: (
         (o["decay_ratio"] ** (elapsed() / float(d)) - o["decay_ratio"]) / (1.0 - o["decay_ratio"])
