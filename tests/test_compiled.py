@@ -5,27 +5,42 @@ compile-counting backend, which runs the captured graph with eager torch operati
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, find, settings
+from hypothesis.errors import NoSuchExample
 from torch._dynamo.testing import CompileCounter
 
 import schedalg as sa
+from schedalg.algebra.tree import nodes
 from schedalg.core.node import registered
 from schedalg.curves.metric import bind
 from schedalg.engine import backends
 from schedalg.torch import Scheduler
+from tests.strategies import library, node_strategy, primitives
 
-# Nodes whose values come from Python code run per step, from metrics or from a table scanned in
-# NumPy: they say so when traced (a bound plateau is a constant, and is traced).
-OPAQUE = {"from_fn", "cumulative", "noise", "plateau", "affine_steps"}
+# Nodes left out of the table: their values come from Python code run per step, from metrics or
+# from a table scanned in NumPy, and they say so when traced
+# (test_opaque_python_nodes_say_so_under_compile). A bound plateau is a constant, and is traced.
+OPAQUE = {
+    "from_fn": "calls a Python function at every step",
+    "cumulative": "multiplies a Python function's values, step after step",
+    "noise": "draws from torch.Generator once per step",
+    "plateau": "driven by reported metrics, not by the step",
+    "affine_steps": "a scan, kept as a table in NumPy",
+}
 
 STEPS = 64
-# Every other node, in expressions whose phases change within the first STEPS steps.
-EXPRESSIONS = [
+# Rows chosen by hand, in expressions whose phases change within the first STEPS steps: the
+# modes and combinations a row drawn from a declaration would not pick (triangular2, three
+# phases, overlays, nested clocks). compiled_table() adds a row for any other node.
+CHOSEN = [
     sa.warmup(sa.cosine(40), 10),
     sa.warmup(sa.cosine_restarts(5, mult=2), 4),
     sa.warmup(sa.exponential(0.9), 8, start=0.01, shape="exponential", overlay=True),
@@ -52,15 +67,78 @@ EXPRESSIONS = [
 
 
 def _nodes(schedule: sa.Schedule) -> set[str]:
-    from schedalg.algebra.tree import nodes
-
     return {type(n).__name__ for n in nodes(schedule)}
+
+
+def _curve(schedule: sa.Schedule, name: str) -> np.ndarray | None:
+    """The first STEPS values of an expression that holds the node, or None (the node is not
+    in it, a step is refused, or a value is not finite)."""
+    if name not in _nodes(schedule):
+        return None
+    try:
+        values = schedule.curve(STEPS)
+    except (TypeError, ValueError):
+        return None
+    return values if np.isfinite(values).all() else None
+
+
+# Derived rows are the same on every run: derandomized, with no example database.
+FIND = settings(
+    database=None, derandomize=True, max_examples=500, suppress_health_check=list(HealthCheck)
+)
+
+
+def derived_row(name: str, cls: type) -> sa.Schedule:
+    """The simplest expression of the node drawn from its declaration (tests/strategies.py)
+    that takes three values or more in [-2, 2] within STEPS steps; failing that, one that
+    takes three values or more, or any one (a node that never changes so fast); divided by its
+    peak when above 2, as the tolerance against the scalar path is counted in ulps of 2."""
+    strategy = node_strategy(cls, primitives())
+    assert strategy is not None, (
+        f"{name}: no strategy draws its required parameters: describe their validators "
+        "(schedalg.core.validators.described) or give the node a row in CHOSEN"
+    )
+
+    def changes(values: np.ndarray) -> bool:
+        return len(set(values.tolist())) >= 3
+
+    wanted: list[Callable[[np.ndarray], bool]] = [
+        lambda v: changes(v) and np.abs(v).max() <= 2.0,
+        changes,
+        lambda v: True,
+    ]
+    for condition in wanted:
+        try:
+            found = functools.partial(_holds, name=name, test=condition)
+            row = find(strategy, found, settings=FIND)
+        except NoSuchExample:
+            continue
+        peak = float(np.abs(row.curve(STEPS)).max())
+        return row if peak <= 2.0 else row * (1.0 / peak)
+    raise AssertionError(f"{name}: no expression drawn from its declaration can be evaluated")
+
+
+def _holds(schedule: sa.Schedule, name: str, test: Callable[[np.ndarray], bool]) -> bool:
+    values = _curve(schedule, name)
+    return values is not None and test(values)
+
+
+def compiled_table() -> list[sa.Schedule]:
+    """The rows the compiled step evaluates: CHOSEN, then a derived row for every registered
+    library node that is not OPAQUE and that no chosen row holds (a new node), in name order, so
+    a new primitive joins the one compiled graph with no edit here."""
+    covered = set().union(*(_nodes(s) for s in CHOSEN))
+    new = [(n, c) for n, c in library().items() if n not in OPAQUE and n not in covered]
+    return CHOSEN + [derived_row(name, cls) for name, cls in new]
+
+
+EXPRESSIONS = compiled_table()
 
 
 def test_the_expressions_cover_every_node_that_is_not_opaque_python():
     covered = set().union(*(_nodes(s) for s in EXPRESSIONS))
     library = {name for name, cls in registered().items() if cls.__module__.startswith("schedalg.")}
-    assert covered == library - OPAQUE
+    assert covered == library - OPAQUE.keys()
 
 
 def in_torch(schedule: sa.Schedule, t: int) -> torch.Tensor:
@@ -79,16 +157,21 @@ def _compiled(schedule: sa.Schedule, base: float) -> tuple[object, CompileCounte
 
 
 def test_one_compilation_for_every_step_and_the_eager_values():
+    compiles_once_to_the_eager_values(EXPRESSIONS)
+
+
+def compiles_once_to_the_eager_values(expressions: list[sa.Schedule]) -> None:
+    """The rows in one graph, compiled once for every step, give the eager values."""
     torch._dynamo.reset()
     counter = CompileCounter()
 
     @torch.compile(backend=counter, fullgraph=True)
     def values(step: torch.Tensor) -> torch.Tensor:
-        return torch.stack([0.1 * s(step) for s in EXPRESSIONS])
+        return torch.stack([0.1 * s(step) for s in expressions])
 
     compiled = np.array([values(torch.tensor(t)).numpy() for t in range(STEPS)]).T
     assert counter.frame_count == 1
-    for schedule, got in zip(EXPRESSIONS, compiled):
+    for schedule, got in zip(expressions, compiled):
         # The graph is the where-based formula in torch's own operations: the values of eager
         # evaluation in torch's operations (a CUDA tensor's path; eager CPU tensors are
         # evaluated in NumPy), bit for bit. Against the scalar path (libm), torch's cos may

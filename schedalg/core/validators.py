@@ -10,6 +10,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from schedalg.core.node import NodeType
@@ -135,16 +136,54 @@ def _well_formed(items: tuple[int, ...], minimum: int, strictly: bool, nonempty:
 
 # -- declarative validators, for node parameters: ``param(an_integer(minimum=1))`` --------------
 #
-# Each returns ``check(function_name, parameter_name, value) -> normalised value``.
+# Each returns ``check(function_name, parameter_name, value) -> normalised value``, carrying a
+# ``domain`` that says in data what it accepts.
 
 Check = Callable[[str, str, Any], Any]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What a declarative validator accepts, for tools that read a node's declaration instead of
+    calling it (the test suite draws random parameters from it). Descriptive only: the check is
+    the rule, and a validator without a domain (:func:`domain_of` is ``None``) is just not
+    described.
+
+    ``kind`` is ``"integer"`` (``minimum``), ``"number"`` (``above``, ``at_least``, ``at_most``,
+    ``finite``), ``"length"`` (a positive int or real), ``"flag"``, ``"choice"`` (``options``),
+    ``"function"``, ``"integers"`` (a list: ``minimum``, ``strictly_increasing``, ``nonempty``),
+    ``"schedule"``, ``"schedules"`` or ``"optional"`` (``None`` or what ``inner`` accepts).
+    """
+
+    kind: str
+    minimum: int | None = None
+    above: float | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    finite: bool = True
+    options: tuple[str, ...] = ()
+    strictly_increasing: bool = False
+    nonempty: bool = False
+    inner: Domain | None = None
+
+
+def described(check: Check, domain: Domain) -> Check:
+    """``check`` carrying ``domain``: also for a validator written in a node's own module."""
+    check.domain = domain  # type: ignore[attr-defined]
+    return check
+
+
+def domain_of(validator: Check | None) -> Domain | None:
+    """The domain a validator declares, or ``None`` (no validator, or one not described)."""
+    found = getattr(validator, "domain", None)
+    return found if isinstance(found, Domain) else None
 
 
 def an_integer(*, minimum: int = 0) -> Check:
     def check(fn: str, name: str, value: Any) -> int:
         return integer(fn, name, value, minimum=minimum)
 
-    return check
+    return described(check, Domain("integer", minimum=minimum))
 
 
 def a_number(
@@ -157,7 +196,8 @@ def a_number(
     def check(fn: str, name: str, value: Any) -> float:
         return real(fn, name, value, above=above, at_least=at_least, at_most=at_most, finite=finite)
 
-    return check
+    bounds = Domain("number", above=above, at_least=at_least, at_most=at_most, finite=finite)
+    return described(check, bounds)
 
 
 def a_length() -> Check:
@@ -173,7 +213,7 @@ def one_of(*options: str) -> Check:
     def check(fn: str, name: str, value: Any) -> str:
         return choice(fn, name, value, options)
 
-    return check
+    return described(check, Domain("choice", options=options))
 
 
 def a_function() -> Check:
@@ -187,7 +227,7 @@ def optional(inner: Check) -> Check:
         return None if value is None else inner(fn, name, value)
 
     check.holds_function = getattr(inner, "holds_function", False)  # type: ignore[attr-defined]
-    return check
+    return described(check, Domain("optional", inner=domain_of(inner)))
 
 
 def integers(*, minimum: int, strictly_increasing: bool, nonempty: bool) -> Check:
@@ -201,10 +241,16 @@ def integers(*, minimum: int, strictly_increasing: bool, nonempty: bool) -> Chec
             nonempty=nonempty,
         )
 
-    return check
+    listed = Domain(
+        "integers", minimum=minimum, strictly_increasing=strictly_increasing, nonempty=nonempty
+    )
+    return described(check, listed)
 
 
 function.holds_function = True  # type: ignore[attr-defined]
+described(positive_length, Domain("length"))
+described(flag, Domain("flag"))
+described(function, Domain("function"))
 
 
 def a_schedule() -> Check:
@@ -213,7 +259,7 @@ def a_schedule() -> Check:
             raise TypeError(f"{fn}(): {name} must be a Schedule, got {value!r}")
         return value
 
-    return check
+    return described(check, Domain("schedule"))
 
 
 def schedules(*, item: str = "piece") -> Check:
@@ -228,4 +274,4 @@ def schedules(*, item: str = "piece") -> Check:
                 raise TypeError(f"{fn}(): {item} {i} must be a Schedule, got {entry!r}")
         return tuple(value)
 
-    return check
+    return described(check, Domain("schedules"))
