@@ -16,7 +16,7 @@ import tracemalloc
 from dataclasses import dataclass
 
 import schedalg as sa
-from benchmarks import compiled, curves, earlier, expressions, groups, memory, workloads
+from benchmarks import compiled, curves, earlier, expressions, groups, laws, memory, workloads
 from benchmarks.timing import interleaved, verdict
 
 
@@ -58,7 +58,8 @@ def run(quick: bool = False) -> list[Row]:
     curve, curve_checks = curves.rows(Row, quick, have_optax)
     command_line = memory.rows(Row, quick)
     old += old_scalar + _memory_rows(schedules)
-    return adapter + in_graph + command_line + scalar + curve + curve_checks + checks + old
+    loss = laws.rows(Row, quick)
+    return adapter + in_graph + command_line + scalar + curve + curve_checks + checks + old + loss
 
 
 def _scalar_rows(s: sa.Schedule, quick: bool) -> list[Row]:

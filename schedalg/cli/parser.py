@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from schedalg.cli import commands, diffing, exporting, reference
+from schedalg.cli import commands, diffing, exporting, laws, reference
 from schedalg.cli.errors import UserError
 
 __all__ = ["COMMANDS", "Command", "UserError", "build_parser", "command"]
@@ -62,6 +62,24 @@ COMMANDS: tuple[Command, ...] = (
         "where two schedules differ; exit 1 if they do",
         diffing.diff_arguments,
         diffing.diff,
+    ),
+    Command(
+        "fit",
+        "fit a loss-curve law to logged runs (RUN.csv=EXPR); print it as JSON",
+        laws.fit_arguments,
+        laws.fit,
+    ),
+    Command(
+        "predict",
+        "rank schedules by the loss a law predicts at the last step",
+        laws.predict_arguments,
+        laws.predict,
+    ),
+    Command(
+        "optimize",
+        "the schedule a law predicts to end lowest",
+        laws.optimize_arguments,
+        laws.optimize,
     ),
     Command(
         "list",
