@@ -4,7 +4,9 @@
   rules (``RULES``); ``scan``: the streamed pass both read;
 - ``diffing``: ``diff``, where two schedules part, streamed in blocks;
 - ``plot``: the pictures (terminal text and matplotlib), behind ``Schedule.plot`` and the notebook
-  picture; ``envelope``: what a picture keeps of a curve read in pieces.
+  picture; ``envelope``: what a picture keeps of a curve read in pieces;
+- ``laws``: loss-curve laws (the multi-power law): predict a schedule's loss, fit on logged runs,
+  optimize a schedule.
 
 Imports: ``schedalg.core``, ``.engine``, ``.algebra``, ``.curves``; never ``schedalg.forms``
 (the two are siblings).
