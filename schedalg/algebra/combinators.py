@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from schedalg.algebra.expression import Schedule
+from schedalg.algebra.timewarps import quotient
 from schedalg.core import validators as check
 from schedalg.core.node import Child, Clock, Event, param
 from schedalg.core.printing import format_value
@@ -216,7 +217,8 @@ class per_epoch(Schedule):
     _scalar_closure = onestep.per_epoch
 
     def _array(self, t: Any, xp: Any) -> Any:
-        epoch = t / self.epoch_length if self.smooth else t // self.epoch_length
+        # Floor division is exact everywhere; a plain t / L is not under jax.jit (quotient).
+        epoch = quotient(t, self.epoch_length, xp) if self.smooth else t // self.epoch_length
         return self.schedule._array(epoch, xp)
 
     def _fill(self, out: np.ndarray, start: int) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 from schedalg.algebra.rendering import renderer
 from schedalg.core import validators as check
 from schedalg.core.node import Child, Event, NodeType, declared, lookup, param, parameters
-from schedalg.core.printing import call_repr, infix
+from schedalg.core.printing import call_repr, infix, power_infix
 from schedalg.engine import backends, fills, onestep
 from schedalg.engine import steps as _steps
 from schedalg.engine.backends import BLOCK, MAX_INTEGER_STEP, ieee_divide, ieee_power
@@ -478,18 +478,7 @@ class power(Schedule):
     _precedence: ClassVar[int] = _POWER
 
     def __repr__(self) -> str:
-        # Right-associative and tighter than a sign: (a ** b) ** c, (-2.0) ** s, a ** -b.
-        left = self.base
-        number = left._as_number()
-        text = repr(number) if number is not None else repr(left)
-        if (number is not None and number < 0) or left._precedence <= _POWER:
-            text = f"({text})"
-        right = self.exponent
-        exponent = right._as_number()
-        if exponent is not None:
-            return f"{text} ** {exponent!r}"
-        wrapped = repr(right) if right._precedence >= _POWER else f"({right!r})"
-        return f"{text} ** {wrapped}"
+        return power_infix(self.base, self.exponent, _POWER)
 
     def _scalar(self, t: float) -> float:
         return ieee_power(self.base._scalar(t), self.exponent._scalar(t))

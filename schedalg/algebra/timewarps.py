@@ -15,8 +15,31 @@ from schedalg.algebra.expression import Schedule
 from schedalg.core import validators as check
 from schedalg.core.node import Child, Clock, Event, param
 from schedalg.engine import onestep
-from schedalg.engine.backends import MAX_INTEGER_STEP, array_steps, pow_, power, scalar_step, traced
+from schedalg.engine.backends import (
+    MAX_INTEGER_STEP,
+    array_steps,
+    library,
+    pow_,
+    power,
+    scalar_step,
+    traced,
+)
 from schedalg.engine.periods import period_values, tile
+
+
+def quotient(t: Any, divisor: float, xp: Any) -> Any:
+    """``t / divisor`` rounded once, as an IEEE division rounds it, in every array library.
+
+    XLA (``jax.jit``) rewrites a division by a constant as a multiplication by its reciprocal,
+    and torch on CUDA does so for a Python number: two roundings, so ``49 / 49`` becomes
+    ``0.9999999999999999`` and a staircase read at it fires a step late
+    (``stretch(step_decay(1, 0.5), 49)`` at 49). A divisor computed from the step,
+    ``divisor + 0 * t`` (the same number for every finite step), is no constant: the division
+    stays one division, with NumPy's bits. NumPy and Python floats divide as written.
+    """
+    if library(xp) in ("scalar", "numpy"):
+        return t / divisor
+    return t / (divisor + 0.0 * t)
 
 
 class stretch(Schedule):
@@ -49,7 +72,7 @@ class stretch(Schedule):
     _scalar_closure = onestep.stretch
 
     def _array(self, t: Any, xp: Any) -> Any:
-        return self.schedule._array(t / self.factor, xp)
+        return self.schedule._array(quotient(t, self.factor, xp), xp)
 
 
 # Cycles shorter than this with a decay are filled on the array path (measured: with cycles of 1

@@ -17,6 +17,10 @@ from schedalg.core.node import NodeType, declared, parameters, shown_positionall
 
 
 def _equal(a: Any, b: Any) -> bool:
+    """Whether a parameter's value is its default, so that the repr may leave it out: ``-0.0``
+    is not the default ``0.0`` (``==`` says it is, but its sign can reach a value)."""
+    if isinstance(a, float) and isinstance(b, (int, float)) and a == b == 0:
+        return math.copysign(1.0, a) == math.copysign(1.0, b)
     try:
         return bool(a == b)
     except Exception:  # an odd value (an array?) is simply not the default
@@ -86,3 +90,27 @@ def infix(nodes: Sequence[Any], symbol: str, precedence: int) -> str:
     return f" {symbol} ".join(
         operand_text(node, precedence + (i > 0), bare[i]) for i, node in enumerate(nodes)
     )
+
+
+def _negative(number: float) -> bool:
+    """A number printed with a leading minus: ``-0.0`` too."""
+    return math.copysign(1.0, number) < 0
+
+
+def power_infix(base: Any, exponent: Any, precedence: int) -> str:
+    """``base ** exponent``: right-associative and tighter than a sign, so ``(a ** b) ** c``,
+    ``(-2.0) ** s`` (and ``(-0.0) ** s``: ``-0.0 ** s`` reads as ``-(0.0 ** s)``) and
+    ``a ** -b``. A number prints bare only beside a schedule: Python (and ``parse``) would
+    compute ``2.0 ** 3.0`` before any schedule is involved, so a constant raised to a constant
+    prints as ``constant(2.0) ** 3.0``."""
+    number, power_of = _number(base), _number(exponent)
+    if number is not None and power_of is None:
+        text = f"({number!r})" if _negative(number) else repr(number)
+    else:
+        text = repr(base)
+        if base._precedence <= precedence:
+            text = f"({text})"
+    if power_of is not None:
+        return f"{text} ** {power_of!r}"
+    right = repr(exponent)
+    return f"{text} ** {right if exponent._precedence >= precedence else f'({right})'}"

@@ -24,14 +24,16 @@ from schedalg.algebra.timewarps import warp
 from schedalg.algebra.tree import nodes
 from schedalg.core import validators as check
 from schedalg.core.node import Child, Clock, Event, nearest, param
+from schedalg.curves import recurrence
 from schedalg.curves.integers import _Integral, a_name, batch_ramp, gather, rounded, run_index
 from schedalg.curves.phases import piecewise
 from schedalg.curves.primitives import linear
 from schedalg.engine.backends import host, library, like, torch_compiling
 
 UNITS = ("tokens", "samples")
-# The prefix sum of a schedule without runs grows to at most this many steps (8 bytes a step).
-MAX_PREFIX = 50_000_000
+# The prefix sum of a schedule without runs grows to at most this many steps (8 bytes a step):
+# the limit of every scan (schedalg.curves.recurrence.MAX_SCAN).
+MAX_PREFIX = recurrence.MAX_SCAN  # read from there when a prefix sum grows
 # A ramp held after at most this many steps is read into runs (a closed form) at construction.
 MAX_RAMP = 1_000_000
 
@@ -214,14 +216,17 @@ class consumed(_Integral):
         prefix: np.ndarray = self._prefix  # type: ignore[attr-defined]
         if step < prefix.shape[0]:
             return prefix
-        if step >= MAX_PREFIX:
-            raise ValueError(
-                f"consumed(): the running total of {self.per_step!r} is a prefix sum, kept for "
-                f"at most {MAX_PREFIX} steps, asked for step {step}; write the amount per step "
-                "from constants, batch_ramp and linear or piecewise ramps for a closed form"
+        limit = recurrence.MAX_SCAN
+        if step > limit:
+            raise recurrence.scan_refused(
+                "consumed",
+                step,
+                f"a prefix sum of {step} values of per_step={self.per_step!r}",
+                "write the amount per step from constants, batch_ramp and linear or piecewise "
+                "ramps for a closed form",
             )
         have = prefix.shape[0] - 1
-        want = min(max(step, 2 * have, 1024), MAX_PREFIX)
+        want = min(max(step, 2 * have, 1024), limit)
         values = self.per_step.curve(have, want)
         bad = ~(np.isfinite(values) & (values >= 1) & (values == np.floor(values)))
         if bad.any():

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedalg.algebra.expression import Schedule
+from schedalg.algebra.timewarps import quotient
 from schedalg.core import validators as check
 from schedalg.core.node import Event, param
 from schedalg.curves.functions import call_vectorised
@@ -82,8 +83,11 @@ class cyclic(Schedule):
     def _array(self, t: Any, xp: Any) -> Any:
         total = self._total
         ratio = float(self.up) / total
-        cycle = xp.floor(1 + t / total)
-        x = 1.0 + t / total - cycle
+        # t / total rounded once in every library (quotient: not so under jax.jit as written),
+        # so the cycle starts at the step NumPy's does and x keeps NumPy's bits.
+        position = quotient(t, total, xp)
+        cycle = xp.floor(1 + position)
+        x = 1.0 + position - cycle
         rising = x <= ratio
         factor = xp.where(
             rising, x / ratio, (x - 1) / (ratio - 1) if ratio != 1 else xp.zeros_like(x)

@@ -7,10 +7,13 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import numpy as np
+
 from schedalg.algebra.expression import Schedule
 from schedalg.core import validators as check
 from schedalg.core.node import param
-from schedalg.engine.backends import map_scalar, torch_compiling, traced
+from schedalg.curves import recurrence
+from schedalg.engine.backends import host, like, map_scalar, torch_compiling, traced
 
 
 def call_vectorised(function: Callable[[Any], Any], t: Any, xp: Any) -> Any:
@@ -65,7 +68,9 @@ class cumulative(Schedule):
     """``cumulative(factor)``: ``factor(1) * factor(2) * ... * factor(floor(t))``, 1.0 at ``t = 0``.
 
     torch's ``MultiplicativeLR``, multiplied left to right as torch does; constant between
-    integer steps.
+    integer steps. A scan: the running products are kept (8 bytes a step) and extended as later
+    steps are asked for, one call of ``factor`` each, up to ``MAX_SCAN`` (50,000,000) steps; a
+    later step is refused (``schedalg.curves.recurrence``).
 
     >>> from schedalg import cumulative
     >>> s = cumulative(lambda k: 0.5)
@@ -79,19 +84,38 @@ class cumulative(Schedule):
 
     def _check(self) -> None:
         # Running products are cached: the adapter asks for t = 0, 1, 2, ... and each call
-        # must not cost O(t). The cache is not a field: invisible to equality and hashing.
-        self._set("_prefix", [1.0])
+        # must not cost O(t). The cache is not a field: invisible to equality and hashing. It
+        # is an array with room to grow (doubling) and the count of products it holds; factor
+        # is called for the steps asked for, never ahead of them.
+        self._set("_prefix", (np.ones(1), 1))
 
-    def _products_through(self, t: int) -> list[float]:
-        prefix: list[float] = self._prefix  # type: ignore[attr-defined]
-        while len(prefix) <= t:
-            k = len(prefix)
-            prefix.append(prefix[-1] * float(self.factor(k)))
+    def _products_through(self, step: int) -> np.ndarray:
+        """The running products of the steps ``0 ... step`` (and perhaps more)."""
+        prefix, count = self._prefix  # type: ignore[attr-defined]
+        if step < count:
+            return prefix
+        if step > recurrence.MAX_SCAN:
+            raise recurrence.scan_refused(
+                "cumulative",
+                step,
+                f"{step} products of its factor ({self!r})",
+                "evaluate earlier steps, or write the curve as a closed form (exponential, "
+                "step_decay, affine_steps with an end)",
+            )
+        if step >= prefix.shape[0]:
+            grown = np.empty(min(max(step + 1, 2 * prefix.shape[0]), recurrence.MAX_SCAN + 1))
+            grown[:count] = prefix[:count]
+            prefix = grown
+        value, factor = float(prefix[count - 1]), self.factor
+        for k in range(count, step + 1):
+            value = value * float(factor(k))
+            prefix[k] = value
+        self._set("_prefix", (prefix, step + 1))
         return prefix
 
     def _scalar(self, t: float) -> float:
         step = math.floor(t)
-        return self._products_through(step)[step]
+        return float(self._products_through(step)[step])
 
     def _array(self, t: Any, xp: Any) -> Any:
         if traced(xp):
@@ -99,4 +123,8 @@ class cumulative(Schedule):
                 "cumulative() multiplies a Python function's values: not traceable (JAX arrays, "
                 "jax.jit, torch.compile); evaluate it on NumPy steps or one step at a time"
             )
-        return map_scalar(self._scalar, t, xp)
+        steps = np.floor(np.asarray(host(t, xp), dtype=np.float64)).astype(np.int64)
+        if not steps.size:
+            return like(np.zeros(steps.shape), t, xp)
+        prefix = self._products_through(int(steps.max()))
+        return like(np.asarray(prefix[steps], dtype=np.float64), t, xp)

@@ -4,6 +4,14 @@
 and Poly towards an ``eta_min`` stepping between other schedulers' updates, torch's
 ``ChainedScheduler`` over recursive formulas): no closed form, but an exact scan. A window may
 be unbounded (``end = inf``): the scan's table then grows with the largest step asked for.
+
+Every node that scans (runs one Python step per update or per step, and keeps what it found)
+stops at the same limit, :data:`MAX_SCAN`, and refuses a step beyond it with
+:func:`scan_refused`, which names the node, the step and the limit: ``affine_steps`` (updates),
+``cumulative`` (products of its factor, ``schedalg.curves.functions``) and a ``consumed`` clock
+kept as a prefix sum (``schedalg.curves.clocks``). Their tables hold 8 bytes a step or update
+(16 for ``affine_steps``, which keeps each update's step), so a scan at the limit takes at most
+a few hundred megabytes and, one Python step at a time, tens of seconds.
 """
 
 from __future__ import annotations
@@ -20,8 +28,19 @@ from schedalg.core.node import Event, param
 from schedalg.engine import backends
 from schedalg.engine.backends import library, torch_compiling
 
-MAX_UPDATES = 50_000_000  # the scan's length limit: every update is one Python step
+MAX_SCAN = 50_000_000  # the longest scan any node runs: updates, products or steps
+MAX_UPDATES = MAX_SCAN  # affine_steps' name for it
 _FIRST_HORIZON = 1024  # an unbounded scan's first table covers the steps up to this one
+_PIECE = 1 << 18  # updates scanned at once: the temporaries of one piece stay small
+
+
+def scan_refused(fn: str, step: float, needed: str, hint: str) -> ValueError:
+    """The refusal of a step whose scan would run more than :data:`MAX_SCAN` Python steps:
+    ``fn(): step t needs <needed>, more than the MAX_SCAN a scan runs; <hint>``."""
+    return ValueError(
+        f"{fn}(): step {step!r} needs {needed}, more than the {MAX_SCAN} a scan runs "
+        f"(schedalg.curves.recurrence.MAX_SCAN); {hint}"
+    )
 
 
 def _counts(*, minimum: int, unbounded: bool = False) -> check.Check:
@@ -60,8 +79,8 @@ class affine_steps(Schedule):
     ``ChainedScheduler``; a scan, not a closed form: single steps read a cached prefix, arrays
     one searched table. With an unbounded window the table is built up to the largest step
     asked for (growing by doubling, never recomputing a value); a step needing more than
-    ``MAX_UPDATES`` updates is refused, and so is a step traced by ``jax.jit`` (its size is not
-    known: evaluate on concrete steps).
+    ``MAX_SCAN`` updates (50,000,000, the limit of every scan) is refused, and so is a step
+    traced by ``jax.jit`` (its size is not known: evaluate on concrete steps).
 
     >>> from schedalg import affine_steps, constant
     >>> s = affine_steps(constant(0.5), targets=[constant(0.0)], every=[2], begins=[0], ends=[3])
@@ -114,10 +133,10 @@ class affine_steps(Schedule):
                     f"begins[{i}]={b!r}, ends[{i}]={z!r}"
                 )
         count = sum(z - b for b, z in zip(self.begins, self.ends) if z != math.inf)
-        if count > MAX_UPDATES:
+        if count > MAX_SCAN:
             raise ValueError(
                 f"affine_steps(): the updates' bounded windows hold {count} updates, more than "
-                f"the {MAX_UPDATES} a scan runs; end the windows where the values stop changing"
+                f"the {MAX_SCAN} a scan runs; end the windows where the values stop changing"
             )
         # The scan's table, built on first use. Not a field: invisible to equality and hashing.
         self._set("_table", None)
@@ -190,40 +209,66 @@ class affine_steps(Schedule):
         horizon = -1 if table is None else table[2]
         if table is None or (step is not None and step > horizon):
             wanted = horizon if step is None else step
-            table = self._extend(table, self._horizon(max(wanted, _FIRST_HORIZON), horizon))
+            table = self._extend(table, self._horizon(wanted, horizon))
         return table[0], table[1]
 
     def _horizon(self, step: float, horizon: int) -> int:
-        """The table's next horizon: at least ``step``, doubling, refusing a step needing more
-        than ``MAX_UPDATES`` updates."""
-        if step == math.inf or self._count(step) > MAX_UPDATES:
+        """The table's next horizon: at least ``step``, doubling (from ``_FIRST_HORIZON``) while
+        that stays within ``MAX_SCAN`` updates, refusing a step needing more."""
+        if step == math.inf or self._count(step) > MAX_SCAN:
             needed = "infinitely many" if step == math.inf else f"{self._count(step)}"
-            raise ValueError(
-                f"affine_steps(): step {step!r} needs {needed} updates of its unbounded windows, "
-                f"more than the {MAX_UPDATES} a scan runs; evaluate earlier steps, or end the "
-                f"windows where the values stop changing ({self!r})"
+            raise scan_refused(
+                "affine_steps",
+                step,
+                f"{needed} updates of its unbounded windows",
+                f"evaluate earlier steps, or end the windows where the values stop changing "
+                f"({self!r})",
             )
-        target = max(math.floor(step), 2 * horizon + 1)
-        if self._count(target) > MAX_UPDATES:
+        target = max(math.floor(step), 2 * horizon + 1, _FIRST_HORIZON)
+        if self._count(target) > MAX_SCAN:
             target = math.floor(step)
         return target
 
     def _extend(self, table: Any, high: int | float) -> tuple[np.ndarray, np.ndarray, Any]:
-        """The table extended by the updates up to step ``high``, continuing the scan."""
+        """The table extended by the updates up to step ``high``, continuing the scan: written
+        in place into arrays of the final size, piece by piece (``_pieces``), so that the
+        temporaries stay small however long the scan."""
         low = -1 if table is None else table[2]
-        steps, ratios, targets, offsets = self._updates(low, high)
-        previous = float(self.start) if table is None or not table[1].size else table[1][-1]
-        values = _affine_scan(
-            float(previous),
-            ratios.tolist(),
-            targets.tolist(),
-            None if offsets is None else offsets.tolist(),
-        )
+        kept = 0 if table is None else table[0].shape[0]
+        size = kept + int(self._count(high) - self._count(low))
+        steps, values = np.empty(size, dtype=np.int64), np.empty(size)
+        previous = float(self.start)
         if table is not None:
-            steps, values = np.concatenate((table[0], steps)), np.concatenate((table[1], values))
-        table = (steps, values, high)
+            steps[:kept], values[:kept] = table[0], table[1]
+            previous = float(table[1][-1]) if kept else previous
+        position = kept
+        for first, last in self._pieces(low, high):
+            found, ratios, targets, offsets = self._updates(first, last)
+            end = position + found.shape[0]
+            steps[position:end] = found
+            _affine_scan(previous, ratios, targets, offsets, values[position:end])
+            previous = float(values[end - 1]) if end > position else previous
+            position = end
+        table = (steps[:position], values[:position], high)
         self._set("_table", table)
         return table
+
+    def _pieces(self, low: int, high: int | float) -> Iterator[tuple[int, int | float]]:
+        """``(low, high]`` cut at steps into pieces of at most ``_PIECE`` updates (a step's
+        updates in one piece; a step holds at most one update per ratio)."""
+        while self._count(high) - self._count(low) > _PIECE:
+            base = self._count(low)
+            # The last step whose updates still fit: bisect the count, a sum per window.
+            inside, beyond = low + 1, int(self.last_step if high == math.inf else high)
+            while beyond - inside > 1:
+                middle = (inside + beyond) // 2
+                if self._count(middle) - base <= _PIECE:
+                    inside = middle
+                else:
+                    beyond = middle
+            yield low, inside
+            low = inside
+        yield low, high
 
     def _scalar(self, t: float) -> float:
         steps, values = self._scan(t)
@@ -273,18 +318,29 @@ class affine_steps(Schedule):
 
 
 def _affine_scan(
-    start: float, ratios: list[float], targets: list[float], offsets: list[float] | None
-) -> np.ndarray:
+    start: float,
+    ratios: np.ndarray,
+    targets: np.ndarray,
+    offsets: np.ndarray | None,
+    out: np.ndarray,
+) -> None:
     """``v <- e + (v - e) * r (+ o)`` for each ``(r, e, o)`` in turn, from ``start``: every
-    value."""
-    out = []
+    value, written into ``out`` (Python floats, a chunk of them at a time)."""
     v = start
-    if offsets is None:
-        for r, e in zip(ratios, targets):
-            v = e + (v - e) * r
-            out.append(v)
-    else:
-        for r, e, o in zip(ratios, targets, offsets):
-            v = e + (v - e) * r + o
-            out.append(v)
-    return np.asarray(out, dtype=np.float64)
+    for lo in range(0, ratios.shape[0], _CHUNK):
+        hi = lo + _CHUNK
+        chunk = []
+        if offsets is None:
+            for r, e in zip(ratios[lo:hi].tolist(), targets[lo:hi].tolist()):
+                v = e + (v - e) * r
+                chunk.append(v)
+        else:
+            for r, e, o in zip(
+                ratios[lo:hi].tolist(), targets[lo:hi].tolist(), offsets[lo:hi].tolist()
+            ):
+                v = e + (v - e) * r + o
+                chunk.append(v)
+        out[lo:hi] = chunk
+
+
+_CHUNK = 1 << 14  # values converted to Python floats at once

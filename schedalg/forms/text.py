@@ -3,10 +3,10 @@
 ``parse(text)`` rebuilds an expression from its repr without ``eval``: the text is parsed with
 :mod:`ast` and only an allow-list of node kinds is walked (calls to the library's registered
 constructors, numbers, strings, lists, tuples, keywords, ``inf``, ``True``/``False``/``None``,
-unary ``-``/``+`` and ``+ - * /``). Anything else is a :class:`ParseError`, before anything runs.
-``to_dict``, ``from_dict`` and ``fingerprint`` live in ``schedalg.forms.data`` and are importable
-from
-here too.
+unary ``-``/``+`` and ``+ - * / **``; numbers alone are computed as Python computes them, so a
+repr never writes two numbers side by side). Anything else is a :class:`ParseError`, before
+anything runs. ``to_dict``, ``from_dict`` and ``fingerprint`` live in ``schedalg.forms.data``
+and are importable from here too.
 """
 
 from __future__ import annotations
@@ -160,6 +160,18 @@ class _Reader:
         value = self.value(node.args[0], depth + 1)
         return self.arithmetic(node, lambda v: rounded(name, v), value)
 
+    def keywords(self, node: ast.Call, name: str, depth: int) -> dict[str, Any]:
+        """The keyword arguments of a call to ``name``, each given once."""
+        kwargs: dict[str, Any] = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.fail(keyword.value, "** arguments are not allowed")
+            if keyword.arg in kwargs:
+                # Python's compiler refuses it; ast.parse does not, and the last would win.
+                raise self.fail(keyword, f"{name}(): keyword argument {keyword.arg!r} repeated")
+            kwargs[keyword.arg] = self.value(keyword.value, depth + 1)
+        return kwargs
+
     def call(self, node: ast.Call, depth: int) -> Any:
         if not isinstance(node.func, ast.Name):
             raise self.fail(
@@ -179,11 +191,7 @@ class _Reader:
             if isinstance(arg, ast.Starred):
                 raise self.fail(arg, "starred arguments are not allowed")
             args.append(self.value(arg, depth + 1))
-        kwargs: dict[str, Any] = {}
-        for keyword in node.keywords:
-            if keyword.arg is None:
-                raise self.fail(keyword.value, "** arguments are not allowed")
-            kwargs[keyword.arg] = self.value(keyword.value, depth + 1)
+        kwargs = self.keywords(node, name, depth)
         try:
             return self.names[name](*args, **kwargs)
         except (ValueError, TypeError, ArithmeticError) as error:
@@ -217,7 +225,10 @@ def _power(base: Any, exponent: Any) -> Any:
         and exponent * math.log10(abs(base)) > MAX_DIGITS
     ):
         raise OverflowError(f"integer result with more than {MAX_DIGITS} digits")
-    result = base**exponent
+    try:
+        result = base**exponent
+    except OverflowError:  # floats: Python raises ERANGE's text, "(34, 'Numerical result ...')"
+        raise OverflowError(f"{base!r} ** {exponent!r} overflows") from None
     if isinstance(result, complex):
         raise ValueError(f"{base!r} ** {exponent!r} is not a real number")
     return result
@@ -253,9 +264,10 @@ def parse(text: str) -> Schedule:
     """Rebuild a schedule from text such as its repr: ``parse("warmup(cosine(900), 100)")``.
 
     Only the library's constructors, numbers, strings, lists, tuples, keyword arguments, ``inf``,
-    ``True``/``False``/``None``, unary ``-``/``+`` and ``+ - * /`` are accepted; nothing is
-    evaluated as Python. Everything else — and any constructor's validation error — raises
-    :class:`ParseError` with the position. Python functions (``from_fn``, ``cumulative``,
+    ``True``/``False``/``None``, unary ``-``/``+`` and ``+ - * / **`` are accepted; nothing is
+    evaluated as Python (a keyword given twice is refused, as Python refuses it). Everything
+    else — and any constructor's validation error — raises :class:`ParseError` with the
+    position. Python functions (``from_fn``, ``cumulative``,
     ``cyclic(scale_fn=...)``) cannot be written as text.
     """
     tree = _syntax_tree(text)
