@@ -4,10 +4,12 @@
 ``from_config(param_scheduler, epoch_length=L, max_epochs=E)`` returns one expression per
 scheduled parameter (``'lr'``, ``'momentum'``, ``'weight_decay'``, ...), in iterations: the value
 at iteration ``i`` is the value MMEngine's ``ParamSchedulerHook`` has the optimizer use for
-iteration ``i`` (iteration schedulers stepped after every iteration, epoch schedulers after each
-epoch's last iteration, in config order). ``load_config`` / ``read_settings`` / ``read_config``
-read a config file (``_base_`` and ``read_base()`` inheritance included) as data, never running
-it (``configfile``, ``configlang``, ``configtree``, ``configlazy``, ``configvalues``).
+iteration ``i`` (each built in config order, its constructor taking its first step at iteration
+0; then iteration schedulers stepped after every iteration, epoch schedulers after each epoch's
+last iteration, in config order). ``load_config`` / ``read_settings`` / ``read_config`` read a
+config file (``_base_`` and ``read_base()`` inheritance included) as data, never running it
+(``configfile``, ``configlang``, ``configscope``, ``configtree``, ``configlazy``,
+``configvalues``); what it cannot follow is refused by name when a key it may change is read.
 
 How MMEngine computes, and how it is mapped (``docs/mmengine-semantics.md``):
 
@@ -18,9 +20,10 @@ How MMEngine computes, and how it is mapped (``docs/mmengine-semantics.md``):
 - The others are affine in the current value (CosineAnnealing / Poly with an ``eta_min``, Cosine
   run past ``T_max``) or absolute (OneCycle, CosineRestart). One that runs alone while it changes
   the value is a piece of a ``sequence``. Affine updates that interleave with another
-  scheduler's changes are the exact scan ``affine_steps`` of every update in the hook's order
-  (an absolute update is one with ratio 0); additive ones (a cosine past its ``T_max``, mmdet's
-  QuadraticWarmup) that interleave are a ``ValueError`` saying so.
+  scheduler's changes are the exact scan ``affine_steps`` of every update in MMEngine's order
+  (the constructors' at iteration 0, then the hook's; an absolute update is one with ratio 0);
+  additive ones (a cosine past its ``T_max``, mmdet's QuadraticWarmup) that interleave are a
+  ``ValueError`` saying so.
 - ReduceOnPlateau decides from validation metrics: it is ``schedalg.plateau``'s node.
 
 Values are multipliers of the optimizer's original value (``initial_lr``), the adapter's

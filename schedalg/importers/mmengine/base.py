@@ -197,7 +197,13 @@ class Kind:
         factor = self.factor(spec)
         if factor is None:
             return constant(1.0), constant(0.0)
-        return step_ratio(factor, factor(0)), constant(0.0)
+        return self.ratio(spec, factor), constant(0.0)
+
+    def ratio(self, spec: Spec, factor: Schedule) -> Schedule:
+        """A multiplicative kind's factor at one step: ``F(t) / F(t - 1)``, ``F(0)`` at t = 0.
+        A kind whose ``F`` underflows (``gamma ** t``) while MMEngine's value does not (other
+        factors keep it up) gives MMEngine's own factor instead: ``0 / 0`` is no factor."""
+        return step_ratio(factor, factor(0))
 
     def remedy(self, spec: Spec) -> str:
         """What else makes an overlapping affine scheduler expressible, if anything."""
@@ -285,10 +291,17 @@ def scaled(value: float, curve: Schedule) -> Schedule:
 
 
 def anneal(v0: float, eta: float, unit_curve: Callable[[float], Schedule]) -> Schedule:
-    """``eta + (v0 - eta) * c(t)`` where ``unit_curve(end)`` is ``end + (1 - end) * c(t)``."""
+    """``eta + (v0 - eta) * c(t)`` where ``unit_curve(end)`` is ``end + (1 - end) * c(t)``, and
+    ``v0`` itself at ``t = 0``: MMEngine's step 0 of Cosine and Poly returns the value as it is
+    (CosineRestart writes ``v0``), with no arithmetic. The closed form's step 0 rounds where
+    ``eta / v0`` is large (beyond 2**53, ``1 - eta / v0`` loses the 1 and it gives 0.0)."""
     if v0 != 0:
-        return scaled(v0, unit_curve(eta / v0))
-    return chain(constant(eta), constant(1.0) - unit_curve(0.0))
+        curve = scaled(v0, unit_curve(eta / v0))
+    else:
+        curve = chain(constant(eta), constant(1.0) - unit_curve(0.0))
+    if curve(0) != v0:
+        curve = sequence(constant(v0), shift(curve, 1), at=[1])
+    return curve
 
 
 def step_ratio(curve: Schedule, first: float) -> Schedule:

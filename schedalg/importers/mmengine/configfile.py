@@ -62,6 +62,7 @@ def load_config(
     package); without it, the installed package's ``.mim/configs``."""
     values, tree = _resolve(os.fspath(path), config_root)
     wanted = list(values) if keys is None else list(keys)
+    _refuse_opaque(tree, wanted[0] if keys is not None and wanted else None)
     return {key: _strict(key, values[key], tree) for key in wanted if key in values}
 
 
@@ -73,6 +74,7 @@ def read_settings(
     values; ``hook``: a ``default_hooks.param_scheduler`` other than MMEngine's own)."""
     name = os.fspath(path)
     values, tree = _resolve(name, config_root)
+    _refuse_opaque(tree, "param_scheduler")
     picked = {key: _strict(key, values[key], tree) for key in _STRICT if key in values}
     soft = {key: _soft(values[key], tree) for key in _SOFT if key in values}
     hook = _schedule_hook(soft.get("default_hooks"))
@@ -143,6 +145,14 @@ def _bases(values: dict[str, Any]) -> dict[str, float]:
         for k, v in found.items()
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v
     }
+
+
+def _refuse_opaque(tree: Tree, key: str | None) -> None:
+    """A construct not run that reaches the namespace itself (``exec``, ``globals()``, ...)
+    may have set any name, before or after it, rebound ``dict`` or kept the namespace as a
+    value (MMEngine then fails to copy it): no key of the tree is known."""
+    if tree.opaque:
+        raise ConfigError(tree.opaque[0].message(key))
 
 
 def _strict(key: str, value: Any, tree: Tree) -> Any:

@@ -29,6 +29,13 @@ from dataclasses import replace
 from typing import Any, NoReturn
 
 from schedalg.forms.literals import MAX_DEPTH, MAX_DIGITS
+from schedalg.importers.mmengine.configscope import (
+    CONSTRUCTS,
+    configdict_attribute,
+    interpreter_imports,
+    module_stores,
+    namespace_construct,
+)
 from schedalg.importers.mmengine.configvalues import ConfigDict, ConfigError, Imported, Refused
 
 __all__ = ["MAX_ITEMS", "Evaluator"]
@@ -53,31 +60,6 @@ _OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
     ast.RShift: operator.rshift,
 }
 
-_CONSTRUCTS: dict[type, str] = {
-    ast.Lambda: "a lambda",
-    ast.ListComp: "a list comprehension",
-    ast.DictComp: "a dict comprehension",
-    ast.SetComp: "a set comprehension",
-    ast.GeneratorExp: "a generator expression",
-    ast.JoinedStr: "an f-string",
-    ast.IfExp: "a conditional expression",
-    ast.Compare: "a comparison",
-    ast.BoolOp: "an and/or",
-    ast.Set: "a set",
-    ast.NamedExpr: "an assignment expression",
-    ast.For: "a for loop",
-    ast.While: "a while loop",
-    ast.If: "an if statement",
-    ast.FunctionDef: "a function definition",
-    ast.AsyncFunctionDef: "a function definition",
-    ast.ClassDef: "a class definition",
-    ast.Try: "a try statement",
-    ast.Assert: "an assert statement",
-    ast.Raise: "a raise statement",
-    ast.Global: "a global statement",
-    ast.Match: "a match statement",
-}
-
 _NUMBERS = (int, float)  # bool is an int
 
 
@@ -87,7 +69,9 @@ def _plural_container(value: Any) -> bool:
 
 class Evaluator:
     """Runs one file's statements over data (see the module docstring). ``env`` holds the
-    names; ``imports`` handles ``import`` statements (they depend on the config's style)."""
+    names; ``imports`` handles ``import`` statements (they depend on the config's style);
+    ``tainted`` and ``opaque`` are the tree's: the containers a statement not run may have
+    changed, and the constructs not run that may have set any name (``exec``, ...)."""
 
     def __init__(
         self,
@@ -95,8 +79,11 @@ class Evaluator:
         env: dict[str, Any],
         imports: Callable[[ast.stmt], None],
         tainted: dict[int, tuple[Any, Refused]],
+        opaque: list[Refused],
     ) -> None:
         self.file, self.env, self.imports, self.tainted = file, env, imports, tainted
+        self.opaque = opaque
+        self.interpreter: set[str] = set()  # names bound to the interpreter's modules
         self._line = 0
 
     # -- statements ---------------------------------------------------------------------------
@@ -107,8 +94,7 @@ class Evaluator:
             try:
                 self.statement(statement)
             except _Poison as poison:
-                definition = isinstance(statement, (ast.FunctionDef, ast.ClassDef))
-                self._poison_names(statement, replace(poison.refused, drop=definition))
+                self._not_run(statement, poison.refused)
 
     def statement(self, node: ast.stmt) -> None:
         if isinstance(node, ast.Assign):
@@ -128,17 +114,37 @@ class Evaluator:
                 self._delete(target)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self.imports(node)
+            self.interpreter.update(interpreter_imports(node))
         elif isinstance(node, ast.With):
             self.error("a with statement (only one 'with read_base():' of imports is read)")
         elif not isinstance(node, ast.Pass):
-            what = _CONSTRUCTS.get(type(node), f"a {type(node).__name__} statement")
+            what = CONSTRUCTS.get(type(node), f"a {type(node).__name__} statement")
             raise _Poison(
                 self.refused(what, drop=isinstance(node, (ast.FunctionDef, ast.ClassDef)))
             )
 
-    def _poison_names(self, statement: ast.stmt, refused: Refused) -> None:
-        """What a statement that is not run may have changed is refused: the names it assigns,
-        and every container it reaches (``a.b[0]`` as far as that resolves)."""
+    def _not_run(self, statement: ast.stmt, refused: Refused) -> None:
+        """What a statement that is not run may have changed is refused (``configscope``):
+        every key of the tree, where it reaches the namespace itself (``exec``,
+        ``globals()``, ...); else the names it binds, the module names its functions declare
+        ``global``, and every container it reaches (``a.b[0]`` as far as that resolves)."""
+        found = namespace_construct(statement, self._is_data, self.interpreter.__contains__)
+        if found is not None:  # then every key of the tree is refused (configfile)
+            line, what = found
+            self.opaque.append(Refused(self.file, line, f"{what} (it may set any name)"))
+        self._taint_reached(statement, refused)
+        names, definitions, declared = module_stores(statement)
+        defined = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for name in names:
+            # MMEngine leaves functions out of the config: a name a def surely binds is gone.
+            gone = name in definitions and (defined or name not in self.env)
+            self.env[name] = replace(refused, drop=gone)
+        for name, (line, where) in declared.items():
+            what = f"a global statement in {where} (it may assign the module name {name!r})"
+            self.env[name] = Refused(self.file, line, what)
+
+    def _taint_reached(self, statement: ast.stmt, refused: Refused) -> None:
+        """Every container the statement reaches (``a.b[0]`` as far as that resolves)."""
         parents = {id(c): n for n in ast.walk(statement) for c in ast.iter_child_nodes(n)}
         for node in ast.walk(statement):
             parent = parents.get(id(node))
@@ -148,15 +154,9 @@ class Evaluator:
                 continue  # only the longest chains
             for container in _containers(self._reach(node)):
                 self.tainted[id(container)] = (container, refused)
-        stored = {
-            n.id
-            for n in ast.walk(statement)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
-        }
-        if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
-            stored.add(statement.name)
-        for name in stored:
-            self.env[name] = refused
+
+    def _is_data(self, name: str) -> bool:
+        return name in self.env and not isinstance(self.env[name], Refused)
 
     def _reach(self, node: ast.expr) -> Any:
         """The value ``node`` names, or that of its longest prefix that resolves."""
@@ -189,6 +189,7 @@ class Evaluator:
                 self.assign(element, item)
         elif isinstance(target, ast.Attribute):
             owner = self.value(target.value)
+            self._attribute_error(owner, target.attr, "setting")
             if not isinstance(owner, ConfigDict):
                 raise _Poison(self.refused(f"setting the attribute .{target.attr}"))
             owner[target.attr] = value
@@ -216,8 +217,10 @@ class Evaluator:
         elif isinstance(target, (ast.Subscript, ast.Attribute)):
             owner = self.value(target.value)
             key = self._key(target.slice) if isinstance(target, ast.Subscript) else target.attr
-            if isinstance(target, ast.Attribute) and not isinstance(owner, ConfigDict):
-                raise _Poison(self.refused(f"deleting the attribute .{key}"))
+            if isinstance(target, ast.Attribute):
+                self._attribute_error(owner, key, "deleting")
+                if not isinstance(owner, ConfigDict):
+                    raise _Poison(self.refused(f"deleting the attribute .{key}"))
             self._apply(operator.delitem, owner, key)
         else:
             raise _Poison(self.refused("this del statement"))
@@ -229,7 +232,7 @@ class Evaluator:
             raise _Poison(self.refused(f"an expression nested deeper than {MAX_DEPTH} levels"))
         method = getattr(self, "_" + type(node).__name__.lower(), None)
         if method is None:
-            what = _CONSTRUCTS.get(type(node), f"the expression {type(node).__name__}")
+            what = CONSTRUCTS.get(type(node), f"the expression {type(node).__name__}")
             raise _Poison(self.refused(what))
         return method(node, depth + 1)
 
@@ -306,7 +309,8 @@ class Evaluator:
         owner = self.value(node.value, depth)
         if isinstance(owner, Imported):
             return owner.attribute(node.attr)
-        if not isinstance(owner, ConfigDict):
+        self._attribute_error(owner, node.attr, "reading")
+        if not isinstance(owner, ConfigDict) or configdict_attribute(node.attr):
             raise _Poison(self.refused(f"the attribute .{node.attr} of a {type(owner).__name__}"))
         if node.attr not in owner:
             self.error(f"the config value has no key {node.attr!r}")
@@ -433,6 +437,21 @@ class Evaluator:
         if isinstance(value, (str, list, tuple)) and len(value) > MAX_ITEMS:
             raise _Poison(self.refused(f"a value of more than {MAX_ITEMS} items"))
         return value
+
+    def _attribute_error(self, owner: Any, name: str, action: str) -> None:
+        """The AttributeError MMEngine raises: an attribute a dict does not have (a config's
+        dicts are plain ones until stored in a ConfigDict), or setting one of ConfigDict's own
+        (addict's "read-only")."""
+        if type(owner) is dict and not (action == "reading" and hasattr(dict, name)):
+            self.error(
+                f"{action} the attribute .{name} of a dict: MMEngine raises AttributeError "
+                f"('dict' object has no attribute {name!r})"
+            )
+        if isinstance(owner, ConfigDict) and action == "setting" and configdict_attribute(name):
+            self.error(
+                f"setting the attribute .{name} of a ConfigDict: MMEngine raises AttributeError "
+                f"('Dict' object attribute {name!r} is read-only)"
+            )
 
     def refused(self, what: str, drop: bool = False) -> Refused:
         return Refused(self.file, self._line, what, drop)

@@ -30,10 +30,12 @@ def lazy_file(tree: Tree, path: str, stack: list[str]) -> tuple[ConfigDict, set[
     env: dict[str, Any] = {"__file__": path}
     for node in with_node.body if with_node else []:
         assert isinstance(node, ast.ImportFrom)
-        _from_base(path, node, bases, env)
+        _from_base(path, node, bases, env, tree.opaque)
     rest = [node for node in body if node is not with_node]
+    imported |= _nested_imports(rest)
     rest = _hoist_imports(path, rest, env, imported)
-    tree.evaluator(path, env, _imports(path, bases, env, imported)).run(rest)
+    imports = _imports(path, bases, env, imported, tree.opaque)
+    tree.evaluator(path, env, imports).run(rest)
     result = ConfigDict()
     for key, value in env.items():
         if not key.startswith("__") and key != "LazyObject":
@@ -65,17 +67,42 @@ def _read_base(path: str, body: list[ast.stmt]) -> ast.With | None:
     return None
 
 
-def _from_base(path: str, node: ast.ImportFrom, bases: dict[str, Any], env: dict[str, Any]) -> None:
+def _from_base(
+    path: str,
+    node: ast.ImportFrom,
+    bases: dict[str, Any],
+    env: dict[str, Any],
+    opaque: list[Refused],
+) -> None:
     base = bases["." * node.level + (node.module or "")]
     for alias in node.names:
         if alias.name == "*":
             env.update(base)
             return
+        if alias.name not in base and opaque:  # the base may have set it (exec, ...)
+            raise ConfigError(opaque[0].message(alias.name))
         if alias.name not in base:
             raise ConfigError(
                 f"{path}: line {node.lineno}: the base {node.module} has no name {alias.name!r}"
             )
         env[alias.asname or alias.name] = base[alias.name]
+
+
+def _nested_imports(body: list[ast.stmt]) -> set[str]:
+    """The names imports inside other statements bind (``from m import a``, ``import m as
+    a``): MMEngine's ImportTransformer visits every import of the file and leaves the names
+    out of the config, whatever they are bound to later."""
+    names = set()
+    for statement in body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.asname is not None or isinstance(node, ast.ImportFrom):
+                        names.add(alias.asname or alias.name)
+    names.discard("*")
+    return names
 
 
 def _hoist_imports(
@@ -100,7 +127,9 @@ def _hoist_imports(
     return kept
 
 
-def _imports(path: str, bases: dict[str, Any], env: dict[str, Any], imported: set[str]) -> Any:
+def _imports(
+    path: str, bases: dict[str, Any], env: dict[str, Any], imported: set[str], opaque: list[Refused]
+) -> Any:
     def imports(node: ast.stmt) -> None:
         if isinstance(node, ast.Import):
             alias = node.names[0]
@@ -114,7 +143,7 @@ def _imports(path: str, bases: dict[str, Any], env: dict[str, Any], imported: se
         assert isinstance(node, ast.ImportFrom)
         module = "." * node.level + (node.module or "")
         if not is_builtin_module(module) and module in bases:
-            _from_base(path, node, bases, env)
+            _from_base(path, node, bases, env, opaque)
             return
         for alias in node.names:
             if alias.name == "*":

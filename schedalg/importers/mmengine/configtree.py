@@ -29,7 +29,7 @@ MAX_INHERITANCE = 50  # bases of bases of ...
 
 class Tree:
     """What one ``load_config`` call shares: the config root, the refused containers, the
-    count of files read."""
+    constructs that may set any name, the count of files read."""
 
     def __init__(self, config_root: Any) -> None:
         if config_root is not None and not isinstance(config_root, (str, os.PathLike, Mapping)):
@@ -39,6 +39,8 @@ class Tree:
             )
         self.config_root = config_root
         self.tainted: dict[int, tuple[Any, Refused]] = {}
+        # What a file of the tree does not run that may set any of its names (exec, ...).
+        self.opaque: list[Refused] = []
         self.files = 0
 
     def read(self, path: str) -> str:
@@ -62,7 +64,7 @@ class Tree:
             raise ConfigError(f"{path}: not a Python file that can be parsed: {error}") from None
 
     def evaluator(self, path: str, env: dict[str, Any], imports: Callable[..., None]) -> Evaluator:
-        return Evaluator(path, env, imports, self.tainted)
+        return Evaluator(path, env, imports, self.tainted, self.opaque)
 
     def is_lazy(self, path: str, module: ast.Module) -> bool:
         """MMEngine's ``Config._is_lazy_import``: is this a new-style (read_base) config?"""

@@ -14,7 +14,9 @@ QuadraticWarmup) have no such form and are refused there.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 from schedalg.algebra.combinators import clip, per_epoch, sequence
 from schedalg.algebra.expression import Schedule, chain, constant
@@ -82,32 +84,34 @@ class ParameterTimeline:
             return self._recurrence(refusal)
 
     def _recurrence(self, refusal: Interleaved) -> Schedule:
-        """Every update of every scheduler, in hook order: iteration schedulers before epoch
-        schedulers at one iteration, config order within each."""
-        ratios, targets, every, begins, ends = [], [], [], [], []
+        """Every update of every scheduler, in MMEngine's order: at iteration 0 the steps the
+        constructors take as the Runner builds the schedulers, in config order; at a later
+        iteration the iteration schedulers' steps before the epoch schedulers', config order
+        within each."""
         unit = 1.0 if self.base is None else self.base
-        for s in sorted(self.specs, key=lambda s: (s.epoch, s.index)):
-            if s.first_change_from(0) is None:
-                continue
-            form = self._stepwise(s, unit)
-            if isinstance(form, str):
-                raise refusal.spec.fail(
-                    f"{refusal.overlap}; {s.label}: {form}, so the updates cannot be composed "
-                    "exactly. Make their windows [begin, end) not "
-                    f"overlap{refusal.spec.kind.remedy(refusal.spec)}"
-                )
-            ratios.append(form[0])
-            targets.append(form[1])
-            every.append(s.unit)
-            begins.append(s.begin)
-            ends.append(s.begin + s.last_change() + 1)
+        updates = _in_order([u for s in self.specs if (u := self._updates(s, unit, refusal))])
         try:
-            scan = affine_steps(
-                *ratios, targets=targets, every=every, begins=begins, ends=ends, start=unit
-            )
+            scan = _scan(updates, unit)
         except ValueError as error:
             raise refusal.spec.fail(f"{refusal.overlap}; {error}") from None
         return scan if unit == 1.0 else scan / unit
+
+    def _updates(self, spec: Spec, unit: float, refusal: Interleaved) -> _Update | None:
+        """The scheduler's updates from its first change on (None: it changes nothing). The
+        steps before leave the value as it is: Cosine's and Poly's step 0 returns the value
+        itself, which ``eta + (v - eta) * 1`` may not (``v`` far below ``eta``)."""
+        first = spec.first_change_from(0)
+        if first is None:
+            return None
+        form = self._stepwise(spec, unit)
+        if isinstance(form, str):
+            remedy = refusal.spec.kind.remedy(refusal.spec)
+            raise refusal.spec.fail(
+                f"{refusal.overlap}; {spec.label}: {form}, so the updates cannot be composed "
+                f"exactly. Make their windows [begin, end) not overlap{remedy}"
+            )
+        ratio, target = (shift(f, first) for f in form) if first else form
+        return _Update(spec, ratio, target, spec.begin + first, spec.begin + spec.last_change() + 1)
 
     def _stepwise(self, spec: Spec, unit: float) -> tuple[Schedule, Schedule] | str:
         """The kind's update with its values in ``unit``s (1.0: multipliers of base); a kind
@@ -282,6 +286,60 @@ class Interleaved(Exception):
         super().__init__(overlap)
         self.spec = spec
         self.overlap = overlap
+
+
+@dataclass(frozen=True)
+class _Update:
+    """One scheduler's updates as an entry of the scan: at its global steps ``[begin, end)``,
+    ``v <- target(u) + (v - target(u)) * ratio(u)`` with ``u = g - begin``."""
+
+    spec: Spec
+    ratio: Schedule
+    target: Schedule
+    begin: int
+    end: int
+    built: bool = False  # the constructor's step alone
+
+    def hook_order(self) -> tuple[bool, bool, int]:
+        """Its place among one step's updates: the constructors' steps (iteration 0, config
+        order) first; then iteration schedulers before epoch schedulers, config order within."""
+        return (not self.built, self.spec.epoch and not self.built, self.spec.index)
+
+    def first(self) -> _Update:
+        """Its constructor's step alone (at iteration 0)."""
+        return dataclasses.replace(self, end=1, built=True)
+
+    def rest(self) -> _Update | None:
+        """Its steps after the constructor's (None: none), when that is an entry of its own."""
+        if self.begin != 0:
+            return self
+        if self.end == 1:
+            return None
+        return dataclasses.replace(
+            self, ratio=shift(self.ratio, 1), target=shift(self.target, 1), begin=1
+        )
+
+
+def _in_order(updates: list[_Update]) -> list[_Update]:
+    """The updates (in config order) in the order the scan applies one step's updates: the
+    hook's. Where the constructors' order at iteration 0 (config order) differs, their steps
+    there are updates of their own, before the others."""
+    built = [u for u in updates if u.begin == 0]
+    if any(u is not h for u, h in zip(built, sorted(built, key=_Update.hook_order))):
+        rest = [r for u in updates if (r := u.rest()) is not None]
+        updates = [*(u.first() for u in built), *rest]
+    return sorted(updates, key=_Update.hook_order)
+
+
+def _scan(updates: list[_Update], unit: float) -> Schedule:
+    return affine_steps(
+        *(u.ratio for u in updates),
+        targets=[u.target for u in updates],
+        every=[u.spec.unit for u in updates],
+        begins=[u.begin for u in updates],
+        ends=[u.end for u in updates],
+        start=unit,
+    )
 
 
 class _Pieces:

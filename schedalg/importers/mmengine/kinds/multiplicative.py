@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 
 from schedalg.algebra.combinators import sequence
 from schedalg.algebra.expression import Schedule, constant
+from schedalg.algebra.timewarps import repeat
 from schedalg.core import validators as check
 from schedalg.curves.primitives import exponential, linear, multistep, step_decay
 from schedalg.importers.mmengine.base import Kind, Spec, arguments, as_list, entry, finite, integral
+
+# A last Linear ratio below this has lost more than 10 of its 53 bits to cancellation.
+_CANCELLED = 2.0**-10
 
 
 class Multiplicative(Kind):
@@ -72,9 +77,17 @@ class Linear(Multiplicative):
 
     def factor(self, spec: Spec) -> Schedule | None:
         a, total = spec.args, spec.length - 1
-        if total >= 1:
-            return linear(float(a["start_factor"]), float(a["end_factor"]), total)
-        return constant(a["start_factor"])
+        if total < 1:
+            return constant(a["start_factor"])
+        start, end = float(a["start_factor"]), float(a["end_factor"])
+        curve: Schedule = linear(start, end, total)
+        # MMEngine's last update multiplies by 1 + (e - s) / (T s + (T - 1)(e - s)): near 0
+        # where end_factor is far below start_factor, a cancellation whose rounding (1e-16
+        # absolute, any relative size) only the same operations reproduce.
+        last = 1.0 + (end - start) / (total * start + (total - 1) * (end - start))
+        if last < _CANCELLED:
+            curve = sequence(curve, constant(curve(total - 1) * last), at=[total])
+        return curve
 
     def settles(self, spec: Spec, last: int) -> bool:
         return True
@@ -100,6 +113,13 @@ class Step(Multiplicative):
 
     def factor(self, spec: Spec) -> Schedule | None:
         return step_decay(spec.args["step_size"], float(spec.args["gamma"]))
+
+    def ratio(self, spec: Spec, factor: Schedule) -> Schedule:
+        # MMEngine: v * gamma at every step_size-th step after 0, v itself at the others.
+        size, gamma = spec.args["step_size"], float(spec.args["gamma"])
+        period = sequence(constant(1.0), constant(gamma), at=[size - 1]) if size > 1 else None
+        every = constant(gamma) if period is None else repeat(period, size)
+        return sequence(constant(1.0), every, at=[1])
 
 
 @entry
@@ -130,6 +150,15 @@ class MultiStep(Multiplicative):
         milestones = spec.args["milestones"]
         return multistep(milestones, float(spec.args["gamma"])) if milestones else None
 
+    def ratio(self, spec: Spec, factor: Schedule) -> Schedule:
+        # MMEngine: v * gamma ** (times t is a milestone) at a milestone, v itself elsewhere.
+        gamma, values = float(spec.args["gamma"]), {0: 1.0}
+        for milestone, count in sorted(Counter(spec.args["milestones"]).items()):
+            values[milestone] = gamma**count
+            values.setdefault(milestone + 1, 1.0)
+        starts = sorted(values)
+        return sequence(*(constant(values[s]) for s in starts), at=starts[1:])
+
     def settles(self, spec: Spec, last: int) -> bool:
         return True
 
@@ -149,3 +178,6 @@ class Exponential(Multiplicative):
 
     def factor(self, spec: Spec) -> Schedule | None:
         return exponential(float(spec.args["gamma"]))
+
+    def ratio(self, spec: Spec, factor: Schedule) -> Schedule:
+        return sequence(constant(1.0), constant(float(spec.args["gamma"])), at=[1])  # v * gamma
