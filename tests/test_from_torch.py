@@ -431,13 +431,6 @@ def test_built_on_a_changed_lr_is_refused():
         from_torch(L.LinearLR(o, 0.5, 1.0, 10))
 
 
-def test_cyclic_after_another_scheduler_is_refused():
-    o = optimizer([0.5], momentum=0.9)
-    L.ExponentialLR(o, 0.9)
-    with pytest.raises(ValueError, match="initial_lr"):
-        from_torch(L.CyclicLR(o, 0.1, 1.0))
-
-
 def test_not_a_scheduler():
     with pytest.raises(TypeError, match="from_torch"):
         from_torch(object())

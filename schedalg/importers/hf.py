@@ -378,6 +378,21 @@ _LAMBDAS = {
 }
 
 
+# transformers' scheduler classes whose lr is not a function of the step, with why.
+_NOT_SCHEDULES = {
+    "transformers.optimization.AdafactorSchedule": (
+        "it reports the lr Adafactor computes from its own state (a function of the optimizer, "
+        "not of the step); to schedule Adafactor's lr, build it with lr=... and "
+        "relative_step=False and schedule that"
+    ),
+}
+
+
+def not_a_schedule(scheduler_class: type) -> str | None:
+    """Why one of transformers' scheduler classes has no curve of the step, or ``None``."""
+    return _NOT_SCHEDULES.get(f"{scheduler_class.__module__}.{scheduler_class.__qualname__}")
+
+
 def from_lr_lambda(function: Any) -> Schedule | None:
     """The expression of one of transformers' own ``LambdaLR`` lambdas, or ``None`` for any
     other function (a lambda HF's ``get_scheduler`` did not build)."""

@@ -42,6 +42,7 @@ CLASSES: dict[type, TorchClass] = {
     L.MultiplicativeLR: TorchClass(
         curve=recursive.multiplicative_curve,
         multiplier=recursive.multiplicative_factor,
+        clock=state.steps_taken,
         continues_at_milestone=True,
         ratio_at_zero=recursive.lambda_at_zero,
     ),
@@ -63,13 +64,14 @@ CLASSES: dict[type, TorchClass] = {
     L.CyclicLR: TorchClass(
         curve=overwriting.cyclic_curve,
         absolute=True,
-        starts=state.initial_lrs_of_its_own,
+        clock=state.steps_taken,
         momentum=overwriting.cyclic_momentum,
         refuse_in_sequence=overwriting.refuse_cycled_momentum,
     ),
     L.OneCycleLR: TorchClass(
         curve=overwriting.one_cycle_curve,
         absolute=True,
+        clock=state.steps_taken,
         lr_check=LrCheck.AT_START,
         momentum=overwriting.one_cycle_momentum_of,
         refuse_in_sequence=overwriting.refuse_cycled_momentum,
@@ -80,6 +82,8 @@ CLASSES: dict[type, TorchClass] = {
         clock=state.steps_counted,
         lr_check=LrCheck.NEVER,
         refuse_in_sequence=overwriting.refuse_swalr_in_sequence,
+        # Stepped once more by a SequentialLR it opens (in a chain), it anneals one step further.
+        ratio_at_zero=None,
     ),
     L.ReduceLROnPlateau: TorchClass(
         curve=overwriting.plateau_curve,

@@ -136,7 +136,51 @@ def sequential_clock(sequential: Any) -> int:
         entry = find(piece)
         if entry is not None:
             entry.check_in_sequence(piece, local if j == index else 0)
+    _check_pieces_ran(sequential, t)
     return int(t)
+
+
+def _check_pieces_ran(sequential: Any, t: int) -> None:
+    """The piece a SequentialLR opened with started with it, and each piece it has finished ran
+    its whole span. A SequentialLR constructed with ``last_epoch=k`` counts from ``k + 1`` while
+    its pieces count from 0, and a piece constructed with ``last_epoch`` starts part-way: once
+    the active piece's clock lines up with the sequence's again, only these show it."""
+    for piece in _pieces(sequential):
+        members = _members(piece.scheduler)
+        if piece.position is Position.OPENS_SEQUENCE:
+            _check_opening(sequential, piece.scheduler, members, t)
+        if piece.end <= t:
+            span = piece.end - piece.begin - 1
+            short = [m for m in members if getattr(m, "last_epoch", span) != span]
+            _refuse_piece(sequential, short, f"did not run its {span + 1} steps" + _RESUMED)
+
+
+_RESUMED = ": it or a scheduler inside it was constructed with last_epoch != -1 or stepped alone"
+
+
+def _check_opening(sequential: Any, opening: Any, members: list[Any], t: int) -> None:
+    """Its constructor's step, undone, then SequentialLR's (a chain steps its members once
+    more): ``last_epoch - (_step_count - 1)`` is 0 (-1 for chain members). A piece that keeps
+    no step count (CosineAnnealingWarmRestarts) cannot show it once stepped."""
+    start = -1 if isinstance(opening, L.ChainedScheduler) else 0
+    late = [m for m in members if getattr(m, "_step_count", 0) and resumed_at(m) != start]
+    _refuse_piece(sequential, late, "did not start with it" + _RESUMED)
+    uncounted = [m for m in members if t > 0 and not getattr(m, "_step_count", 0)]
+    _refuse_piece(
+        sequential,
+        uncounted,
+        "keeps no step count, so a stepped SequentialLR opening with it cannot be told from one "
+        "rebuilt around it with last_epoch; convert it before stepping it",
+    )
+
+
+def _refuse_piece(sequential: Any, schedulers: list[Any], why: str) -> None:
+    if schedulers:
+        scheduler = schedulers[0]
+        raise refuse(
+            name_of(sequential),
+            f"its {name_of(scheduler)} (last_epoch={scheduler.last_epoch}) {why}",
+        )
 
 
 def _check_opening_chain(sequential: Any, chained: Any, local: int) -> None:
@@ -195,6 +239,17 @@ def _member_factor(member: Any) -> GroupMultiplier:
             if piece.end > piece.begin:
                 _chain_factor(piece.scheduler, piece.end - piece.begin, _IN_NESTED)
     return _chain_factor(member, None, "")
+
+
+def order_shows_only_in_lr(scheduler: Any) -> bool:
+    """Whether the tree holds a ChainedScheduler with a nested SequentialLR: whether that
+    SequentialLR was built before the chain's other members shows only in the lr (its
+    constructor resets the lr, wiping the constructor steps of those built before it)."""
+    if isinstance(scheduler, L.ChainedScheduler) and any(
+        isinstance(m, L.SequentialLR) for m in _members(scheduler)
+    ):
+        return True
+    return any(order_shows_only_in_lr(s) for s in getattr(scheduler, "_schedulers", []))
 
 
 def _check_bases(members: list[Any]) -> None:

@@ -12,14 +12,14 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import torch
 from torch.optim import lr_scheduler as L
 
 from schedalg.algebra.expression import Schedule
 from schedalg.algebra.units import absolute as _absolute
 from schedalg.importers.torch import classes  # noqa: F401 - importing it registers every class
+from schedalg.importers.torch.compose import order_shows_only_in_lr
 from schedalg.importers.torch.context import Curve, Place, Refusal, name_of, refuse
-from schedalg.importers.torch.state import resumed_at, steps_taken
+from schedalg.importers.torch.state import LR_ABS_TOL, lr_precision, resumed_at, steps_taken
 from schedalg.importers.torch.table import LrCheck, TorchClass, entries_in, find, lookup
 
 
@@ -83,9 +83,12 @@ def from_torch(scheduler: Any) -> TorchSchedules:
       extrapolates at step ``total_steps`` (a value no optimizer update uses) and raises after.
     - ``ReduceLROnPlateau`` becomes ``plateau(...)`` nodes (absolute, one per group), driven by
       ``Scheduler.step(metric)``; convert it before stepping it.
-    - Constructed with ``last_epoch=k`` (resuming): the recursive schedulers and ``LambdaLR``
-      convert to their closed form started at step ``k + 1`` (``shift``), scaled to the lr the
-      group held at construction; ``result.lr`` is still the curve from construction.
+    - Constructed with ``last_epoch=k`` (resuming): the recursive schedulers (``MultiplicativeLR``
+      too), ``LambdaLR``, ``OneCycleLR`` and ``CyclicLR`` convert to their closed form started at
+      step ``k + 1`` (``shift``), the recursive ones scaled to the lr the group held at
+      construction; ``result.lr`` is still the curve from construction.
+    - A ``CyclicLR`` built after another scheduler: its constructor's step computed the lr from
+      that scheduler's ``initial_lr``; that value, then the cycle.
     - Tensor lrs (float32, bfloat16) are checked at their own precision.
     - Refused, with the reason: ``ChainedScheduler`` holding schedulers that overwrite the lr
       (LambdaLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, SWALR), a CosineAnnealingLR
@@ -94,11 +97,14 @@ def from_torch(scheduler: Any) -> TorchSchedules:
       ChainedScheduler anywhere but first (torch fails at its milestone), SWALR, or
       momentum-cycling pieces; ``LinearLR``/``PolynomialLR`` with ``total_iters=0`` at a
       milestone (torch divides by zero); non-integer step counts; a scheduler whose current lr
-      shows it was built on an lr already changed by another scheduler; ``CosineAnnealingLR``,
-      ``MultiplicativeLR``, ``CosineAnnealingWarmRestarts`` and the composites constructed with
-      ``last_epoch != -1`` (and a stepped ``CosineAnnealingWarmRestarts``, which keeps no step
-      count to tell the two apart). The ChainedScheduler checks apply to the pieces of a nested
-      SequentialLR too (there a CosineAnnealingLR must not stay active past ``T_max``).
+      shows it was built on an lr already changed by another scheduler; a resumed scheduler
+      stepped until its lr lost its scale (a cosine at ``eta_min``, a multiplier at 0: the lr it
+      was resumed from is gone); ``CosineAnnealingWarmRestarts`` and the composites constructed
+      with ``last_epoch != -1`` (and a stepped ``CosineAnnealingWarmRestarts``, which keeps no
+      step count to tell the two apart); a subclass that overrides how its torch class computes
+      the lr (transformers' ``AdafactorSchedule``: its lr is the optimizer's own). The
+      ChainedScheduler checks apply to the pieces of a nested SequentialLR too (there a
+      CosineAnnealingLR must not stay active past ``T_max``).
     - Absolute values also where the start is not the lr the optimizer was built with: a tree
       holding ``CyclicLR`` (it writes ``initial_lr``), or ``SWALR`` built after the lr moved.
 
@@ -177,33 +183,40 @@ def _check_now(scheduler: Any, lr: list[Schedule], starts: list[float], relative
         return
     if t > 0 and any(e.lr_check is LrCheck.AT_START for e in entries_in(scheduler)):
         return
+    blind = t > 0 and order_shows_only_in_lr(scheduler)
     for i, group in enumerate(scheduler.optimizer.param_groups):
         expected = float(lr[i](t)) * starts[i] if relative else float(lr[i](t))
-        actual = float(group["lr"])
         # Loose enough for torch's recursions over many steps, far below any compounding.
-        tolerance = _precision(group["lr"]) * (1 + t)
-        if not math.isclose(actual, expected, rel_tol=tolerance, abs_tol=1e-300):
-            raise refuse(
-                name_of(scheduler),
-                f"group {i} holds lr={actual!r} at step {t} where the converted schedule gives "
-                f"{expected!r}: it was built on an lr another scheduler had already changed"
-                f"{_RESUMED if _resumed(scheduler) else ''}",
-            )
+        tolerance = lr_precision(group["lr"]) * (1 + t)
+        _check_group(scheduler, i, t, expected, tolerance, blind)
+
+
+def _check_group(
+    scheduler: Any, i: int, t: int, expected: float, tolerance: float, blind: bool
+) -> None:
+    """Group ``i``'s lr now against the curve's ``expected`` value (``_check_now``); ``blind``:
+    the tree's construction order shows only in the lr, which an lr of 0 does not show."""
+    actual = float(scheduler.optimizer.param_groups[i]["lr"])
+    if blind and abs(expected) * tolerance <= LR_ABS_TOL:
+        raise refuse(
+            name_of(scheduler),
+            f"group {i} holds lr={actual!r} at step {t}: whether its nested SequentialLR was "
+            "built before the ChainedScheduler's other members (its constructor resets the lr) "
+            "shows only in a non-zero lr; convert it before its lr reaches 0",
+        )
+    if not math.isclose(actual, expected, rel_tol=tolerance, abs_tol=LR_ABS_TOL):
+        raise refuse(
+            name_of(scheduler),
+            f"group {i} holds lr={actual!r} at step {t} where the converted schedule gives "
+            f"{expected!r}: it was built on an lr another scheduler had already changed"
+            f"{_RESUMED if _resumed(scheduler) else ''}",
+        )
 
 
 _RESUMED = (
     ", or it was constructed with last_epoch != -1 from an lr that is not its closed form's and "
     "stepped before converting (convert it right after constructing it)"
 )
-
-
-def _precision(lr: Any) -> float:
-    """The relative tolerance of one step: 1e-12 for a float lr (float64 recursions), a few
-    units of the last place for a lower-precision tensor lr."""
-    dtype = getattr(lr, "dtype", None)
-    if dtype is None or not dtype.is_floating_point:
-        return 1e-12
-    return max(1e-12, 4 * float(torch.finfo(dtype).eps))
 
 
 def _resumed(scheduler: Any) -> bool:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from schedalg.algebra.combinators import sequence
 from schedalg.algebra.expression import Schedule, constant
 from schedalg.algebra.timewarps import shift
 from schedalg.curves.cycles import cyclic, one_cycle, one_cycle_momentum
@@ -21,7 +22,13 @@ from schedalg.curves.metric import plateau
 from schedalg.curves.primitives import cosine, cosine_restarts, linear
 from schedalg.importers.hf import from_lr_lambda
 from schedalg.importers.torch.context import Curve, Place, Position, name_of, refuse, whole
-from schedalg.importers.torch.state import resumed_at
+from schedalg.importers.torch.state import foreign_initial_lr, resumed_at, resumed_here
+
+
+def _resumed(curve: Schedule, begin: int) -> Schedule:
+    """A closed form constructed with ``last_epoch = begin - 1``: its constructor's step is at
+    ``begin``, and every later step is the closed form's next one (``shift``)."""
+    return shift(curve, begin) if begin > 0 else curve
 
 
 def lambda_curve(scheduler: Any, place: Place) -> Curve:
@@ -32,8 +39,7 @@ def lambda_curve(scheduler: Any, place: Place) -> Curve:
     factor: Schedule | None = from_lr_lambda(function)
     if factor is None:
         factor = from_fn(function)
-    begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
-    return Curve.of(shift(factor, begin) if begin > 0 else factor, base, place.start)
+    return Curve.of(_resumed(factor, resumed_here(scheduler, place)), base, place.start)
 
 
 def restarts_curve(scheduler: Any, place: Place) -> Curve:
@@ -74,8 +80,18 @@ def _cyclic(scheduler: Any, low: float, high: float) -> Schedule:
 
 
 def cyclic_curve(scheduler: Any, place: Place) -> Curve:
-    group = place.group
-    return Curve(None, _cyclic(scheduler, scheduler.base_lrs[group], scheduler.max_lrs[group]))
+    """Closed form; constructed with ``last_epoch = begin - 1`` it starts at ``begin``. On its
+    own, its constructor's step computed the lr from the group's ``initial_lr``, which an
+    earlier scheduler may have set to another value than ``base_lr``: that step's value, then
+    the cycle (a ``SequentialLR`` recomputes that step from ``base_lr``)."""
+    group, high = place.group, scheduler.max_lrs[place.group]
+    begin = resumed_here(scheduler, place)
+    own = _cyclic(scheduler, scheduler.base_lrs[group], high)
+    initial = foreign_initial_lr(scheduler, group) if place.position is Position.ALONE else None
+    if initial is None:
+        return Curve(None, _resumed(own, begin))
+    first = float(_cyclic(scheduler, initial, high)(begin))
+    return Curve(None, sequence(constant(first), shift(own, begin + 1), at=[1]))
 
 
 def cyclic_momentum(scheduler: Any, group: int) -> Schedule | None:
@@ -83,7 +99,7 @@ def cyclic_momentum(scheduler: Any, group: int) -> Schedule | None:
     if not scheduler.cycle_momentum:
         return None
     high, low = scheduler.max_momentums[group], scheduler.base_momentums[group]
-    return _cyclic(scheduler, high, low)
+    return _resumed(_cyclic(scheduler, high, low), resumed_at(scheduler))
 
 
 def refuse_cycled_momentum(scheduler: Any, position: Position) -> str | None:
@@ -147,7 +163,7 @@ def one_cycle_curve(scheduler: Any, place: Place) -> Curve:
     lr = one_cycle(total, pct, div, final_div, anneal, three, peak)
     if not _phases_as_torch(lr, scheduler, place.group, "start_lr", "end_lr"):
         raise refuse("OneCycleLR", "its phases cannot be reproduced exactly")
-    return Curve(None, lr)
+    return Curve(None, _resumed(lr, resumed_here(scheduler, place)))
 
 
 def one_cycle_momentum_of(scheduler: Any, group: int) -> Schedule | None:
@@ -165,7 +181,7 @@ def one_cycle_momentum_of(scheduler: Any, group: int) -> Schedule | None:
     )
     if not _phases_as_torch(momentum, scheduler, group, "start_momentum", "end_momentum"):
         raise refuse("OneCycleLR", "its momentum phases cannot be reproduced exactly")
-    return momentum
+    return _resumed(momentum, resumed_at(scheduler))
 
 
 # -- SWALR and ReduceLROnPlateau ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from schedalg.curves.primitives import (
     step_decay,
 )
 from schedalg.importers.torch.context import Curve, Place, Position, name_of, refuse, whole
-from schedalg.importers.torch.state import resumed_at
+from schedalg.importers.torch.state import check_start_shown, resumed_here, steps_taken
 from schedalg.importers.torch.table import GroupCurve, GroupMultiplier
 
 
@@ -34,7 +34,7 @@ def relative_to_base(multiplier: GroupMultiplier) -> GroupCurve:
 
     def curve(scheduler: Any, place: Place) -> Curve:
         base, factor = place.base_lr(scheduler), multiplier(scheduler, place)
-        begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
+        begin = resumed_here(scheduler, place)
         if begin > 0:
             factor = resumed(scheduler, place, factor, begin, base)
         return Curve.of(factor, base, place.start)
@@ -51,7 +51,7 @@ def resumed(scheduler: Any, place: Place, factor: Schedule, begin: int, base: fl
     curve from construction is ``found / m(begin) * m(begin + t)``: the closed form started
     part-way, scaled to the lr found. Before any step ``found`` is the lr the group holds;
     after, it is taken to be the closed form's ``base * m(begin)``, which ``from_torch`` checks
-    against the lr now.
+    against the lr now: refused where the lr now is 0, which any start gives.
     """
     at = float(factor(begin))
     if at == 0:
@@ -62,6 +62,8 @@ def resumed(scheduler: Any, place: Place, factor: Schedule, begin: int, base: fl
         )
     shifted = shift(factor, begin)
     if scheduler._step_count != 1:
+        now = base * float(shifted(steps_taken(scheduler)))
+        check_start_shown(scheduler, place.group, now, now)
         return shifted
     found = float(scheduler.optimizer.param_groups[place.group]["lr"])
     scale = found / (base * at) if base != 0 else 1.0
@@ -150,7 +152,7 @@ def t_max(scheduler: Any) -> int:
 
 def cosine_curve(scheduler: Any, place: Place) -> Curve:
     curve = _cosine_from_start(scheduler, place)
-    begin = resumed_at(scheduler) if place.position is Position.ALONE else 0
+    begin = resumed_here(scheduler, place)
     return curve if begin <= 0 else _cosine_resumed(scheduler, place, begin)
 
 
@@ -162,7 +164,8 @@ def _cosine_resumed(scheduler: Any, place: Place, begin: int) -> Curve:
     ``found``, ``eta + (found - eta) * m(begin + t) / m(begin)``, up to the next step ``Z`` where
     ``m`` is 0 (an odd multiple of ``T``) and the lr is ``eta``; from there it is the lone
     cosine's curve. After a step, ``found`` is taken to be the closed form's value at ``begin``
-    (which ``from_torch`` checks against the lr now).
+    (which ``from_torch`` checks against the lr now), refused once the lr now no longer shows it:
+    from ``Z`` on it is the lone cosine's, whatever ``found`` was.
     """
     base, eta, steps = place.base_lr(scheduler), float(scheduler.eta_min), t_max(scheduler)
     shape = cosine(steps, periodic=True)
@@ -175,12 +178,12 @@ def _cosine_resumed(scheduler: Any, place: Place, begin: int) -> Curve:
             "next from the lr it found is not built",
         )
     closed = eta + (base - eta) * at
-    found = (
-        float(scheduler.optimizer.param_groups[place.group]["lr"])
-        if scheduler._step_count == 1
-        else closed
-    )
     zero = steps + 2 * steps * -(-max(0, begin - steps) // (2 * steps))
+    found = float(scheduler.optimizer.param_groups[place.group]["lr"])
+    if scheduler._step_count != 1:
+        found, t = closed, steps_taken(scheduler)
+        ratio = float(shape(begin + t)) / at if begin + t < zero else 0.0
+        check_start_shown(scheduler, place.group, found * ratio, eta + (found - eta) * ratio)
     first = eta / base + (found - eta) / (base * at) * shift(shape, begin)
     alone = shift(cosine(steps, end=eta / base, periodic=True), zero + 1)
     return Curve.of(sequence(first, alone, at=[zero - begin + 1]), base, place.start)

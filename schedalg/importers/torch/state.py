@@ -1,15 +1,18 @@
 """Reading a torch scheduler's state: the lr each group starts from and the steps it has taken.
 
 ``from_torch`` gives the curve from construction (step 0), whatever the scheduler has stepped
-since. It reads how many steps that is, and refuses a scheduler whose state shows that its curve
-did not start at step 0 (constructed with ``last_epoch != -1``) or whose start is lost.
+since. It reads how many steps that is and where the curve started: a scheduler constructed with
+``last_epoch=k`` (resumed) started at step ``k + 1``, which ``_step_count`` tells apart from
+steps taken since. It refuses a state whose start cannot be read: a
+``CosineAnnealingWarmRestarts`` (it keeps no step count), a plateau that has seen metrics, and a
+resumed recursive scheduler stepped until its lr no longer shows the lr it was resumed from.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from schedalg.importers.torch.context import refuse
+from schedalg.importers.torch.context import Place, Position, refuse
 
 # -- the lr each group starts from -----------------------------------------------------------
 
@@ -24,19 +27,14 @@ def current_lrs(scheduler: Any) -> list[float]:
     return [float(g["lr"]) for g in scheduler.optimizer.param_groups]
 
 
-def initial_lrs_of_its_own(scheduler: Any) -> list[float]:
-    """``initial_lrs``, refusing an ``initial_lr`` another scheduler set first (CyclicLR's
-    step 0 then starts from it instead of ``base_lr``)."""
-    for i, group in enumerate(scheduler.optimizer.param_groups):
-        if float(group["initial_lr"]) != _at_precision_of(
-            group["initial_lr"], scheduler.base_lrs[i]
-        ):
-            raise refuse(
-                "CyclicLR",
-                f"group {i} already had initial_lr={group['initial_lr']!r} from an earlier "
-                f"scheduler, so torch's step 0 used it instead of base_lr",
-            )
-    return initial_lrs(scheduler)
+def foreign_initial_lr(scheduler: Any, group: int) -> float | None:
+    """CyclicLR's constructor step computes the lr from the group's ``initial_lr`` (its own
+    ``base_lr`` replaces it only afterwards): that ``initial_lr`` where an earlier scheduler set
+    it to another value than ``base_lr`` (compared at the lr's precision), else ``None``."""
+    initial = scheduler.optimizer.param_groups[group]["initial_lr"]
+    if float(initial) == _at_precision_of(initial, scheduler.base_lrs[group]):
+        return None
+    return float(initial)
 
 
 def _at_precision_of(like: Any, value: Any) -> float:
@@ -47,6 +45,22 @@ def _at_precision_of(like: Any, value: Any) -> float:
     import torch
 
     return float(torch.as_tensor(value, dtype=dtype))
+
+
+def lr_precision(lr: Any) -> float:
+    """The relative tolerance of one step when the lr now is compared with a converted curve:
+    1e-12 for a float lr (float64 recursions), a few units of the last place for a
+    lower-precision tensor lr."""
+    dtype = getattr(lr, "dtype", None)
+    if dtype is None or not dtype.is_floating_point:
+        return 1e-12
+    import torch
+
+    return max(1e-12, 4 * float(torch.finfo(dtype).eps))
+
+
+# Below this the comparison of the lr now with a curve is absolute: it tells no scale apart.
+LR_ABS_TOL = 1e-300
 
 
 def lrs_before_annealing(scheduler: Any) -> list[float]:
@@ -78,6 +92,42 @@ def resumed_at(scheduler: Any) -> int:
     return int(scheduler.last_epoch) - (int(scheduler._step_count) - 1)
 
 
+def resumed_here(scheduler: Any, place: Place) -> int:
+    """``resumed_at`` for a scheduler converted on its own; 0 inside a composite, whose clock
+    refuses pieces constructed with ``last_epoch``."""
+    return resumed_at(scheduler) if place.position is Position.ALONE else 0
+
+
+# The part of the lr now that the lr a scheduler was resumed from decides must be at least this
+# fraction of it, for the comparison of the lr now with the curve to confirm that start.
+_SHOWN = 2.0**-10
+
+
+def check_start_shown(scheduler: Any, group: int, shown: float, now: float) -> None:
+    """Refuse a scheduler constructed with ``last_epoch=k`` and stepped since whose lr now no
+    longer shows the lr it was resumed from.
+
+    Once stepped, the lr its constructor found is gone from the optimizer: ``from_torch`` takes
+    it to be the closed form's and confirms it with the lr now (``convert._check_now``). That
+    confirms it only where the lr now depends on it: ``shown`` is the part of the lr ``now``
+    that the start decides (the derivative of the lr now with respect to the start, times the
+    start). Where the curve has lost its scale — a cosine that reached ``eta_min``, a
+    multiplier at 0, an lr far below the comparison's absolute floor — any start passes, and the
+    steps before are unknown.
+    """
+    steps = steps_taken(scheduler)
+    tolerance = lr_precision(scheduler.optimizer.param_groups[group]["lr"]) * (1 + steps)
+    if abs(shown) >= _SHOWN * max(abs(now), LR_ABS_TOL / tolerance):
+        return
+    raise refuse(
+        type(scheduler).__name__,
+        f"group {group}: constructed with last_epoch={resumed_at(scheduler) - 1} and stepped "
+        f"{steps} times since, its lr {now!r} no longer shows the lr it was resumed from (its "
+        "curve has lost its scale: reached eta_min, or 0), so the steps before are unknown; "
+        "convert it right after constructing it",
+    )
+
+
 def steps_taken(scheduler: Any) -> int:
     """``_step_count - 1``: the steps since construction of a scheduler that may have been
     constructed with ``last_epoch=k`` (its curve then starts at step ``k + 1``)."""
@@ -97,12 +147,18 @@ def steps_counted(scheduler: Any) -> int:
 
 def restarts_never_stepped(scheduler: Any) -> int:
     """0, refusing a stepped ``CosineAnnealingWarmRestarts``: it keeps no step count, so one
-    that was stepped cannot be told from one constructed with ``last_epoch``."""
+    that was stepped cannot be told from one constructed with ``last_epoch`` (torch's own
+    ``test_lr_scheduler_checkpoint`` rebuilds one with ``last_epoch=0`` whose ``state_dict()``
+    equals the stepped one's), and the two curves since construction are one step apart."""
     if scheduler.last_epoch != 0:
         raise refuse(
             type(scheduler).__name__,
-            f"last_epoch={scheduler.last_epoch}: convert it before stepping it and construct it "
-            "with last_epoch=-1 (it keeps no step count, so its start cannot be recovered)",
+            f"last_epoch={scheduler.last_epoch}: it keeps no step count, so a fresh one after "
+            f"{scheduler.last_epoch} steps and one rebuilt with last_epoch="
+            f"{scheduler.last_epoch - 1} cannot be told apart, and their curves since "
+            "construction differ; "
+            "convert it before stepping it, or convert a fresh one built with the same "
+            "arguments (the run's curve from step 0)",
         )
     return 0
 
@@ -123,12 +179,12 @@ def plateau_never_stepped(scheduler: Any) -> int:
 
 def restarts_t_cur(scheduler: Any, steps: int) -> float:
     """``CosineAnnealingWarmRestarts.T_cur`` after ``steps`` steps from a fresh start."""
-    t_cur, t_i = 0, scheduler.T_0
-    for _ in range(steps):
-        t_cur += 1
-        if t_cur >= t_i:
-            t_cur, t_i = t_cur - t_i, t_i * scheduler.T_mult
-    return t_cur
+    if scheduler.T_mult == 1:
+        return steps % scheduler.T_0
+    start, length = 0, scheduler.T_0
+    while steps >= start + length:  # the cycles grow geometrically: O(log steps)
+        start, length = start + length, length * scheduler.T_mult
+    return steps - start
 
 
 def check_restarts_resume(scheduler: Any, steps: int) -> None:

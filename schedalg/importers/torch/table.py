@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schedalg.algebra.expression import Schedule
+from schedalg.importers.hf import not_a_schedule
 from schedalg.importers.torch.context import Curve, Place, Position, refuse
 from schedalg.importers.torch.state import initial_lrs, steps_since_construction
 
@@ -122,22 +123,48 @@ def register(classes: Mapping[type, TorchClass]) -> None:
         _TABLE[torch_class] = entry
 
 
-def find(scheduler: Any) -> TorchClass | None:
-    """The entry of the scheduler's class, or of the nearest torch class it derives from."""
+def _registered(scheduler: Any) -> tuple[type, TorchClass] | None:
     for klass in type(scheduler).__mro__:
         entry = _TABLE.get(klass)
         if entry is not None:
-            return entry
+            return klass, entry
     return None
 
 
+def find(scheduler: Any) -> TorchClass | None:
+    """The entry of the scheduler's class, or of the nearest torch class it derives from."""
+    found = _registered(scheduler)
+    return None if found is None else found[1]
+
+
+# A subclass that overrides one of these computes the lr its own way.
+_LR_METHODS = ("get_lr", "_get_closed_form_lr", "step")
+
+
+def _overridden(scheduler: Any, base: type) -> list[str]:
+    """The lr methods that the scheduler's class, or a class between it and ``base``, defines."""
+    mro = type(scheduler).__mro__
+    below = mro[: mro.index(base)]
+    return [name for name in _LR_METHODS if any(name in vars(klass) for klass in below)]
+
+
 def lookup(scheduler: Any) -> TorchClass:
-    """``find``, refusing a class without an entry."""
-    entry = find(scheduler)
-    if entry is None:
+    """``find``, refusing a class without an entry, and a subclass that overrides how its
+    torch class computes the lr (its curve is then whatever that code computes: transformers'
+    ``AdafactorSchedule`` reports the lr Adafactor computes from the optimizer's state)."""
+    found = _registered(scheduler)
+    name = type(scheduler).__name__
+    if found is None:
+        raise refuse(name, "not a torch scheduler class that from_torch knows; convert it by hand")
+    base, entry = found
+    overridden = _overridden(scheduler, base)
+    if overridden:
+        why = not_a_schedule(type(scheduler))
         raise refuse(
-            type(scheduler).__name__,
-            "not a torch scheduler class that from_torch knows; convert it by hand",
+            name,
+            f"derives from {base.__name__} but overrides {', '.join(overridden)}, so its lr is "
+            f"what that code computes, not {base.__name__}'s curve"
+            + (f": {why}" if why else "; convert it by hand"),
         )
     return entry
 

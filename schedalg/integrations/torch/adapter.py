@@ -20,6 +20,17 @@ from schedalg.integrations.torch.arguments import number
 from schedalg.integrations.torch.timing import Timing
 
 
+def _reported(node: Any, state: dict[str, Any], metric: Any, now: float) -> dict[str, Any]:
+    """A plateau's state after a metric; with ``units='value'`` it decides on the value the
+    optimizer holds, ``now``. A value of 0 stays 0 (torch's ``max(0 * factor, min_lr)`` never
+    passes its ``eps`` test): only the decisions move."""
+    if node.units != "value":
+        return dict(node.update(state, metric))
+    if now == 0:
+        return {**node.update(state, metric), "value": state["value"]}
+    return dict(node.update(state, metric, current=now))
+
+
 class Scheduler(LRScheduler):
     """``Scheduler(optimizer, lr=s, momentum=m, weight_decay=w, *, absolute=None, base=None,
     **other_keys)``: set param-group values from schedules at every step.
@@ -38,7 +49,12 @@ class Scheduler(LRScheduler):
     - ``t`` is the number of ``step()`` calls so far (``last_epoch``); the values for ``t = 0``
       are applied at construction. Tensor values are updated in place (``fill_``).
     - Metric-driven nodes (``schedalg.plateau``): ``step(metric)`` reports a metric and then
-      advances, ``observe(metric)`` reports without advancing.
+      advances, ``observe(metric)`` reports without advancing. A param group added since the
+      last step is taken in first (``add_param_group``: keys given one schedule for every
+      group continue its value by their ratios; an absolute plateau alone, what ``from_torch``
+      builds for ``ReduceLROnPlateau``, reduces its own value), so the metric reaches it too.
+    - A group whose lr, or a value to schedule, is not a number (Adafactor's ``lr=None``: the
+      optimizer computes it) is refused, naming the optimizer, the group and the key.
     - ``state_dict()`` is plain data (``torch.load(weights_only=True)`` loads it) with every
       schedule as data and its fingerprint; ``load_state_dict`` accepts a different schedule
       that agrees with the saved one on every step already taken (a branched cooldown, an
@@ -73,14 +89,16 @@ class Scheduler(LRScheduler):
         specs = arguments.given(
             {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, **params}
         )
+        arguments.check_numbers(optimizer, specs)
         absolute_keys = arguments.absolute_keys(absolute, specs)
         bases = arguments.bases(base, specs, len(groups))
         entries = arguments.scheduled_values(groups, specs, bases, absolute_keys)
         self.optimizer = optimizer
         self._entries = entries
         self._group_count = len(groups)
-        # Keys given one schedule for every group also schedule groups added later.
-        self._shared = {k: v for k, v in specs.items() if isinstance(v, Schedule)}
+        # Keys given one schedule for every group (or one ReduceLROnPlateau over groups with
+        # different lrs) also schedule groups added later.
+        self._shared = arguments.shared_keys(specs, entries, len(groups))
         arguments.record_initial_lrs(groups)
         lr_bases = {e.group: e.base for e in entries if e.key == "lr"}
         self.base_lrs = [lr_bases.get(i, number(g["lr"])) for i, g in enumerate(groups)]
@@ -140,12 +158,14 @@ class Scheduler(LRScheduler):
         self._written = list(value)
         self._snapshot = list(value)
 
-    def _adopt(self, t: int) -> None:
+    def _adopt(self, t: int, saved: Mapping[tuple[str, int], Any] | None = None) -> None:
         """Schedule the param groups added since step ``t`` was applied (progressive
         unfreezing), as torch's chainable schedulers do: each shared schedule continues the
         group's value by its ratios, ``value * s(u) / s(t)`` at later steps ``u`` (absolute
-        keys: ``s(u)``). Keys given per group leave the new groups alone."""
+        keys: ``s(u)``). Keys given per group leave the new groups alone. With a checkpoint's
+        entries (``saved``), only the groups it holds, with its bases (it restores the rest)."""
         groups = self.optimizer.param_groups
+        arguments.check_numbers(self.optimizer, self._shared, self._group_count)
         if len(groups) < self._group_count:
             raise RuntimeError(
                 f"Scheduler: the optimizer has {len(groups)} param groups, but it had "
@@ -153,16 +173,16 @@ class Scheduler(LRScheduler):
                 "Scheduler)"
             )
         plan = {(e.key, e.group): e for e in self._entries}
-        for index in range(self._group_count, len(groups)):
-            new = [arguments.adopted(groups[index], index, plan[k, 0], t) for k in self._shared]
+        bases = {where: e.get("base") for where, e in (saved or {}).items()}
+        end = len(groups) if saved is None else min(len(groups), 1 + max(g for _, g in saved))
+        for index in range(self._group_count, end):
+            new = [
+                arguments.adopted(groups[index], index, plan[k, 0], t, bases.get((k, index)))
+                for k in self._shared
+            ]
             self._entries.extend(new)
-            lr_base = next((e.base for e in new if e.key == "lr" and not e.absolute), None)
-            if lr_base is not None:
-                groups[index].setdefault("initial_lr", lr_base)  # what its schedule multiplies
-            self.base_lrs.append(
-                arguments.number(groups[index]["lr"]) if lr_base is None else lr_base
-            )
-        self._group_count = len(groups)
+            self.base_lrs.append(arguments.lr_base(groups[index], new))
+        self._group_count = max(self._group_count, end)
         self._compile()
 
     def step(self, metrics: Any = None, epoch: int | None = None) -> None:  # type: ignore[override]
@@ -170,10 +190,11 @@ class Scheduler(LRScheduler):
         reported to the plateau nodes first (as ``ReduceLROnPlateau.step(metric)``)."""
         if self._unbound:
             raise binding.unbound_error(self._unbound)
+        # A group added while step last_epoch was applied joins first: the metric reaches it
+        # too, as ReduceLROnPlateau.step(metric) reduces every group the optimizer has then.
+        self._adopt_added()
         if metrics is not None:
             self.observe(metrics, apply=False)
-        if len(self.optimizer.param_groups) != self._group_count:
-            self._adopt(self.last_epoch)  # added while step last_epoch was applied
         if self._timing is not None:
             epoch = self._timing.advance(epoch)
         if epoch is None:
@@ -187,21 +208,31 @@ class Scheduler(LRScheduler):
         self._step_count += 1
         self._apply()
 
+    def _adopt_added(self) -> None:
+        """Take in the groups added since step ``last_epoch`` was applied (once bound)."""
+        if not self._unbound and len(self.optimizer.param_groups) != self._group_count:
+            self._adopt(self.last_epoch)
+
+    def _adopt_saved(self, saved: Mapping[tuple[str, int], Any]) -> None:
+        """Take in the groups added during the run and again since this adapter was built (an
+        optimizer grown to load its state), as during the run; the checkpoint restores them."""
+        if saved and len(self.optimizer.param_groups) > self._group_count:
+            self._adopt(self.last_epoch, saved)
+
     def observe(self, metric: Any, *, apply: bool = True) -> None:
         """Report a metric to every plateau node without advancing the step; the new values
-        take effect at once."""
+        take effect at once. Groups added since the last step are taken in first, so the
+        metric reaches them too."""
         if not any(e.plateaus for e in self._entries):
             raise ValueError(
                 "Scheduler.observe(): no schedule has a plateau node, so a metric would be "
                 f"ignored (got {metric!r}); use step() without a metric"
             )
+        self._adopt_added()
         for e in self._entries:
             if e.plateaus:
                 now = self._current(e)
-                e.states = [
-                    p.update(s, metric, current=now if p.units == "value" else None)
-                    for p, s in zip(e.plateaus, e.states)
-                ]
+                e.states = [_reported(p, s, metric, now) for p, s in zip(e.plateaus, e.states)]
         self._compile()
         if apply:
             self._apply()
@@ -304,6 +335,7 @@ class Scheduler(LRScheduler):
             self._pending = (state_dict, strict)
             return
         saved = {(s["key"], s["group"]): s for s in state_dict["entries"]}
+        self._adopt_saved(saved)
         mine = {(e.key, e.group): e for e in self._entries}
         problems = checkpoint.differences(saved, mine, int(state_dict["last_epoch"]))
         if problems and strict:

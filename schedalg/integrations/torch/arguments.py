@@ -11,8 +11,12 @@ from typing import Any
 import torch
 
 from schedalg.algebra.expression import Schedule
+from schedalg.algebra.tree import rebuild
+from schedalg.algebra.units import absolute as _absolute
 from schedalg.algebra.units import is_absolute
+from schedalg.core.node import parameters
 from schedalg.curves.metric import bind as _bind
+from schedalg.curves.metric import plateau
 from schedalg.curves.metric import plateaus as _plateaus
 
 
@@ -38,6 +42,26 @@ def param_groups(optimizer: Any) -> list[Any]:
             f"got {type(optimizer).__name__}"
         )
     return groups
+
+
+def check_numbers(optimizer: Any, keys: Collection[str], first: int = 0) -> None:
+    """Refuse a param group (from index ``first``) whose lr, or a value to schedule, is not a
+    number: an optimizer that computes it itself (Adafactor's ``lr=None`` with
+    ``relative_step=True``) leaves nothing to schedule, and the adapter records every lr."""
+    groups = optimizer.param_groups
+    for index in range(first, len(groups)):
+        for key in dict.fromkeys(("lr", *keys)):
+            value = groups[index].get(key, 0.0)
+            if isinstance(value, torch.Tensor) or (
+                isinstance(value, numbers.Real) and not isinstance(value, bool)
+            ):
+                continue
+            raise ValueError(
+                f"Scheduler(): {type(optimizer).__name__} param_groups[{index}][{key!r}] is "
+                f"{value!r}, not a number: the optimizer computes that value itself (as "
+                "Adafactor does with relative_step=True), so it cannot be scheduled; build the "
+                f"optimizer with {key}=... (Adafactor: lr=... and relative_step=False)"
+            )
 
 
 def given(specs: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,21 +242,94 @@ def record_initial_lrs(groups: list[Any]) -> None:
         )
 
 
-def adopted(group: Mapping[str, Any], index: int, like: ScheduledValue, t: int) -> ScheduledValue:
+def lr_base(group: dict[str, Any], entries: list[ScheduledValue]) -> float:
+    """The ``base_lrs`` entry of an adopted group: its lr schedule's base (also set as its
+    ``initial_lr`` when absent: what the schedule multiplies), else its lr."""
+    base = next((e.base for e in entries if e.key == "lr" and not e.absolute), None)
+    if base is None:
+        return number(group["lr"])
+    group.setdefault("initial_lr", base)
+    return base
+
+
+def _own_plateau(schedule: Schedule) -> plateau | None:
+    """The plateau of a schedule that is one plateau alone (``absolute(plateau(...))``: what
+    ``from_torch`` builds for a ``ReduceLROnPlateau``): applied as values, its value is the
+    group's value itself."""
+    inner = schedule.schedule if isinstance(schedule, _absolute) else schedule
+    return inner if isinstance(inner, plateau) else None
+
+
+def started_at(schedule: Schedule, start: float) -> Schedule:
+    """The schedule with each plateau node started at ``start``: the same reducer (a plateau's
+    start sets only its state before the first metric)."""
+
+    def restart(node: Schedule) -> Schedule | None:
+        if not isinstance(node, plateau):
+            return None
+        fields = {f.name: getattr(node, f.name) for f in parameters(node)}
+        return plateau._from_fields({**fields, "start": float(start)})
+
+    return rebuild(schedule, restart)
+
+
+def _one_reducer(entries: list[ScheduledValue]) -> bool:
+    """Absolute plateaus alone, the same but for their start: one ``ReduceLROnPlateau``."""
+    if not all(e.absolute and _own_plateau(e.schedule) is not None for e in entries):
+        return False
+    return len({started_at(e.schedule, 0.0) for e in entries}) == 1
+
+
+def shared_keys(
+    specs: Mapping[str, Any], entries: list[ScheduledValue], count: int
+) -> dict[str, Schedule]:
+    """The keys that schedule the param groups added later, with their schedule: one
+    ``Schedule`` given for every group, or one ``ReduceLROnPlateau`` over groups with different
+    lrs (absolute plateaus alone, one per group, the same but for their start: what
+    ``from_torch`` builds), which reduces every group's own value, new groups included."""
+    shared = {}
+    for key, spec in specs.items():
+        mine = [e for e in entries if e.key == key]
+        if isinstance(spec, Schedule):
+            shared[key] = spec
+        elif len(mine) == count and _one_reducer(mine):
+            shared[key] = mine[0].schedule
+    return shared
+
+
+def adopted(
+    group: Mapping[str, Any], index: int, like: ScheduledValue, t: int, base: float | None = None
+) -> ScheduledValue:
     """The entry of a param group added while step ``t`` was applied, scheduled by ``like``'s
     schedule (the one every group shares): its reducer states (the same metrics reached every
-    group) and, relative, the base that continues its current value: ``value / s(t)``."""
+    group) and, relative, the base that continues its current value: ``value / s(t)``.
+    Applied as values, a plateau alone continues the group's own value as torch's
+    ``ReduceLROnPlateau`` does (``max(value * factor, min_value)`` from it): the same plateau
+    started at that value, sharing the decisions (best, bad epochs, cooldown). ``base``: a
+    checkpoint's, for a group it restores."""
     slot = _slot(group, like.key, index)
+    own = _own_plateau(like.schedule) if like.absolute else None
+    if own is not None:
+        value = current(group, slot)
+        entry = ScheduledValue(
+            like.key, index, slot, started_at(like.schedule, value), 0.0, like.absolute
+        )
+        entry.states = [{**like.states[0], "value": value}]
+        return entry
     entry = ScheduledValue(like.key, index, slot, like.schedule, 0.0, like.absolute)
     entry.states = [dict(s) for s in like.states]
-    if not like.absolute:
+    if base is not None:
+        entry.base = float(base)
+    elif not like.absolute:
         schedule = _bind(like.schedule, entry.states) if entry.plateaus else like.schedule
         at = float(schedule(t))
-        if at == 0:
+        base = current(group, slot) / at if at != 0 else math.inf
+        if not math.isfinite(base):
             raise ValueError(
                 f"Scheduler: param group {index} was added at step {t}, where the {like.key} "
-                "schedule is 0, so its value cannot be continued by the schedule's ratios; "
-                "add it at another step or give it an absolute schedule"
+                f"schedule is {at!r}, so its value cannot be continued by the schedule's ratios "
+                "(its base would not be finite); add it at another step or give it an absolute "
+                "schedule"
             )
-        entry.base = current(group, slot) / at
+        entry.base = base
     return entry

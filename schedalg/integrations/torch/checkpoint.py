@@ -20,7 +20,7 @@ from schedalg.algebra.expression import Schedule
 from schedalg.analysis.diffing import first_difference
 from schedalg.curves.metric import plateaus
 from schedalg.forms.data import ParseError, SerializationError, fingerprint, from_dict, to_dict
-from schedalg.integrations.torch.arguments import ScheduledValue
+from schedalg.integrations.torch.arguments import ScheduledValue, started_at
 
 __all__ = ["FORMAT", "check_format", "differences", "entry_state", "restore"]
 
@@ -65,6 +65,18 @@ def _saved_schedule(saved: Mapping[str, Any]) -> Schedule | None:
         return None  # written by a schedalg that knew a node this one does not
 
 
+def _same(saved: Mapping[str, Any], entry: ScheduledValue) -> bool:
+    """The same schedule: by fingerprint, or the same but for where its plateau nodes start
+    (which sets only their state before the first metric; the checkpoint's states replace it).
+    A group added during the run gets its own plateau start: its value then."""
+    if saved["fingerprint"] == fingerprint(entry.schedule):
+        return True
+    if not entry.plateaus or len(saved["plateau"]) != len(entry.plateaus):
+        return False
+    old = _saved_schedule(saved)
+    return old is not None and started_at(old, 1.0) == started_at(entry.schedule, 1.0)
+
+
 def _rewrites_the_past(
     label: str, saved: Mapping[str, Any], entry: ScheduledValue, step: int
 ) -> str | None:
@@ -105,7 +117,7 @@ def _difference(
         return f"{label}: in the checkpoint, not scheduled now"
     if bool(saved["absolute"]) != entry.absolute:
         return f"{label}: absolute={saved['absolute']} in the checkpoint"
-    if saved["fingerprint"] != fingerprint(entry.schedule):
+    if not _same(saved, entry):
         return _rewrites_the_past(label, saved, entry, step)
     return None
 
@@ -123,7 +135,7 @@ def differences(
 
 def restore(entry: ScheduledValue, saved: Mapping[str, Any]) -> None:
     """The checkpoint's base, and its plateau states where the schedule is the same."""
-    same = saved["fingerprint"] == fingerprint(entry.schedule)
+    same = _same(saved, entry)
     entry.base = float(saved["base"])
     if same and len(saved["plateau"]) == len(entry.plateaus):
         entry.states = [dict(x) for x in saved["plateau"]]
