@@ -33,8 +33,8 @@ from schedalg.mmengine import from_config
 
 RTOL = 1e-12
 BASES = {"lr": 0.01, "momentum": 0.9, "weight_decay": 1e-4}
-# Why from_config may refuse a config MMEngine runs: no exact form (docs/mmengine-semantics.md
-# §5 and §7). Anything else must be read exactly.
+# Why from_config may refuse a config MMEngine runs: no exact form (mmengine-semantics.md §5
+# and mmengine-semantics.md §7). Anything else must be read exactly.
 REFUSALS = (
     "cannot be composed exactly",  # additive updates interleaved with other changes
     "one scheduler of its parameter",  # ReduceOnPlateau sharing its parameter
