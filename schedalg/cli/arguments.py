@@ -75,17 +75,14 @@ def fraction(text: str) -> float:
     return value
 
 
-def setting(text: str) -> tuple[str, int]:
-    """``--set total=100000``: a placeholder's name and its non-negative integer value."""
+def setting(text: str) -> tuple[str, str]:
+    """``--set total=100000``: a name and its value, kept as written. A placeholder takes a
+    non-negative integer (checked when it is bound); a launch script's variable takes the text
+    the shell would have."""
     name, equals, value = text.partition("=")
-    if not (equals and name.strip().isidentifier()):
-        raise argparse.ArgumentTypeError(f"--set takes NAME=INTEGER, got {text!r}")
-    number = whole_number(f"--set {name.strip()}", value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(
-            f"--set {name.strip()} must be a non-negative integer, got {value!r}"
-        )
-    return name.strip(), number
+    if not (equals and name.strip().isidentifier() and value.strip()):
+        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
 
 
 def size(text: str) -> tuple[int, int]:
@@ -140,16 +137,19 @@ def input_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--format-hint", metavar="NAME", help=formats.hint_help())
     sub.add_argument(
         "--epoch-length",
+        "--steps-per-epoch",
         "-L",
         type=positive("--epoch-length"),
-        help="iterations per epoch: configs with by_epoch schedulers need it; an expression "
-        "is then read in epochs (per_epoch(expr, L))",
+        help="optimizer steps (iterations) per epoch: a file whose run is given in epochs needs "
+        "it (HF num_train_epochs, torchtune, Lightning, ultralytics batches per epoch, MMEngine "
+        "by_epoch schedulers); an expression is then read in epochs (per_epoch(expr, L))",
     )
     sub.add_argument(
         "--set",
         type=setting,
         action="append",
         default=[],
-        metavar="NAME=N",
-        help="bind a placeholder of the expressions, e.g. --set total=100000 (repeatable)",
+        metavar="NAME=VALUE",
+        help="bind a placeholder of the expressions, e.g. --set total=100000, or give a "
+        "launch script's shell variable, e.g. --set LR=3e-4 (repeatable)",
     )

@@ -56,6 +56,7 @@ def diff(args: argparse.Namespace, out: Any) -> int:
     from schedalg.analysis.diffing import diff as compare
 
     values = dict(args.set)
+    used: set[str] = set()
     loaded = [
         load(
             text,
@@ -64,10 +65,12 @@ def diff(args: argparse.Namespace, out: Any) -> int:
             base=args.base,
             config_root=args.config_root,
             hint=args.format_hint,
+            settings=values,
+            used=used,
         )[0]
         for text in args.inputs
     ]
-    both = bound([*loaded[0], *loaded[1]], values)
+    both = bound([*loaded[0], *loaded[1]], {k: v for k, v in values.items() if k not in used})
     status = 0
     for index, (a, b) in enumerate(_pairs(both[: len(loaded[0])], both[len(loaded[0]) :])):
         with evaluating(args.steps):

@@ -5,16 +5,20 @@ calls, and what the help and docs say of it. Everything that lists formats reads
 fits and the table of docs/command-line.md (``markdown_table()``, checked against the page by
 tests/test_cli_formats.py). A new importer's files are one entry: docs/adding-an-importer.md.
 
-A ``.json``, ``.yaml`` or ``.yml`` file is read as data (never run). ``schedalg.cli.inputs``
-reads a schedalg ``to_dict`` file before any format, and a ``config`` format (MMEngine's) with
-its config reader, which also reads ``.py`` configs.
+A ``.json``, ``.yaml``, ``.yml`` or ``.config`` file is read as data (never run), a ``.sh``
+launch script as text (never run). ``schedalg.cli.inputs`` reads a schedalg ``to_dict`` file
+before any format, and a ``config`` format (MMEngine's) with its config reader, which also reads
+``.py`` configs.
+
+Beside the file, a format's importer may take what the user gives on the command line
+(``schedalg.cli.reading.Reading``): ``--base`` values, the optimizer steps per epoch
+(``--steps-per-epoch``, for a run whose length is in epochs) and ``--set`` values.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,15 +26,21 @@ from typing import Any
 
 from schedalg.algebra.expression import Schedule
 from schedalg.cli.errors import UserError
+from schedalg.cli.reading import Reading, command_line_message
 
-DATA_SUFFIXES = (".json", ".yaml", ".yml")
 Labelled = list[tuple[str, Schedule]]
-# How a format calls its importer: (the importer, the file's data, the --base values).
-Call = Callable[[Callable[..., Any], Mapping[str, Any], Mapping[str, float]], Any]
 
 
-def _with_data(read: Callable[..., Any], data: Mapping[str, Any], base: Mapping[str, float]) -> Any:
+# How a format calls its importer: (the importer, the file's data, what the user gave).
+Call = Callable[[Callable[..., Any], Any, Reading], Any]
+
+
+def _with_data(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     return read(data)
+
+
+def _with_epochs(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    return read(data, steps_per_epoch=reading.steps_per_epoch)
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,15 @@ class Format:
     ``importer`` is ``"module:function"``, imported only when a file is read as this format (the
     command line starts without importing every importer). ``call`` calls it, by default as
     ``importer(data)``; it returns a schedule (the ``lr``) or a mapping from parameter names to
-    a schedule, or to a list of them, one per param group.
+    a schedule, or to a list of them, one per param group. ``length`` (``"module:function"``)
+    gives the run's optimizer steps where the file fixes them (``function(data,
+    steps_per_epoch=...)`` unless ``length_call`` calls it otherwise; ``None`` where the file
+    does not fix them): the default of ``--steps``.
+    ``by_path``: the importer (and ``length``) take the file's path instead of its data, for
+    files that include others. ``text``: the file is read as text (a launch script), not data.
+    ``keys`` are top-level keys a file of this format usually has and ``needs`` what it must
+    have to be read as one: a file that has some ``keys`` but no format's telltale is told
+    which format it looked like and what it lacks.
     """
 
     name: str
@@ -48,19 +66,31 @@ class Format:
     description: str  # markdown, one line: how a file is recognised (the docs table)
     importer: str
     curves: str  # markdown, one line: the curves a file gives (the docs table)
-    detect: Callable[[Mapping[str, Any]], bool]
+    detect: Callable[[Any], bool]
     call: Call = _with_data
     config: bool = False  # read by the config reader of schedalg.cli.inputs, not by call
+    length: str | None = None
+    length_call: Call = _with_epochs
+    by_path: bool = False
+    text: bool = False
+    keys: tuple[str, ...] = ()
+    needs: str = ""
+    refines: tuple[str, ...] = ()  # formats whose files this one's are too: this reading wins
 
-    def function(self) -> Callable[..., Any]:
-        """The importer function, imported now."""
-        module, _, name = self.importer.partition(":")
-        found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    def function(self, name: str | None = None) -> Callable[..., Any]:
+        """The importer function (or another ``"module:function"``), imported now."""
+        module, _, attribute = (name or self.importer).partition(":")
+        found: Callable[..., Any] = getattr(importlib.import_module(module), attribute)
         return found
 
-    def load(self, data: Mapping[str, Any], base: Mapping[str, float]) -> Labelled:
-        """The labelled schedules of the file's ``data``."""
-        return _labelled(self.call(self.function(), data, base))
+    def load(self, data: Any, reading: Reading) -> tuple[Labelled, int | None]:
+        """The labelled schedules of the file's ``data`` and the run's length where known."""
+        source = reading.path if self.by_path else data
+        schedules = _labelled(self.call(self.function(), source, reading))
+        length = None
+        if self.length is not None:
+            length = self.length_call(self.function(self.length), source, reading)
+        return schedules, length
 
 
 def _labelled(found: Any) -> Labelled:
@@ -75,29 +105,6 @@ def _labelled(found: Any) -> Labelled:
     return out
 
 
-def read_data(path: str) -> Any:
-    """A ``.json`` or ``.yaml`` file's data (YAML needs PyYAML)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if path.endswith(".json"):
-                return json.load(handle)
-            try:
-                import yaml
-            except ImportError:
-                raise UserError(
-                    f"cannot read {path}: YAML files need PyYAML (pip install pyyaml)"
-                ) from None
-            try:
-                return yaml.safe_load(handle)
-            except yaml.YAMLError as error:
-                raise UserError(f"cannot read {path}: {str(error).splitlines()[0]}") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UserError(f"cannot read {path}: {error}") from None
-    except (RecursionError, MemoryError):
-        # The readers recurse per bracket: '[' * 100000 exhausts the stack.
-        raise UserError(f"cannot read {path}: nested too deeply") from None
-
-
 # -- the formats' own detectors and calls ----------------------------------------------------------
 
 
@@ -108,16 +115,88 @@ def _is_deepspeed(data: Mapping[str, Any]) -> bool:
     return set(data) == {"type", "params"} and isinstance(data["params"], Mapping)
 
 
-def _times_lr(read: Callable[..., Any], data: Mapping[str, Any], base: Mapping[str, float]) -> Any:
+# Keys of TrainingArguments that a file holding its learning rate is read by: HF's own JSON
+# always has lr_scheduler_type, a hand-written one may leave it to HF's default ('linear').
+_HF_KEYS = (
+    "lr_scheduler_type",
+    "learning_rate",
+    "num_train_epochs",
+    "max_steps",
+    "warmup_ratio",
+    "warmup_steps",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "output_dir",
+)
+
+
+def _is_hf(data: Mapping[str, Any]) -> bool:
+    if "lr_scheduler_type" in data:
+        return True
+    return "learning_rate" in data and any(key in data for key in _HF_KEYS[2:])
+
+
+def _times_lr(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     # HF's schedule is a multiplier: --base lr wins over the file's learning_rate (HF's default).
-    return float(base.get("lr", data.get("learning_rate", 5e-5))) * read(data)
+    rate = reading.base.get("lr", data.get("learning_rate", 5e-5))
+    return float(rate) * read(data, steps_per_epoch=reading.steps_per_epoch)
 
 
-def _lr_from_base(
-    read: Callable[..., Any], data: Mapping[str, Any], base: Mapping[str, float]
-) -> Any:
+def _lr_from_base(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     # Without --base lr the importer reads the lr from the config's optimizer block.
-    return read(data, lr=base.get("lr"))
+    return read(data, lr=reading.base.get("lr"))
+
+
+def _lr_and_epochs(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    # A run given in epochs: --steps-per-epoch gives its length, --base lr its peak.
+    return read(data, steps_per_epoch=reading.steps_per_epoch, lr=reading.base.get("lr"))
+
+
+def _given_counts(reading: Reading, names: tuple[str, ...]) -> dict[str, int]:
+    """The ``--set`` values among ``names`` as whole numbers, marked as used."""
+    found = {}
+    for name in names:
+        if name in reading.settings:
+            text = reading.settings[name]
+            try:
+                found[name] = int(text.replace("_", ""))
+            except ValueError:
+                raise ValueError(f"--set {name} must be a whole number, got {text!r}") from None
+            reading.used.add(name)
+    return found
+
+
+def _ultralytics(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    # optimizer: auto picks the optimizer from the data set's size: --set images=N,classes=N.
+    auto = _given_counts(reading, ("images", "classes"))
+    return read(
+        data,
+        steps_per_epoch=reading.steps_per_epoch,
+        lr=reading.base.get("lr"),
+        auto=auto or None,
+    )
+
+
+def _yolov5(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    # A hyp file holds no run length: train.py's --epochs (default 100) is --set epochs=N here.
+    return read(
+        data, steps_per_epoch=reading.steps_per_epoch, **_given_counts(reading, ("epochs",))
+    )
+
+
+def _yolov5_call(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    return _yolov5(lambda d, **kw: read(d, lr=reading.base.get("lr"), **kw), data, reading)
+
+
+def _looks_like(function: str) -> Callable[[Any], bool]:
+    """A detector that lives in its importer (imported when a file is recognised)."""
+    module, _, name = function.partition(":")
+
+    def detect(data: Any) -> bool:
+        found: bool = getattr(importlib.import_module(module), name)(data)
+        return found
+
+    return detect
 
 
 FORMATS: tuple[Format, ...] = (
@@ -127,8 +206,11 @@ FORMATS: tuple[Format, ...] = (
         description="`lr_scheduler_type` (what `TrainingArguments.to_json_string()` writes)",
         importer="schedalg.importers.hf:from_training_arguments",
         curves="`lr`: `learning_rate` (or `--base lr=...`) times the multiplier",
-        detect=lambda data: "lr_scheduler_type" in data,
+        detect=_is_hf,
         call=_times_lr,
+        length="schedalg.importers.hf:run_length",
+        keys=_HF_KEYS,
+        needs="`lr_scheduler_type` or `learning_rate`",
     ),
     Format(
         name="deepspeed",
@@ -140,6 +222,16 @@ FORMATS: tuple[Format, ...] = (
         "`OneCycle`; `lr (group i)` for per-group lists",
         detect=_is_deepspeed,
         call=_lr_from_base,
+        keys=(
+            "optimizer",
+            "train_batch_size",
+            "train_micro_batch_size_per_gpu",
+            "gradient_accumulation_steps",
+            "zero_optimization",
+            "fp16",
+            "bf16",
+        ),
+        needs="a `scheduler` block with a `type`",
     ),
     Format(
         name="keras",
@@ -148,6 +240,52 @@ FORMATS: tuple[Format, ...] = (
         importer="schedalg.importers.keras:from_keras",
         curves="`lr`",
         detect=lambda data: "class_name" in data and isinstance(data.get("config"), Mapping),
+        keys=("class_name", "config", "module", "registered_name"),
+        needs="a `class_name` with a `config` mapping",
+    ),
+    Format(
+        name="lightning-cli",
+        title="a LightningCLI config (optimizer/lr_scheduler with class_path)",
+        description="an `optimizer` or `lr_scheduler` with a `class_path`, or a `trainer` block "
+        "beside them (`main.py fit --config`, `--print_config`)",
+        importer="schedalg.importers.lightning_cli:from_lightning_cli",
+        curves="`lr` (and `momentum` for OneCycleLR/CyclicLR), stepped per epoch "
+        "(`--steps-per-epoch`); `lr (monitor: NAME)` for ReduceLROnPlateau",
+        detect=_looks_like("schedalg.importers.lightning_cli:looks_like"),
+        call=_lr_and_epochs,
+        length="schedalg.importers.lightning_cli:run_length",
+        keys=("trainer", "model", "data", "optimizer", "lr_scheduler", "seed_everything"),
+        needs="an `optimizer` or `lr_scheduler` with a `class_path`",
+    ),
+    Format(
+        name="ultralytics",
+        title="an ultralytics training config (lr0, lrf)",
+        description="`lr0` and `lrf` without `anchor_t` (ultralytics' `cfg/default.yaml`, a "
+        "run's `args.yaml`)",
+        importer="schedalg.importers.ultralytics:from_ultralytics",
+        curves="`lr (group i)` per batch for its param groups, `momentum` for SGD/RMSprop/MuSGD; "
+        "needs `--steps-per-epoch` (batches per epoch), and `--set images=N --set classes=N` "
+        "for `optimizer: auto`",
+        detect=lambda data: "lr0" in data and "lrf" in data and "anchor_t" not in data,
+        call=_ultralytics,
+        length="schedalg.importers.ultralytics:run_length",
+        keys=("lr0", "lrf", "warmup_epochs", "epochs", "optimizer", "cos_lr"),
+        needs="`lr0` and `lrf`",
+    ),
+    Format(
+        name="yolov5",
+        title="a yolov5 hyp file (lr0, lrf, anchor_t)",
+        description="`lr0`, `lrf` and `anchor_t` (yolov5's `data/hyps/hyp.*.yaml`)",
+        importer="schedalg.importers.ultralytics:from_yolov5",
+        curves="`lr (group i)` per batch (biases first), `momentum`; `train.py`'s defaults (100 "
+        "epochs, or `--set epochs=N`; SGD, no `--cos-lr`); needs `--steps-per-epoch` (batches per "
+        "epoch)",
+        detect=lambda data: "lr0" in data and "lrf" in data and "anchor_t" in data,
+        call=_yolov5_call,
+        length="schedalg.importers.ultralytics:yolov5_run_length",
+        length_call=_yolov5,
+        keys=("lr0", "lrf", "anchor_t", "momentum", "warmup_epochs", "box", "cls"),
+        needs="`lr0` and `lrf`",
     ),
     Format(
         name="mmengine",
@@ -157,6 +295,8 @@ FORMATS: tuple[Format, ...] = (
         curves="one per parameter",
         detect=lambda data: "param_scheduler" in data,
         config=True,
+        keys=("optim_wrapper", "optimizer", "train_cfg", "default_hooks", "model", "_base_"),
+        needs="a `param_scheduler`",
     ),
 )
 # schedalg's own data, read before any format: named in the error for a file none fits.
@@ -179,8 +319,13 @@ def hint_help() -> str:
 
 def files_help() -> str:
     """The inputs' help on schedule files: the formats read as data alone."""
-    names = [f.name for f in FORMATS if not f.config]
-    return f"a .json/.yaml schedule file of {_either(names)} (see --format-hint)"
+    names = [f.name for f in FORMATS if not (f.config or f.text)]
+    scripts = [f.name for f in FORMATS if f.text]
+    return (
+        f"a .json/.yaml/.config schedule file of {_either(names)}"
+        + (f", a .sh launch script of {_either(scripts)}" if scripts else "")
+        + " (see --format-hint)"
+    )
 
 
 def tried() -> str:
@@ -215,32 +360,65 @@ def by_name(hint: str) -> Format:
 
 
 def _candidates(path: str, data: Any, hint: str | None) -> list[Format]:
+    text = isinstance(data, str)
     if hint is not None:
         chosen = by_name(hint)
-        if not (chosen.config or isinstance(data, Mapping)):
+        if chosen.text != text and not chosen.config:
+            held = "a launch script's text" if chosen.text else "a mapping"
+            raise UserError(f"{path}: a {hint} file holds {held}, got {type(data).__name__}")
+        if not (chosen.config or text or isinstance(data, Mapping)):
             raise UserError(f"{path}: a {hint} file holds a mapping, got {type(data).__name__}")
         return [chosen]
-    return [f for f in FORMATS if isinstance(data, Mapping) and f.detect(data)]
+    if text:
+        found = [f for f in FORMATS if f.text and f.detect(data)]
+    else:
+        found = [f for f in FORMATS if not f.text and isinstance(data, Mapping) and f.detect(data)]
+    refined = {name for f in found for name in f.refines}
+    return [f for f in found if f.name not in refined]
 
 
-def recognise(path: str, data: Any, hint: str | None, base: Mapping[str, float]) -> Labelled | None:
-    """The schedules of a data file in one of ``FORMATS``; ``None`` for a config format (the
-    config reader takes it, whatever other format the file also fits). ``hint`` (a format's
-    name) skips the detection; a file no format fits is an error naming every format tried."""
+def _unrecognised(path: str, data: Any) -> str:
+    """The error for a file no format fits: the format it looks most like and what it lacks,
+    else every format tried."""
+    if isinstance(data, str):
+        scripts = [f.title for f in FORMATS if f.text]
+        return f"{path}: not a launch script I recognise (tried {'; '.join(scripts)})"
+    if isinstance(data, Mapping):
+        shared = {f.name: [k for k in f.keys if k in data] for f in FORMATS}
+        best = max(FORMATS, key=lambda f: len(shared[f.name]))
+        if shared[best.name]:
+            keys = ", ".join(repr(k) for k in shared[best.name])
+            return (
+                f"{path}: not a schedule file I recognise: it has {keys} like {best.title}, "
+                f"but not {best.needs} (pass --format-hint {best.name} to read it as one)"
+            )
+    return f"{path}: not a schedule file I recognise (tried {tried()})"
+
+
+def recognise(
+    path: str, data: Any, hint: str | None, reading: Reading
+) -> tuple[Labelled, int | None] | None:
+    """The schedules of a data file in one of ``FORMATS``, and the run's length where the file
+    gives it; ``None`` for a config format (the config reader takes it, whatever other format
+    the file also fits). ``hint`` (a format's name) skips the detection; a file no format fits
+    is an error naming the format it looks like, or every format tried."""
     chosen = _candidates(path, data, hint)
     if any(f.config for f in chosen):
         return None
     if not chosen:
-        raise UserError(f"{path}: not a schedule file I recognise (tried {tried()})")
+        raise UserError(_unrecognised(path, data))
     if len(chosen) > 1:
         names = " and ".join(f.name for f in chosen)
         raise UserError(f"{path} reads as {names}: pass --format-hint NAME to choose")
     try:
-        schedules = chosen[0].load(data, base)
+        schedules, length = chosen[0].load(data, reading)
     except ImportError as error:
         raise UserError(f"cannot read {path} as {chosen[0].name}: {error}") from None
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = command_line_message(message)
         raise UserError(f"{path} (read as {chosen[0].name}): {message}") from None
+    except (RecursionError, MemoryError):
+        raise UserError(f"{path} (read as {chosen[0].name}): nested too deeply to read") from None
     name = os.path.basename(path)
-    return [(f"{name}: {label}", schedule) for label, schedule in schedules]
+    return [(f"{name}: {label}", schedule) for label, schedule in schedules], length

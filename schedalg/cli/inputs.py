@@ -1,6 +1,6 @@
 """The command line's inputs: an expression, a ``.json`` file from ``to_dict``, a file in one
-of the formats of ``schedalg.cli.formats.FORMATS``, or an MMEngine-style config, each read as
-data (never run), and their curves."""
+of the formats of ``schedalg.cli.formats.FORMATS`` (a launch script among them), or an
+MMEngine-style config, each read as data or text (never run), and their curves."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import numpy as np
 
 from schedalg.algebra.expression import Schedule
 from schedalg.cli.errors import UserError
-from schedalg.cli.formats import DATA_SUFFIXES, read_data, recognise
+from schedalg.cli.formats import recognise
+from schedalg.cli.reading import SUFFIXES, Reading, read_data
 
 
 def _is_file_like(text: str) -> bool:
-    return text.endswith((".py", *DATA_SUFFIXES)) or (os.sep in text and "(" not in text)
+    return text.endswith(SUFFIXES) or (os.sep in text and "(" not in text)
 
 
 def load(
@@ -30,9 +31,13 @@ def load(
     base: dict[str, float] | None = None,
     config_root: str | None = None,
     hint: str | None = None,
+    settings: dict[str, str] | None = None,
+    used: set[str] | None = None,
 ) -> tuple[list[tuple[str, Schedule]], int | None]:
     """The labelled schedules an input names (one for an expression, one per parameter for a
-    config) and the run's length in iterations where a config's ``train_cfg`` gives it."""
+    config) and the run's length in iterations where the file gives it (a config's
+    ``train_cfg``, a format's own length). ``settings`` are the ``--set`` values; the names a
+    file's importer takes (a launch script's variables) are added to ``used``."""
     from schedalg.algebra.combinators import per_epoch
     from schedalg.forms.data import ParseError, from_dict
     from schedalg.forms.text import parse
@@ -47,15 +52,21 @@ def load(
         return [(text, schedule)], None
     if not os.path.isfile(text):
         raise UserError(f"no such file: {text}")
-    data = read_data(text) if text.endswith(DATA_SUFFIXES) else None
+    if not text.endswith(SUFFIXES):
+        suffix = os.path.splitext(text)[1] or "no suffix"
+        raise UserError(f"{text}: schedalg reads {', '.join(SUFFIXES)} files, got {suffix}")
+    data = None if text.endswith(".py") else read_data(text)
     if isinstance(data, dict) and "schedalg" in data:
         try:
             return [(os.path.basename(text), from_dict(data))], None
         except ParseError as error:
             raise UserError(f"{text}: {error}") from None
-    found = recognise(text, data, hint, base or {}) if data is not None else None
+    reading = Reading(
+        text, base or {}, epoch_length, settings or {}, set() if used is None else used
+    )
+    found = recognise(text, data, hint, reading) if data is not None else None
     if found is not None:
-        return found, None
+        return found
     return _load_config(
         text, steps=steps, epoch_length=epoch_length, base=base or {}, config_root=config_root
     )
@@ -191,8 +202,12 @@ def _needs_epochs(entries: Any) -> bool:
 
 def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
     """The labelled schedules of every input, in order. Without ``--steps``, the run's length
-    comes from the first config's ``train_cfg`` (``args.steps`` is set to it)."""
+    comes from the first file that gives it, or from ``--set total=N`` (``args.steps`` is set
+    to it)."""
     found: list[tuple[str, Schedule]] = []
+    settings = dict(getattr(args, "set", []))
+    used: set[str] = set()
+    lacking = None  # the first input that does not give the run's length
     for text in args.inputs:
         if os.path.isdir(text):
             raise UserError(f"{text} is a directory: give a config or .json file, or an expression")
@@ -203,20 +218,38 @@ def gather(args: argparse.Namespace) -> list[tuple[str, Schedule]]:
             base=args.base,
             config_root=getattr(args, "config_root", None),
             hint=getattr(args, "format_hint", None),
+            settings=settings,
+            used=used,
         )
-        if args.steps is None:
-            if length is None:
-                raise UserError(f"give --steps (the number of iterations to evaluate) for {text}")
+        if args.steps is None and length is not None:
             args.steps = length
+        lacking = lacking or (text if length is None else None)
         found.extend(schedules)
     if not found:
         raise UserError("no schedule found in the inputs")
-    found = bound(found, dict(getattr(args, "set", [])))
+    found = bound(found, {k: v for k, v in settings.items() if k not in used})
+    if args.steps is None:
+        if "total" not in settings or "total" in used:
+            raise UserError(f"give --steps (the number of iterations to evaluate) for {lacking}")
+        args.steps = whole_number_setting("total", settings["total"])
     args.ylabel = _value_name(found)
     return found
 
 
-def bound(found: list[tuple[str, Schedule]], values: dict[str, int]) -> list[tuple[str, Schedule]]:
+def whole_number_setting(name: str, value: str) -> int:
+    """A ``--set`` value bound to a placeholder: a non-negative whole number."""
+    from schedalg.cli.arguments import whole_number
+
+    try:
+        number = whole_number(f"--set {name}", value)
+    except argparse.ArgumentTypeError as error:
+        raise UserError(str(error)) from None
+    if number < 0:
+        raise UserError(f"--set {name} must be a non-negative integer, got {value!r}")
+    return number
+
+
+def bound(found: list[tuple[str, Schedule]], values: dict[str, str]) -> list[tuple[str, Schedule]]:
     """The schedules with the ``--set`` placeholders bound; a name no input holds, or a
     placeholder left unbound, is a user error."""
     from schedalg.algebra.horizon import bind_held, placeholders
@@ -225,15 +258,21 @@ def bound(found: list[tuple[str, Schedule]], values: dict[str, int]) -> list[tup
     for name in values:
         if name not in held:
             raise UserError(f"--set {name}: no input holds a placeholder {name!r}")
+    numbers = {name: whole_number_setting(name, value) for name, value in values.items()}
     try:
-        result = [(label, bind_held(s, values)) for label, s in found]
+        result = [(label, bind_held(s, numbers)) for label, s in found]
     except (ValueError, TypeError) as error:
         raise UserError(str(error)) from None
     for label, schedule in result:
         missing = placeholders(schedule)
         if missing:
+            also = ""
+            if missing[0] == "total" and ": " in label:
+                # A file's run length in epochs: the steps per epoch give it as well.
+                also = " (the run's optimizer steps) or --steps-per-epoch N"
             raise UserError(
-                f"{label} holds the unbound placeholder {missing[0]}: give --set {missing[0]}=N"
+                f"{label} holds the unbound placeholder {missing[0]}: "
+                f"give --set {missing[0]}=N{also}"
             )
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import reprlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +17,27 @@ from typing import Any
 from schedalg.core.node import NodeType
 
 
+def _shortened() -> reprlib.Repr:
+    # A message shows the value, not all of it: a config's list of a million items, or an
+    # integer of 400 digits, is shown by its start and end.
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxdict, short.maxtuple = 3, 8, 8, 8
+    short.maxstring, short.maxother, short.maxlong = 80, 80, 40
+    return short
+
+
+shown = _shortened().repr
+
+
 def _fail(fn: str, name: str, requirement: str, value: object, error: type = ValueError) -> None:
-    raise error(f"{fn}(): {name} must be {requirement}, got {value!r}")
+    raise error(f"{fn}(): {name} must be {requirement}, got {shown(value)}")
 
 
 def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+FLOAT_RANGE = 2**1024
 
 
 def is_integer(value: object) -> bool:
@@ -57,6 +73,9 @@ def integer(
         _fail(fn, name, requirement, value, wrong_type)
     if value < minimum:  # type: ignore[operator]
         _fail(fn, name, requirement, value)
+    if value >= FLOAT_RANGE:  # type: ignore[operator]
+        # The formulas divide by step counts as floats: past the float range they would raise.
+        _fail(fn, name, f"{requirement} below 2**1024 (the float range)", value)
     return int(value)  # type: ignore[call-overload]
 
 
@@ -76,7 +95,10 @@ def real(
     requirement = ("a finite number" if finite else "a number") + (f" {bounds}" if bounds else "")
     if not is_real(value):
         _fail(fn, name, requirement, value, TypeError)
-    number = float(value)  # type: ignore[arg-type]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an integer past the float range (JSON reads 400 digits as one)
+        number = math.inf if value > 0 else -math.inf  # type: ignore[operator]
     if math.isnan(number) or (finite and math.isinf(number)) or not _within(number, limits):
         _fail(fn, name, requirement, value)
     return number
