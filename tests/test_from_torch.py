@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler as L
 from torch.optim.swa_utils import SWALR
@@ -56,7 +56,8 @@ def test_step_lr(lrs, size, g, n):
 
 
 @fast
-@given(lrs, st.lists(st.integers(0, 2000), min_size=1, max_size=5), st.floats(0.1, 1.0), steps)
+@given(lrs, st.lists(st.integers(0, 2000), min_size=0, max_size=5), st.floats(0.1, 1.0), steps)
+@example([0.1], [], 0.5, 10)  # no milestones: torch runs it as a constant lr
 def test_multistep_lr(lrs, milestones, g, n):
     lockstep(lambda o: L.MultiStepLR(o, milestones, g), lrs, n)
 

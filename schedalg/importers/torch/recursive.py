@@ -82,6 +82,8 @@ def multi_step(scheduler: Any, place: Place) -> Schedule:
             f"negative milestones {milestones!r} (torch counts them only in its closed form, "
             "not when stepping)",
         )
+    if not milestones:  # torch runs it: the lr never changes
+        return constant(1.0)
     return multistep(tuple(int(m) for m in milestones), scheduler.gamma)
 
 
