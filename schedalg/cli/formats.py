@@ -188,6 +188,35 @@ def _yolov5_call(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     return _yolov5(lambda d, **kw: read(d, lr=reading.base.get("lr"), **kw), data, reading)
 
 
+_LITGPT_TRAIN_KEYS = ("lr_warmup_steps", "lr_warmup_fraction", "max_tokens")
+
+
+def _is_litgpt(data: Mapping[str, Any]) -> bool:
+    train = data.get("train")
+    return isinstance(train, Mapping) and (
+        any(key in train for key in _LITGPT_TRAIN_KEYS)
+        or ("global_batch_size" in train and "micro_batch_size" in train)
+    )
+
+
+def _litgpt_given(reading: Reading) -> dict[str, Any]:
+    # pretrain's devices: auto and a model given by name: --set devices=N --set max_seq_length=N
+    given: dict[str, Any] = dict(_given_counts(reading, ("devices", "max_seq_length")))
+    if "script" in reading.settings:
+        given["script"] = reading.settings["script"]
+        reading.used.add("script")
+    return given
+
+
+def _litgpt(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    given = _litgpt_given(reading)
+    return read(data, steps_per_epoch=reading.steps_per_epoch, lr=reading.base.get("lr"), **given)
+
+
+def _litgpt_length(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    return read(data, steps_per_epoch=reading.steps_per_epoch, **_litgpt_given(reading))
+
+
 def _looks_like(function: str) -> Callable[[Any], bool]:
     """A detector that lives in its importer (imported when a file is recognised)."""
     module, _, name = function.partition(":")
@@ -242,6 +271,37 @@ FORMATS: tuple[Format, ...] = (
         detect=lambda data: "class_name" in data and isinstance(data.get("config"), Mapping),
         keys=("class_name", "config", "module", "registered_name"),
         needs="a `class_name` with a `config` mapping",
+    ),
+    Format(
+        name="torchtune",
+        title="a torchtune recipe config (lr_scheduler with _component_)",
+        description="an `lr_scheduler` block with a `_component_` (`tune run <recipe> --config`)",
+        importer="schedalg.importers.torchtune:from_torchtune",
+        curves="`lr`: `optimizer.lr` (or `--base lr=...`) on torchtune's curve; the run is "
+        "`epochs` times `--steps-per-epoch` (capped by `max_steps_per_epoch`), else `total`",
+        detect=lambda data: (
+            isinstance(data.get("lr_scheduler"), Mapping) and "_component_" in data["lr_scheduler"]
+        ),
+        call=_lr_and_epochs,
+        length="schedalg.importers.torchtune:run_length",
+        keys=("lr_scheduler", "optimizer", "epochs", "max_steps_per_epoch"),
+        needs="an `lr_scheduler` with a `_component_`",
+    ),
+    Format(
+        name="litgpt",
+        title="a litgpt config (train with lr_warmup_steps / max_tokens)",
+        description="a `train` block with `lr_warmup_steps`, `lr_warmup_fraction` or "
+        "`max_tokens`, or `global_batch_size` and `micro_batch_size` (litgpt's `config_hub`)",
+        importer="schedalg.importers.litgpt:from_litgpt",
+        curves="`lr`: the optimizer's lr (or `--base lr=...`); finetune: `--steps-per-epoch`; "
+        "pretrain: `--set devices=N` for `devices: auto`, `--set max_seq_length=N` for a model "
+        "name",
+        detect=_is_litgpt,
+        call=_litgpt,
+        length="schedalg.importers.litgpt:run_length",
+        length_call=_litgpt_length,
+        keys=("train", "optimizer", "devices", "num_nodes", "model_name", "checkpoint_dir"),
+        needs="a `train` block with `lr_warmup_steps`, `max_tokens` or the batch sizes",
     ),
     Format(
         name="lightning-cli",
