@@ -217,6 +217,14 @@ def _litgpt_length(read: Callable[..., Any], data: Any, reading: Reading) -> Any
     return read(data, steps_per_epoch=reading.steps_per_epoch, **_litgpt_given(reading))
 
 
+def _detectron2(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
+    return read(path, lr=reading.base.get("lr"), config_root=reading.config_root)
+
+
+def _detectron2_length(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
+    return read(path, config_root=reading.config_root)
+
+
 def _looks_like(function: str) -> Callable[[Any], bool]:
     """A detector that lives in its importer (imported when a file is recognised)."""
     module, _, name = function.partition(":")
@@ -346,6 +354,21 @@ FORMATS: tuple[Format, ...] = (
         length_call=_yolov5,
         keys=("lr0", "lrf", "anchor_t", "momentum", "warmup_epochs", "box", "cls"),
         needs="`lr0` and `lrf`",
+    ),
+    Format(
+        name="detectron2",
+        title="a detectron2 YAML config (SOLVER or _BASE_)",
+        description="a `SOLVER` mapping or a `_BASE_` (detectron2's yacs configs; bases read "
+        "relative to the file, within its `configs` tree or `--config-root`)",
+        importer="schedalg.importers.detectron2:from_detectron2",
+        curves="`lr`: `SOLVER.BASE_LR` (or `--base lr=...`) on detectron2's per-iteration curve",
+        detect=lambda data: "_BASE_" in data or isinstance(data.get("SOLVER"), Mapping),
+        call=_detectron2,
+        length="schedalg.importers.detectron2:run_length",
+        length_call=_detectron2_length,
+        by_path=True,
+        keys=("MODEL", "INPUT", "DATASETS", "DATALOADER", "TEST", "OUTPUT_DIR", "VERSION"),
+        needs="a `SOLVER` mapping or a `_BASE_`",
     ),
     Format(
         name="mmengine",

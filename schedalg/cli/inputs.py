@@ -62,7 +62,12 @@ def load(
         except ParseError as error:
             raise UserError(f"{text}: {error}") from None
     reading = Reading(
-        text, base or {}, epoch_length, settings or {}, set() if used is None else used
+        text,
+        base or {},
+        epoch_length,
+        settings or {},
+        set() if used is None else used,
+        config_root,
     )
     found = recognise(text, data, hint, reading) if data is not None else None
     if found is not None:

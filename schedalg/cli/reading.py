@@ -23,7 +23,8 @@ SUFFIXES = (*DATA_SUFFIXES, *TEXT_SUFFIXES, *CONFIG_SUFFIXES)
 @dataclass(frozen=True)
 class Reading:
     """What the command line gives beside the file: its path, the ``--base`` values, the
-    optimizer steps per epoch (``--steps-per-epoch``) and the ``--set`` values. ``used`` collects
+    optimizer steps per epoch (``--steps-per-epoch``), the ``--set`` values and the
+    ``--config-root`` that a config's bases are confined to. ``used`` collects
     the ``--set`` names an importer took (a launch script's variables), which are then not
     placeholders to bind."""
 
@@ -32,6 +33,7 @@ class Reading:
     steps_per_epoch: int | None = None
     settings: Mapping[str, str] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    config_root: str | None = None
 
 
 def read_data(path: str) -> Any:
