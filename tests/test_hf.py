@@ -297,8 +297,13 @@ def test_from_training_arguments_defaults_and_old_warmup_ratio() -> None:
     assert from_training_arguments({"max_steps": 100}) == from_hf("linear", 0, 100)
     old = {"max_steps": 100, "warmup_ratio": 0.05, "lr_scheduler_type": "cosine"}
     assert from_training_arguments(old) == from_hf("cosine", 5, 100)
-    with pytest.raises(ValueError, match=r"from_training_arguments\(\): max_steps must be"):
-        from_training_arguments({"max_steps": -1})
+    # No max_steps: the run's length is HF's num_train_epochs times the updates per epoch, bound
+    # late as total.
+    assert from_training_arguments({"max_steps": -1}).bind(total=100) == from_hf("linear", 0, 100)
+    with pytest.raises(
+        ValueError, match=r"from_training_arguments\(\): max_steps 0 trains no step"
+    ):
+        from_training_arguments({"max_steps": 0})
 
 
 # -- HF's own test table (tests/optimization/test_optimization.py): lr 10, 10 steps ----------

@@ -225,6 +225,13 @@ def _detectron2_length(read: Callable[..., Any], path: Any, reading: Reading) ->
     return read(path, config_root=reading.config_root)
 
 
+def _is_llamafactory(data: Mapping[str, Any]) -> bool:
+    # v0 training YAMLs name stage and finetuning_type; v1 ones model and train_dataset.
+    return ("stage" in data and "finetuning_type" in data) or (
+        "model" in data and "train_dataset" in data and "micro_batch_size" in data
+    )
+
+
 def _looks_like(function: str) -> Callable[[Any], bool]:
     """A detector that lives in its importer (imported when a file is recognised)."""
     module, _, name = function.partition(":")
@@ -248,6 +255,33 @@ FORMATS: tuple[Format, ...] = (
         length="schedalg.importers.hf:run_length",
         keys=_HF_KEYS,
         needs="`lr_scheduler_type` or `learning_rate`",
+    ),
+    Format(
+        name="axolotl",
+        title="an axolotl config (base_model, micro_batch_size)",
+        description="`base_model` and `micro_batch_size` (an axolotl YAML)",
+        importer="schedalg.importers.axolotl:from_axolotl",
+        curves="`lr`: `learning_rate` (or `--base lr=...`) on axolotl's schedule",
+        detect=lambda data: "base_model" in data and "micro_batch_size" in data,
+        call=_lr_and_epochs,
+        length="schedalg.importers.axolotl:run_length",
+        keys=("base_model", "micro_batch_size", "num_epochs", "lr_scheduler", "datasets"),
+        needs="`base_model` and `micro_batch_size`",
+        refines=("hf",),
+    ),
+    Format(
+        name="llamafactory",
+        title="a LLaMA-Factory training config (stage, finetuning_type)",
+        description="`stage` and `finetuning_type` (a `llamafactory-cli train` YAML; v1: `model` "
+        "and `train_dataset`)",
+        importer="schedalg.importers.llamafactory:from_llamafactory",
+        curves="`lr`: `learning_rate` (or `--base lr=...`) times HF's multiplier",
+        detect=_is_llamafactory,
+        call=_lr_and_epochs,
+        length="schedalg.importers.llamafactory:run_length",
+        keys=("stage", "finetuning_type", "model_name_or_path", "template", "dataset"),
+        needs="`stage` and `finetuning_type`",
+        refines=("hf",),
     ),
     Format(
         name="deepspeed",

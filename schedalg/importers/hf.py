@@ -9,10 +9,18 @@ built from the public constructors::
     >>> from_hf("cosine", num_warmup_steps=100, num_training_steps=1000)
     warmup(cosine(900, periodic=True), 100)
 
-``from_training_arguments(args)`` reads the same from a ``TrainingArguments`` object or its JSON
-(a dict or a file path). HF's schedulers that need the optimizer's learning rate (``polynomial``'s
-``lr_end``, ``cosine_with_min_lr``'s ``min_lr``) need ``learning_rate=`` here. There is one
-entry per scheduler name in ``BUILDERS``; transformers itself is never imported.
+``from_training_arguments(args, steps_per_epoch=None)`` reads the same from a
+``TrainingArguments`` object, its JSON or a recipe's YAML (a dict or a JSON file's path), with the
+run's length as the ``Trainer`` computes it (``schedalg.importers.hf_arguments``): ``max_steps``,
+or the epochs times ``steps_per_epoch`` (optimizer updates per epoch), or else the placeholder
+``total``. HF's schedulers that need the optimizer's learning rate (``polynomial``'s ``lr_end``,
+``cosine_with_min_lr``'s ``min_lr``) need ``learning_rate=`` here. There is one entry per
+scheduler name in ``BUILDERS``; transformers itself is never imported.
+
+``num_training_steps`` (and ``num_warmup_steps``) may be a placeholder quantity (``total``,
+``math.ceil(0.1 * total)``): the builders then assume the run is longer than its warm-up (HF's
+``max(1, ...)`` guards are for shorter runs), and ``bind`` refuses the steps where it is not;
+``cosine_with_restarts`` with several cycles needs the number (each cycle a whole number of steps).
 """
 
 from __future__ import annotations
@@ -27,37 +35,55 @@ from typing import Any
 from schedalg.algebra.arithmetic import clamp
 from schedalg.algebra.combinators import sequence, warmup
 from schedalg.algebra.expression import Schedule, constant
+from schedalg.algebra.horizon import Quantity
 from schedalg.algebra.timewarps import shift, stretch
 from schedalg.core import validators as check
 from schedalg.core.node import nearest
 from schedalg.curves.metric import plateau
 from schedalg.curves.phases import warmup_stable_decay
 from schedalg.curves.primitives import cosine, cosine_restarts, inverse_sqrt, linear, polynomial
+from schedalg.importers import hf_arguments as hfa
 from schedalg.importers import shapes
 
-__all__ = ["BUILDERS", "from_hf", "from_lr_lambda", "from_training_arguments"]
+__all__ = ["BUILDERS", "from_hf", "from_lr_lambda", "from_training_arguments", "run_length"]
 
 FN = "from_hf"
+# A step count: an int, or a placeholder quantity (horizon.Quantity) bound later. Typed
+# Any as the constructors take both (their signatures say int).
+Steps = Any
+
+
+class NeedsLength(ValueError):
+    """A builder that needs the run's length as a number, given a placeholder."""
+
+
+def _known(*values: Any) -> bool:
+    return not any(isinstance(value, Quantity) for value in values)
+
+
+def _at_least_one(steps: Steps) -> Steps:
+    """HF's ``max(1, steps)``; a placeholder quantity is taken as positive (bind checks)."""
+    return max(1, steps) if _known(steps) else steps
 
 
 @dataclass(frozen=True)
 class Options:
     """What a builder reads: the two step counts, the scheduler's own options, the base lr."""
 
-    warmup: int | None
-    total: int | None
+    warmup: Steps | None
+    total: Steps | None
     kwargs: dict[str, Any]
     learning_rate: float | None
 
     def take(self, name: str, default: Any) -> Any:
         return self.kwargs.pop(name, default)
 
-    def warmup_steps(self) -> int:
+    def warmup_steps(self) -> Steps:
         if self.warmup is None:
             raise ValueError(f"{FN}(): num_warmup_steps must be given for this scheduler type")
         return self.warmup
 
-    def training_steps(self) -> int:
+    def training_steps(self) -> Steps:
         if self.total is None:
             raise ValueError(f"{FN}(): num_training_steps must be given for this scheduler type")
         return self.total
@@ -70,14 +96,16 @@ class Options:
         return self.learning_rate
 
 
-def _ramp(main: Schedule, steps: int) -> Schedule:
+def _ramp(main: Schedule, steps: Steps) -> Schedule:
     """HF's warm-up ``t / max(1, W)`` for ``t < W``, then ``main(t - W)`` (``main(0)`` is 1)."""
-    return warmup(main, steps) if steps else main
+    return warmup(main, steps) if not _known(steps) or steps else main
 
 
-def _ramp_to(main: Schedule, steps: int) -> Schedule:
+def _ramp_to(main: Schedule, steps: Steps) -> Schedule:
     """The same ramp before a ``main`` that need not start at 1."""
-    return sequence(linear(0.0, 1.0, steps), main, at=[steps]) if steps else main
+    if _known(steps) and not steps:
+        return main
+    return sequence(linear(0.0, 1.0, steps), main, at=[steps])
 
 
 def _number(
@@ -90,7 +118,7 @@ def _number(
     return check.real(FN, name, value, above=above, at_least=at_least, at_most=at_most)
 
 
-def _cosine_wave(span: int, cycles: float, end: float = 0.0) -> Schedule:
+def _cosine_wave(span: Steps, cycles: float, end: float = 0.0) -> Schedule:
     """``end + (1 - end) * (1 + cos(2 pi cycles u / span)) / 2``, unclamped (HF's waves)."""
     wave = cosine(span, end=end, periodic=True)
     return wave if cycles == 0.5 else stretch(wave, 0.5 / cycles)
@@ -111,21 +139,27 @@ def _constant_with_warmup(o: Options) -> Schedule:
 
 def _linear(o: Options) -> Schedule:
     w, t = o.warmup_steps(), o.training_steps()
-    main = shapes.DECAYS[shapes.LINEAR](t - w) if t > w else constant(0.0)
-    return _ramp(main, w) if t > w else _ramp_to(main, w)
+    if _known(w, t) and t <= w:
+        return _ramp_to(constant(0.0), w)
+    return _ramp(shapes.DECAYS[shapes.LINEAR](t - w), w)
 
 
 def _cosine(o: Options) -> Schedule:
     w, t = o.warmup_steps(), o.training_steps()
     cycles = _number("num_cycles", o.take("num_cycles", 0.5), above=0)
-    return _ramp(_cosine_wave(max(1, t - w), cycles), w)
+    return _ramp(_cosine_wave(_at_least_one(t - w), cycles), w)
 
 
 def _cosine_with_restarts(o: Options) -> Schedule:
     w, t = o.warmup_steps(), o.training_steps()
     cycles = check.integer(FN, "num_cycles", o.take("num_cycles", 1), minimum=1)
-    span = max(1, t - w)
-    if span % cycles:
+    span = _at_least_one(t - w)
+    if cycles > 1 and not _known(span):
+        raise NeedsLength(
+            f"{FN}(): cosine_with_restarts with num_cycles {cycles} needs the number of "
+            f"training steps (each cycle a whole number of steps), got {t!r}"
+        )
+    if _known(span) and span % cycles:
         raise ValueError(
             f"{FN}(): num_cycles must divide num_training_steps - num_warmup_steps ({span}) "
             f"for an exact cycle length, got {cycles!r}"
@@ -141,7 +175,7 @@ def _polynomial(o: Options) -> Schedule:
     lr_init = o.lr("polynomial")
     if not lr_init > lr_end:
         raise ValueError(f"{FN}(): lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
-    if t <= w:
+    if _known(t, w) and t <= w:
         raise ValueError(
             f"{FN}(): num_training_steps must be greater than num_warmup_steps for 'polynomial' "
             f"(HF divides by their difference), got {t!r} and {w!r}"
@@ -152,9 +186,12 @@ def _polynomial(o: Options) -> Schedule:
 def _inverse_sqrt(o: Options) -> Schedule:
     w = o.warmup_steps()
     timescale = o.take("timescale", None)
-    timescale = (
-        (w or 10_000) if timescale is None else check.positive_length(FN, "timescale", timescale)
-    )
+    if timescale is not None:
+        timescale = check.positive_length(FN, "timescale", timescale)
+    elif _known(w):
+        timescale = w or 10_000
+    else:
+        timescale = w  # a warm-up of a share of the run: at least 1 step once bound
     return _ramp(inverse_sqrt(timescale), w)
 
 
@@ -173,7 +210,7 @@ def _cosine_with_min_lr(o: Options) -> Schedule:
     w, t = o.warmup_steps(), o.training_steps()
     cycles = _number("num_cycles", o.take("num_cycles", 0.5), above=0)
     rate = _min_lr_rate(o)
-    return _nonnegative(_ramp(_cosine_wave(max(1, t - w), cycles, end=rate), w), rate)
+    return _nonnegative(_ramp(_cosine_wave(_at_least_one(t - w), cycles, end=rate), w), rate)
 
 
 def _cosine_warmup_with_min_lr(o: Options) -> Schedule:
@@ -183,23 +220,26 @@ def _cosine_warmup_with_min_lr(o: Options) -> Schedule:
     rate = _min_lr_rate(o)
     # HF's off-by-one: both phases read step t + 1 (the warm-up ends at 1, the decay starts a
     # step in); with warmup_lr_rate r the warm-up is r + (1 - r) * t / max(1, W - 1) instead.
-    decay = shift(_cosine_wave(max(1, t - w), cycles, end=rate), 1)
-    if not w:
+    decay = shift(_cosine_wave(_at_least_one(t - w), cycles, end=rate), 1)
+    if _known(w) and not w:
         return _nonnegative(decay, rate)
     if start is None:
         ramp: Schedule = shift(linear(0.0, 1.0, w), 1)
     else:
-        ramp = linear(_number("warmup_lr_rate", start), 1.0, max(1, w - 1))
+        ramp = linear(_number("warmup_lr_rate", start), 1.0, _at_least_one(w - 1))
     return _nonnegative(sequence(ramp, decay, at=[w]), rate)
 
 
 def _wsd(o: Options) -> Schedule:
     w = o.warmup_steps()
-    d = check.integer(FN, "num_decay_steps", o.take("num_decay_steps", None), minimum=1)
+    d = o.take("num_decay_steps", None)
+    if _known(d):
+        d = check.integer(FN, "num_decay_steps", d, minimum=1)
     stable = o.take("num_stable_steps", None)
     if stable is None:
         stable = o.training_steps() - w - d
-    stable = check.integer(FN, "num_stable_steps", stable, minimum=0)
+    if _known(stable):
+        stable = check.integer(FN, "num_stable_steps", stable, minimum=0)
     up = check.choice(FN, "warmup_type", o.take("warmup_type", shapes.LINEAR), _WSD_SHAPES)
     down = check.choice(FN, "decay_type", o.take("decay_type", shapes.COSINE), _WSD_SHAPES)
     end = _number("min_lr_ratio", o.take("min_lr_ratio", 0.0))
@@ -210,7 +250,7 @@ def _wsd(o: Options) -> Schedule:
         # and HF still drops to min_lr_ratio after it.
         pieces = [_cosine_wave(d, cycles, end=end), constant(end)]
         at = [w + stable + d]
-        if w + stable:
+        if not _known(w, stable) or w + stable:
             pieces.insert(0, shape)
             at.insert(0, w + stable)
         return _nonnegative(sequence(*pieces, at=at), end)
@@ -273,14 +313,16 @@ def _name(name: Any) -> str:
     return value
 
 
-def _steps(name: str, value: Any) -> int | None:
-    return None if value is None else check.integer(FN, name, value, minimum=0)
+def _steps(name: str, value: Any) -> Steps | None:
+    if value is None or isinstance(value, Quantity):
+        return value
+    return check.integer(FN, name, value, minimum=0)
 
 
 def from_hf(
     name: Any,
-    num_warmup_steps: int | None = None,
-    num_training_steps: int | None = None,
+    num_warmup_steps: Steps | None = None,
+    num_training_steps: Steps | None = None,
     *,
     learning_rate: float | None = None,
     warmup_ratio: float | None = None,
@@ -314,54 +356,71 @@ def from_hf(
     return schedule
 
 
-def _arguments(args_or_json: Any) -> Mapping[str, Any]:
+_ARGS_FN = "from_training_arguments"
+
+
+def _arguments(args_or_json: Any, fn: str = _ARGS_FN) -> Mapping[str, Any]:
     if isinstance(args_or_json, (str, os.PathLike)):
         with open(args_or_json, encoding="utf-8") as file:
             loaded = json.load(file)
         if not isinstance(loaded, dict):
-            raise TypeError(f"from_training_arguments(): {args_or_json!s} must hold a JSON object")
+            raise TypeError(f"{fn}(): {args_or_json!s} must hold a JSON object")
         return loaded
     if isinstance(args_or_json, Mapping):
         return args_or_json
     if hasattr(args_or_json, "to_dict"):
         return dict(vars(args_or_json))
     raise TypeError(
-        "from_training_arguments(): args_or_json must be a TrainingArguments, a dict or a path "
-        f"to its JSON, got {args_or_json!r}"
+        f"{fn}(): args_or_json must be a TrainingArguments, a dict or a path to its JSON, got "
+        f"{args_or_json!r}"
     )
 
 
-def from_training_arguments(args_or_json: Any) -> Schedule:
+def from_run(
+    fn: str,
+    run: hfa.TrainingRun,
+    steps: Steps,
+    kwargs: Mapping[str, Any] | None = None,
+    learning_rate: float | None = None,
+) -> Schedule:
+    """The multiplier the Trainer's ``get_scheduler`` call builds for a run of ``steps`` steps
+    (``kwargs``: the scheduler options, when the caller changed the run's own;
+    ``learning_rate``: the optimizer's, when not the run's)."""
+    warm = hfa.warmup_steps(run.warmup_steps, run.warmup_ratio, steps)
+    options = dict(run.kwargs if kwargs is None else kwargs)
+    rate = run.learning_rate if learning_rate is None else learning_rate
+    try:
+        return from_hf(run.name, warm, steps, learning_rate=rate, **options)
+    except NeedsLength as error:
+        raise NeedsLength(
+            f"{fn}(): {str(error).partition(': ')[2]}: pass steps_per_epoch=N (optimizer updates "
+            "per epoch)"
+        ) from None
+
+
+def from_training_arguments(args_or_json: Any, *, steps_per_epoch: int | None = None) -> Schedule:
     """The lr multiplier HF's ``Trainer`` builds from these ``TrainingArguments``.
 
-    Reads ``lr_scheduler_type``, ``lr_scheduler_kwargs``, ``warmup_steps`` (a count, or a ratio of
-    the training steps below 1), ``warmup_ratio`` (older versions), ``max_steps`` (the training
-    steps; it must be set, as the data set's length is not known here) and ``learning_rate``.
+    Reads ``lr_scheduler_type`` (default ``'linear'``), ``lr_scheduler_kwargs``, ``warmup_steps``
+    (a count, or a ratio of the training steps below 1), ``warmup_ratio`` (older versions),
+    ``max_steps``, ``num_train_epochs`` (default 3) and ``learning_rate``. The run is
+    ``max_steps`` steps when positive, else ``ceil(num_train_epochs * steps_per_epoch)``
+    (``steps_per_epoch``: optimizer updates per epoch, the Trainer's "Num update steps per
+    epoch"), else the placeholder ``total`` (``schedule.bind(total=N)``). Numeric strings (a
+    YAML recipe's ``learning_rate: 2e-5``) are read as HF's argument parser reads them.
     """
-    args = _arguments(args_or_json)
-    fn = "from_training_arguments"
-    total = args.get("max_steps", -1)
-    if not check.is_integer(total) or total < 1:
-        raise ValueError(f"{fn}(): max_steps must be a positive integer, got {total!r}")
-    kwargs = args.get("lr_scheduler_kwargs") or {}
-    if isinstance(kwargs, str):
-        kwargs = json.loads(kwargs)
-    warmup_steps = args.get("warmup_steps", 0) or 0
-    if not check.is_real(warmup_steps) or warmup_steps < 0:
-        raise ValueError(
-            f"{fn}(): warmup_steps must be a non-negative number, got {warmup_steps!r}"
-        )
-    if warmup_steps >= 1:
-        steps = int(warmup_steps)
-    else:
-        steps = math.ceil(total * (warmup_steps or args.get("warmup_ratio", 0.0) or 0.0))
-    return from_hf(
-        args.get("lr_scheduler_type", "linear"),
-        steps,
-        total,
-        learning_rate=args.get("learning_rate", 5e-5),
-        **dict(kwargs),
-    )
+    run = hfa.read_training_run(_ARGS_FN, _arguments(args_or_json), hfa.ARGPARSE)
+    steps = hfa.training_steps(_ARGS_FN, run.max_steps, run.epochs, steps_per_epoch)
+    return from_run(_ARGS_FN, run, steps)
+
+
+def run_length(args_or_json: Any, *, steps_per_epoch: int | None = None) -> int | None:
+    """The optimizer steps the ``Trainer`` runs with these arguments: ``max_steps`` when
+    positive, else ``ceil(num_train_epochs * steps_per_epoch)``; ``None`` without
+    ``steps_per_epoch``."""
+    run = hfa.read_training_run("run_length", _arguments(args_or_json, "run_length"), hfa.ARGPARSE)
+    steps = hfa.training_steps("run_length", run.max_steps, run.epochs, steps_per_epoch)
+    return steps if isinstance(steps, int) else None
 
 
 # HF's lambdas, as LambdaLR holds them (functools.partial of these functions): the scheduler
