@@ -1,20 +1,20 @@
 """Hostile schedule files for every format the command line reads as data (issue 23, item 3).
 
-Each format of ``schedalg.cli.formats.FORMATS`` has a seed file below that it reads. Generated
-files change the seed at one place: a value replaced by a hostile one (NaN, infinities, an
-integer of 400 digits, a negative or zero count, a string, a list, a mapping, a boolean,
-``null``, a list nested 50 deep), a key deleted, a key misspelt, or the whole file wrapped in a
-list; YAML files also get aliases nested into a billion-laughs tree and tags that name Python
-objects. The command line must read each file or refuse it with one line (exit status 2), and
-never raise: a traceback is a bug, whatever the file holds. A new format without a seed here
-fails ``test_every_data_format_has_a_seed``.
-"""
+Each format of ``schedalg.cli.formats.FORMATS`` has a seed file below that it reads (the newer
+formats' seeds are real files from tests/data). Generated files change the seed at one place:
+a value replaced by a hostile one (NaN, infinities, an integer of 400 digits, a negative or zero
+count, a string, a list, a mapping, a boolean, ``null``), a list nested 50 deep, a key deleted,
+a key misspelt, or the whole file wrapped in a list; YAML files also get aliases nested into a
+billion-laughs tree and tags that name Python objects. The command line must read each file or
+refuse it with one line (exit status 2), and never raise: a traceback is a bug, whatever the
+file holds. A new format without a seed here fails ``test_every_data_format_has_a_seed``."""
 
 from __future__ import annotations
 
 import copy
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +56,26 @@ SEEDS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
         (),
     ),
 }
+
+DATA = Path(__file__).resolve().parent / "data"
+# The other formats' seeds are real files from their repositories (tests/data/<source>/).
+SHIPPED = {
+    "axolotl": ("axolotl/llama-2__gptq-lora.yml", ("--steps-per-epoch", "10")),
+    "llamafactory": ("llamafactory/train_lora__qwen3_lora_sft.yaml", ("--steps-per-epoch", "10")),
+    "torchtune": ("torchtune/llama3_2/1B_lora_single_device.yaml", ("--steps-per-epoch", "10")),
+    "litgpt": ("litgpt/finetune/llama-2-7b/lora.yaml", ("--steps-per-epoch", "10")),
+    "lightning-cli": (
+        "lightning_cli/torch-uncertainty/cifar10_resnet18_batched.yaml",
+        ("--steps-per-epoch", "3"),
+    ),
+    "ultralytics": (
+        "ultralytics/default.yaml",
+        ("--steps-per-epoch", "5", "--set", "images=100", "--set", "classes=3"),
+    ),
+    "yolov5": ("ultralytics/hyp.scratch-low.yaml", ("--steps-per-epoch", "5", "--set", "epochs=2")),
+}
+for _name, (_file, _extra) in SHIPPED.items():
+    SEEDS[_name] = (yaml.safe_load((DATA / _file).read_text(encoding="utf-8")), _extra)
 
 HOSTILE_VALUES = st.sampled_from(
     [
