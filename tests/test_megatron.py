@@ -238,7 +238,7 @@ def test_defaults_and_namespace() -> None:
         ),
         ({"lr": 1.0, "train_iters": 9, "min_lr": 2.0}, ValueError, "min_lr"),
         ({"lr": 1.0, "train_iters": 9, "lr_warmup_iters": 9}, ValueError, "lr_decay_iters (9)"),
-        ({"lr": 1.0, "train_iters": 9, "lr_warmup_fraction": 0.15}, ValueError, "whole number"),
+        ({"lr": 1.0, "train_iters": 9, "lr_warmup_fraction": 1.0}, ValueError, "below 1"),
         ({"lr": 1.0, "train_samples": 900}, TypeError, "global_batch_size"),
         (
             {"lr": 1.0, "train_samples": 900, "global_batch_size": 8, "lr_warmup_iters": 5},

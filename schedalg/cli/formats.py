@@ -20,8 +20,10 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from schedalg.algebra.expression import Schedule
@@ -138,13 +140,41 @@ def _is_hf(data: Mapping[str, Any]) -> bool:
 
 def _times_lr(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     # HF's schedule is a multiplier: --base lr wins over the file's learning_rate (HF's default).
-    rate = reading.base.get("lr", data.get("learning_rate", 5e-5))
-    return float(rate) * read(data, steps_per_epoch=reading.steps_per_epoch)
+    # The importer reads (and checks) learning_rate first, as HF's parser would.
+    schedule = read(data, steps_per_epoch=reading.steps_per_epoch)
+    return float(reading.base.get("lr", data.get("learning_rate", 5e-5))) * schedule
 
 
 def _lr_from_base(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     # Without --base lr the importer reads the lr from the config's optimizer block.
     return read(data, lr=reading.base.get("lr"))
+
+
+def _deepspeed(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
+    # A config written for the HF Trainer leaves "auto" to it: --base lr=..., and
+    # --set total_num_steps=N / --set warmup_num_steps=N for the step counts.
+    names = ("total_num_steps", "warmup_num_steps")
+    auto = {name: reading.settings[name] for name in names if name in reading.settings}
+    reading.used.update(auto)
+    return read(data, lr=reading.base.get("lr"), auto=auto)
+
+
+def _script_variables(path: Any, reading: Reading) -> dict[str, str]:
+    """The ``--set`` values a launch script reads as its shell variables, marked as used."""
+    from schedalg.importers.megatron_script import variables_read
+
+    names = variables_read(Path(path)) & set(reading.settings)
+    reading.used.update(names)
+    return {name: reading.settings[name] for name in names}
+
+
+def _launch_script(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
+    # Passed as a path: the reader never takes the script's text for a file name.
+    return read(Path(path), variables=_script_variables(path, reading))
+
+
+def _launch_script_length(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
+    return read(Path(path), variables=_script_variables(path, reading))
 
 
 def _lr_and_epochs(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
@@ -292,7 +322,7 @@ FORMATS: tuple[Format, ...] = (
         curves="`lr` (from the config's optimizer lr, or `--base lr=...`), and `momentum` for "
         "`OneCycle`; `lr (group i)` for per-group lists",
         detect=_is_deepspeed,
-        call=_lr_from_base,
+        call=_deepspeed,
         keys=(
             "optimizer",
             "train_batch_size",
@@ -403,6 +433,24 @@ FORMATS: tuple[Format, ...] = (
         by_path=True,
         keys=("MODEL", "INPUT", "DATASETS", "DATALOADER", "TEST", "OUTPUT_DIR", "VERSION"),
         needs="a `SOLVER` mapping or a `_BASE_`",
+    ),
+    Format(
+        name="megatron",
+        title="a Megatron-LM launch script (a .sh running pretrain_*.py with --train-iters)",
+        description="a `.sh` script running `pretrain_*.py`/`train*.py` with `--train-iters` or "
+        "`--train-samples` (read as text, never run; `--set NAME=VALUE` gives its variables)",
+        importer="schedalg.importers.megatron_script:from_launch_script",
+        curves="`lr`, `weight_decay` (and `decoupled_lr`), per iteration",
+        detect=lambda text: bool(
+            re.search(r"(?:pretrain|train|finetune)\w*\.py\b", text)
+            and re.search(r"--train-(?:iters|samples)\b", text)
+        ),
+        call=_launch_script,
+        length="schedalg.importers.megatron_script:run_length",
+        length_call=_launch_script_length,
+        by_path=True,
+        text=True,
+        needs="a training command (`pretrain_*.py`) with `--train-iters` or `--train-samples`",
     ),
     Format(
         name="mmengine",

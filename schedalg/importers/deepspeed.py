@@ -24,6 +24,12 @@ value at ``t`` is DeepSpeed's formula at ``last_batch_iteration = t - 1``
 The log warm-up has no closed form among the nodes: it is a ``piecewise`` through DeepSpeed's
 own values at each step of the warm-up (bit-exact there). The table ``TYPES`` has one entry per
 DeepSpeed type: its options with their defaults (``...``: required) and its builder.
+
+A config written for the HF Trainer has ``"auto"`` values, which the Trainer fills from its
+``TrainingArguments`` (``HF_AUTO``, from ``transformers/integrations/deepspeed.py``:
+``trainer_config_process`` and ``trainer_config_finalize``): ``warmup_min_lr`` is 0, the
+optimizer's ``lr`` and ``warmup_max_lr`` its ``learning_rate`` (``lr=``), and the step counts
+``total_num_steps`` and ``warmup_num_steps`` are given with ``auto={...}``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from schedalg.algebra.arithmetic import maximum
 from schedalg.algebra.combinators import per_epoch, sequence
 from schedalg.algebra.expression import Schedule, constant
 from schedalg.algebra.timewarps import shift
+from schedalg.core.node import nearest
 from schedalg.curves.phases import piecewise
 from schedalg.curves.primitives import cosine, linear
 from schedalg.importers import options as opt
@@ -65,8 +72,8 @@ def _limits(kind: str, p: Params, lr: float | None) -> tuple[float, float]:
     high = p["warmup_max_lr"] if p["warmup_max_lr"] is not None else lr
     if high is None:
         raise TypeError(
-            f"{_FN}(): {kind} without warmup_max_lr warms up to the optimizer's lr: pass lr= or "
-            "the whole config with its optimizer block"
+            f"{_FN}(): {kind} without warmup_max_lr warms up to the optimizer's lr: pass lr=... "
+            "(or the whole config with its optimizer block)"
         )
     return low, opt.number(_FN, kind, "warmup_max_lr", high)
 
@@ -92,8 +99,8 @@ def _warmup_cosine_lr(p: Params, lr: float | None) -> dict[str, Schedule]:
     kind = "WarmupCosineLR"
     if lr is None:
         raise TypeError(
-            f"{_FN}(): {kind} scales the optimizer's lr: pass lr= or the whole config with its "
-            "optimizer block"
+            f"{_FN}(): {kind} scales the optimizer's lr: pass lr=... (or the whole config with "
+            "its optimizer block)"
         )
     steps = _warmup_steps(kind, p)
     total = opt.count(_FN, kind, "total_num_steps", p["total_num_steps"], minimum=1)
@@ -259,12 +266,64 @@ TYPES: dict[str, tuple[dict[str, Any], Callable[[Params, float | None], dict[str
 }
 
 
-def _optimizer_lr(config: Mapping[str, Any]) -> float | None:
+def _optimizer_lr(config: Mapping[str, Any]) -> float | str | None:
+    """The optimizer block's lr (``"auto"`` as it is), None without one."""
     optimizer = config.get("optimizer")
     if isinstance(optimizer, Mapping) and isinstance(optimizer.get("params"), Mapping):
         value = optimizer["params"].get("lr")
-        return None if value is None else opt.number(_FN, "optimizer", "lr", value)
+        if value is None or _is_auto(value):
+            return value
+        return opt.number(_FN, "optimizer", "lr", value)
     return None
+
+
+def _is_auto(value: object) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+# The scheduler options whose "auto" the HF Trainer fills, and what it fills them with.
+HF_AUTO: dict[str, str] = {
+    "warmup_min_lr": "0",
+    "warmup_max_lr": "its learning_rate",
+    "total_num_steps": "the run's optimizer steps (max_steps, or num_train_epochs times the "
+    "optimizer updates per epoch)",
+    "warmup_num_steps": "max(1, its warm-up steps) (warmup_steps, or a fraction of the run's "
+    "optimizer steps rounded up)",
+}
+AUTO_STEPS = ("total_num_steps", "warmup_num_steps")  # the ones given with auto=
+
+
+def _fill_auto(kind: str, params: Params, lr: Lr, auto: Mapping[str, int | str]) -> Params:
+    """``params`` with their ``"auto"`` values as the HF Trainer fills them."""
+    for name in auto:
+        if name not in AUTO_STEPS:
+            hint = nearest(str(name), AUTO_STEPS)
+            raise ValueError(f"{_FN}(): auto takes {' and '.join(AUTO_STEPS)}, got {name!r}{hint}")
+        if not _is_auto(params.get(name)):
+            raise ValueError(
+                f"{_FN}(): auto gives {name}, but {kind} {name} is {params.get(name)!r}, not "
+                "'auto' (the HF Trainer refuses a value that does not match its own)"
+            )
+    for name, value in params.items():
+        if _is_auto(value) and name not in HF_AUTO:
+            raise ValueError(
+                f"{_FN}(): {kind} {name} is 'auto', which the HF Trainer does not fill (it "
+                f"fills {', '.join(HF_AUTO)}): DeepSpeed would not run it"
+            )
+    filled = dict(params)
+    for name in HF_AUTO:
+        if not _is_auto(params.get(name)):
+            continue
+        fills = f"{kind} {name} is 'auto', which the HF Trainer fills with {HF_AUTO[name]}"
+        if name == "warmup_max_lr" and lr is None:
+            raise TypeError(f"{_FN}(): {fills}: pass lr=...")
+        if name in AUTO_STEPS and name not in auto:
+            raise TypeError(f"{_FN}(): {fills}: pass auto={{'{name}': ...}}")
+        given = auto.get(name)
+        if isinstance(given, str) and given.strip().isdigit():  # as the command line gives it
+            given = int(given)
+        filled[name] = 0 if name == "warmup_min_lr" else lr if name == "warmup_max_lr" else given
+    return filled
 
 
 # The options DeepSpeed takes as one value per parameter group (``_format_param``).
@@ -307,25 +366,36 @@ def _for_group(value: Any, i: int) -> Any:
 
 
 def from_deepspeed(
-    config: Mapping[str, Any], lr: Lr = None
+    config: Mapping[str, Any], lr: Lr = None, auto: Mapping[str, int | str] | None = None
 ) -> dict[str, Schedule | list[Schedule]]:
     """``{"lr": ...}`` (and ``"momentum"`` for OneCycle) from a DeepSpeed ``scheduler`` block or
     a whole DeepSpeed config; ``lr`` is the optimizer's learning rate, read from the whole
     config's ``optimizer`` block when not given (needed by WarmupCosineLR, and by WarmupLR
     without ``warmup_max_lr``). Where DeepSpeed takes a list per parameter group
     (``warmup_min_lr``, ``cycle_max_lr``, ... or a list ``lr``), each key maps to a list with
-    one schedule per group, as ``schedalg.torch.Scheduler`` takes it."""
+    one schedule per group, as ``schedalg.torch.Scheduler`` takes it. A config written for the
+    HF Trainer has ``"auto"`` values: ``lr`` is its ``learning_rate``, and ``auto`` gives the
+    step counts it fills (``{"total_num_steps": N, "warmup_num_steps": W}``, ``HF_AUTO``)."""
     if not isinstance(config, Mapping):
         raise TypeError(f"{_FN}(): config must be a dict, got {config!r}")
+    optimizer_auto = False
     if "scheduler" in config:
-        lr = _optimizer_lr(config) if lr is None else lr
+        given = _optimizer_lr(config)
+        optimizer_auto = _is_auto(given)
+        lr = (None if optimizer_auto else given) if lr is None else lr  # type: ignore[assignment]
         config = config["scheduler"]
         if not isinstance(config, Mapping):
             raise TypeError(f"{_FN}(): the scheduler block must be a dict, got {config!r}")
     block = opt.options(_FN, "the scheduler block", config, {"type": ..., "params": {}})
     kind = opt.pick(_FN, "DeepSpeed scheduler type", block["type"], TYPES)
     defaults, build = TYPES[kind]
-    params = opt.options(_FN, kind, block["params"], defaults)
+    params = _fill_auto(kind, opt.options(_FN, kind, block["params"], defaults), lr, auto or {})
+    uses_lr = kind == "WarmupCosineLR" or (kind == "WarmupLR" and params["warmup_max_lr"] is None)
+    if lr is None and optimizer_auto and uses_lr:
+        raise TypeError(
+            f"{_FN}(): {kind} uses the optimizer's lr, which is 'auto': the HF Trainer fills it "
+            "with its learning_rate: pass lr=..."
+        )
     groups = _group_count(kind, params, lr)
     if groups is None:
         return dict(build(params, lr))  # type: ignore[arg-type]
