@@ -98,3 +98,42 @@ def test_a_set_value_for_a_placeholder_must_be_a_whole_number(capsys):
         capsys, "describe", "cosine(total)", "--steps", "10", "--set", "total=2.5"
     )
     assert status == 2 and "--set total must be a whole number" in err
+
+
+def test_hf_arguments_without_a_scheduler_type_read_as_hf_s_linear(tmp_path, capsys):
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"learning_rate": 0.5, "max_steps": 4, "num_train_epochs": 3}))
+    status, out, err = call(capsys, "export", str(path))
+    assert status == 0, err
+    assert out.splitlines()[1:] == ["0,0.5", "1,0.375", "2,0.25", "3,0.125"]
+
+
+def test_a_run_in_epochs_is_bound_by_the_steps_per_epoch_or_total(tmp_path, capsys):
+    pytest.importorskip("yaml")
+    path = tmp_path / "recipe.yaml"
+    path.write_text("learning_rate: 2e-5\nnum_train_epochs: 2\nlr_scheduler_type: linear\n")
+    status, _, err = call(capsys, "describe", str(path))
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert "--set total=N" in err and "--steps-per-epoch N" in err
+    by_epoch = call(capsys, "export", str(path), "--steps-per-epoch", "2")
+    by_total = call(capsys, "export", str(path), "--set", "total=4")
+    assert by_epoch[0] == by_total[0] == 0, (by_epoch[2], by_total[2])
+    assert by_epoch[1] == by_total[1]
+    # 2e-5 (a string to YAML 1.1) is the float HF's parser makes of it; HF's linear lambda.
+    expected = [f"{t},{2e-5 * ((4 - t) / 4)!r}" for t in range(4)]
+    assert by_epoch[1].splitlines()[1:] == expected
+
+
+def test_a_launch_script_takes_its_shell_variables_from_set(tmp_path, capsys):
+    path = tmp_path / "train.sh"
+    path.write_text(
+        "#!/bin/bash\n"
+        'torchrun pretrain_gpt.py --lr "$LR" --min-lr 0.0 --lr-decay-style linear \\\n'
+        "    --train-iters 4 --lr-decay-iters 4 --global-batch-size 8\n"
+    )
+    status, _, err = call(capsys, "export", str(path))
+    assert status == 2 and "--set LR=" in err and len(err.strip().splitlines()) == 1
+    status, out, err = call(capsys, "export", str(path), "--set", "LR=0.5")
+    assert status == 0, err
+    lr = [row.split(",")[1] for row in out.splitlines()[1:]]
+    assert lr == ["0.5", "0.375", "0.25", "0.125"]

@@ -494,9 +494,9 @@ def files_help() -> str:
 
 
 def tried() -> str:
-    """Every kind of file, for the error of a file none fits: the formats read as data, then
-    schedalg's own, then the configs (the order the message has always had)."""
-    titles = [f.title for f in FORMATS if not f.config]
+    """Every kind of data file, for the error of a file none fits: the formats read as data,
+    then schedalg's own, then the configs (the order the message has always had)."""
+    titles = [f.title for f in FORMATS if not (f.config or f.text)]
     return "; ".join([*titles, TO_DICT, *(f.title for f in FORMATS if f.config)])
 
 
