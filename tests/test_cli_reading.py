@@ -86,6 +86,10 @@ def test_steps_per_epoch_is_the_epoch_length(tmp_path, capsys):
             "from_x(): no lr in the file: pass lr=...",
             "from_x(): no lr in the file: give --base lr=<value>",
         ),
+        (
+            "outside the tree (pass config_root=DIR to read it)",
+            "outside the tree (give --config-root DIR to read it)",
+        ),
         ("nothing to change", "nothing to change"),
     ],
 )

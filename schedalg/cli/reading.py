@@ -100,6 +100,7 @@ _OPTIONS = (
     (re.compile(r"\bpass variables=\{'(\w+)': \.\.\.\}"), r"give --set \1=..."),
     (re.compile(r"\bpass auto=\{'(\w+)': \.\.\.\}"), r"give --set \1=..."),
     (re.compile(r"\bpass (devices|max_seq_length)=N\b"), r"give --set \1=N"),
+    (re.compile(r"\bpass config_root=DIR\b"), "give --config-root DIR"),
     (
         re.compile(r"\bpass script='pretrain' or script='finetune'"),
         "give --set script=pretrain (or finetune)",
