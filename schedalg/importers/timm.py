@@ -21,6 +21,7 @@ options).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -104,6 +105,17 @@ CLASSES: dict[str, Options] = {
 }
 
 
+def _last_cycle_end(o: Options) -> int:
+    """The first step at which timm's cycle index fails for ``cycle_mul < 1`` (its clock)."""
+    length, mul = o["t_initial"], o["cycle_mul"]
+    t = math.floor(length / (1 - mul))
+    while t > 0 and 1 - (t - 1) / length * (1 - mul) <= 0:
+        t -= 1
+    while 1 - t / length * (1 - mul) > 0:
+        t += 1
+    return t
+
+
 def _checked(kind: str, o: Options) -> Options:
     """The options every class shares, checked with the class's own names."""
     o = dict(o)
@@ -119,8 +131,9 @@ def _checked(kind: str, o: Options) -> Options:
         if o["cycle_mul"] < 1:
             raise ValueError(
                 f"{_FN}(): {kind} cycle_mul must be >= 1, got {o['cycle_mul']!r}: shorter and "
-                "shorter cycles end, and timm's cycle index then fails (a logarithm of a "
-                "negative number)"
+                f"shorter cycles end at step {_last_cycle_end(o)} of the cycle clock, where "
+                "timm's cycle index takes the logarithm of a number <= 0 and raises ValueError "
+                "at every step from then on"
             )
         o["cycle_decay"] = curves.real(kind, "cycle_decay", o["cycle_decay"], at_least=0)
         o["cycle_limit"] = curves.count(kind, "cycle_limit", o["cycle_limit"])

@@ -4,7 +4,9 @@ Each builder takes the class's options (checked by ``schedalg.timm``) and a para
 lr and returns timm's ``_get_lr`` on timm's own clock, in timm's operations where they have a
 node (``(1 - t / T) ** power``, ``r ** frac``) and within a few ulps of them where they have
 not (the cosine of ``k_decay`` read on a warped clock, ``tanh`` through ``exp``). timm's cycle
-index for ``cycle_mul != 1`` is a float logarithm; the cycles start where it says they do.
+index for ``cycle_mul != 1`` is a float logarithm; the cycles start where it says they do, and
+a step it puts in a cycle before that cycle's float start (a negative cycle clock, which no
+clock of the engine reads) holds timm's own value there, computed with timm's operations.
 """
 
 from __future__ import annotations
@@ -104,8 +106,8 @@ def _first_step(length: float, mul: float, i: int) -> tuple[int, float]:
 
 
 def _cycle_starts(kind: str, length: float, mul: float, limit: int) -> list[tuple[int, int, float]]:
-    """``(cycle, first step, offset)`` of each cycle ``i < limit`` that has a step, where timm's
-    index says it starts; ``offset`` is that step minus timm's float start of the cycle."""
+    """``(cycle, first step, float start)`` of each cycle ``i < limit`` that has a step, where
+    timm's index says it starts (the first step may be before the float start: timm rounds)."""
     reachable = math.log(1 + _STEPS_EXACT * (mul - 1) / length, mul)
     if min(limit, reachable) > _MAX_PIECES:
         raise ValueError(
@@ -119,14 +121,41 @@ def _cycle_starts(kind: str, length: float, mul: float, limit: int) -> list[tupl
             break
         if _cycle_index(t, length, mul) > i:
             continue  # a cycle shorter than a step: timm never uses it
-        if t < exact:
-            raise ValueError(
-                f"{FN}(): {kind} with cycle_mul={mul!r}: timm's cycle index (a float "
-                f"logarithm) starts cycle {i} at step {t}, before its start {exact!r}, where "
-                "the cycle's clock is negative; no expression reproduces that step"
-            )
-        starts.append((i, t, t - exact))
+        starts.append((i, t, exact))
     return starts
+
+
+def _early_value(kind: str, o: Options, high: float, t: int, exact: float, i: int) -> float:
+    """timm's lr at step ``t``, which its float index puts in cycle ``i`` though ``t`` is before
+    the cycle's float start ``exact``: timm's own operations on its negative ``t_curr``.
+
+    A fractional ``k_decay`` raises ``t_curr`` to a fractional power there: a complex number,
+    on which timm fails (``math.cos`` raises, the poly lr is complex); refused, naming the step.
+    """
+    low, mul, length = o["lr_min"], o["cycle_mul"], o["t_initial"]
+    t_curr = t - (1 - mul**i) / (1 - mul) * length
+    t_i = mul**i * length
+    value: Any
+    if kind == "TanhLRScheduler":
+        tr = t_curr / t_i
+        value = low + 0.5 * (high - low) * (1 - math.tanh(o["lb"] * (1.0 - tr) + o["ub"] * tr))
+    else:
+        progress = t_curr ** o["k_decay"] / t_i ** o["k_decay"]
+        if isinstance(progress, complex):
+            value = progress
+        elif kind == "CosineLRScheduler":
+            value = low + 0.5 * (high - low) * (1 + math.cos(math.pi * progress))
+        else:
+            value = low + (high - low) * (1 - progress) ** o["power"]
+    if isinstance(value, complex):
+        failure = "math.cos raises" if kind == "CosineLRScheduler" else "its lr is complex"
+        raise ValueError(
+            f"{FN}(): {kind} with cycle_mul={mul!r} and k_decay={o['k_decay']!r}: timm's cycle "
+            f"index (a float logarithm) puts step {t} in cycle {i}, before its start {exact!r}; "
+            f"the cycle's clock {t_curr!r} to the power k_decay is complex there, and timm "
+            f"fails at that step ({failure})"
+        )
+    return float(value)
 
 
 def _cycled(kind: str, o: Options, base: float, shape: Shape) -> Schedule:
@@ -148,17 +177,25 @@ def _cycled(kind: str, o: Options, base: float, shape: Shape) -> Schedule:
         if shape is _cosine_shape and o["k_decay"] == 1:
             return wave  # the cosine holds its end, lr_min
         return sequence(wave, constant(low), at=[length])
-    pieces: list[Schedule] = []
-    at: list[int] = []
-    starts = _cycle_starts(kind, length, mul, limit)
-    for i, start, offset in starts:
-        pieces.append(_affine(low, base * decay**i, shape(o, mul**i * length, offset)))
-        at.append(start)
+    # Without warmup_prefix the warm-up replaces the cycles' first warmup_t steps: timm never
+    # computes them (but tanh's, at warmup_t itself).
+    read_from = 0 if o["warmup_prefix"] else o["warmup_t"]
+    placed: list[tuple[int, Schedule]] = []
+    for i, start, exact in _cycle_starts(kind, length, mul, limit):
+        high = base * decay**i
+        if start < exact:  # the one step with a negative cycle clock
+            if start >= read_from:
+                placed.append((start, constant(_early_value(kind, o, high, start, exact, i))))
+            start += 1  # else the warm-up covers it: the previous piece holds it, unread
+        # start - exact is exact (start and exact are within a factor 2), so the clock
+        # u + (start - exact) rounds like timm's (start + u) - exact
+        placed.append((start, _affine(low, high, shape(o, mul**i * length, start - exact))))
     end, exact = _first_step(length, mul, limit)
     if exact < _STEPS_EXACT:
-        pieces.append(constant(low))
-        at.append(end)
-    return sequence(*pieces, at=at[1:])
+        placed.append((end, constant(low)))
+    # a piece that starts where the next one does has no step (a one-step cycle)
+    kept = [p for n, p in enumerate(placed) if n + 1 == len(placed) or placed[n + 1][0] > p[0]]
+    return sequence(*(piece for _, piece in kept), at=[at for at, _ in kept[1:]])
 
 
 def _repeated(
