@@ -7,20 +7,29 @@
 learning rate at step ``t`` as an expression.
 
 Keras computes in the dtype of ``initial_learning_rate`` as a tensor: float32 by default. The
-expressions are Keras's formulas in float64; the table ``TYPES`` has one builder per class.
-Reading a config imports no Keras.
+expressions are Keras's formulas in float64, any positive length (fractional ones too), with
+IEEE quotients: ``floor``/``ceil`` of ``t / decay_steps`` fall where Keras evaluated one step at
+a time (or on its NumPy backend) puts them; compiled by XLA, Keras multiplies by a float32
+reciprocal instead and can move a staircase by a step. Keras casts a ``PiecewiseConstantDecay``
+boundary to its integer step (toward zero, after rounding a float one to float32); a boundary
+whose step depends on ``keras.config.floatx()`` is refused. The table ``TYPES`` has one builder
+per class. Reading a config imports no Keras.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
-from schedalg.algebra.arithmetic import maximum
+import numpy as np
+
+from schedalg.algebra.arithmetic import maximum, minimum
 from schedalg.algebra.combinators import per_epoch, sequence
 from schedalg.algebra.expression import Schedule, constant
-from schedalg.algebra.timewarps import shift, stretch
+from schedalg.algebra.timewarps import shift, stretch, warp
+from schedalg.curves.integers import rounded
 from schedalg.curves.phases import piecewise
 from schedalg.curves.primitives import (
     cosine,
@@ -35,6 +44,8 @@ from schedalg.importers import options as opt
 
 _FN = "from_keras"
 Config = dict[str, Any]
+_STEPS_EXACT = 2**53  # float steps beyond are not integers: restarts starting later are left out
+_MAX_PIECES = 10_000
 
 
 def _initial(kind: str, c: Config) -> float:
@@ -44,11 +55,12 @@ def _initial(kind: str, c: Config) -> float:
 def _exponential_decay(c: Config) -> Schedule:
     k = "ExponentialDecay"
     rate = opt.number(_FN, k, "decay_rate", c["decay_rate"], above=0)
-    if opt.flag(_FN, k, "staircase", c["staircase"]):
-        steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
-        return _initial(k, c) * step_decay(steps, rate)
-    steps_f = opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0)
-    return _initial(k, c) * stretch(exponential(rate), _length(steps_f))
+    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
+    if opt.flag(_FN, k, "staircase", c["staircase"]):  # rate ** floor(t / decay_steps)
+        if isinstance(steps, int):
+            return _initial(k, c) * step_decay(steps, rate)
+        return _initial(k, c) * stretch(step_decay(1, rate), steps)
+    return _initial(k, c) * stretch(exponential(rate), steps)
 
 
 def _length(value: float) -> int | float:
@@ -64,20 +76,45 @@ def _piecewise_constant_decay(c: Config) -> Schedule:
             f"boundaries={bounds!r}, values={values!r}"
         )
     nums = [opt.number(_FN, k, "values", v) for v in values]
-    edges = [opt.number(_FN, k, "boundaries", b) for b in bounds]
-    if any(b >= a for a, b in zip(edges[1:], edges)):
-        raise ValueError(f"{_FN}(): {k} boundaries must increase, got {bounds!r}")
+    edges = [_integer_boundary(k, b) for b in bounds]
+    if any(b > a for a, b in zip(edges[1:], edges)):
+        raise ValueError(
+            f"{_FN}(): {k} boundaries must not decrease (as Keras's integer step reads them: "
+            f"{edges!r}), got {bounds!r}: Keras adds up the values of overlapping ranges"
+        )
     points = _changes(edges, nums)
     if len(points) == 1:
         return constant(points[0][1])
     return piecewise(tuple(points), interpolation="step")
 
 
-def _changes(edges: list[float], values: list[float]) -> list[tuple[int, float]]:
+def _integer_boundary(kind: str, value: Any) -> int:
+    """The boundary as Keras compares it with its integer step: a float boundary becomes a
+    float32 tensor (Keras's default floatx) cast to the step's integer type (toward zero)."""
+    edge = opt.number(_FN, kind, "boundaries", value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    with np.errstate(over="ignore"):
+        as_float32 = float(np.float32(edge))
+    if not math.isfinite(as_float32):
+        raise ValueError(
+            f"{_FN}(): {kind} boundary {value!r} is beyond float32's range (Keras's default "
+            "floatx): Keras compares the step with an infinite boundary cast to an integer"
+        )
+    if math.trunc(as_float32) != math.trunc(edge):
+        raise ValueError(
+            f"{_FN}(): {kind} boundary {value!r} is step {math.trunc(as_float32)} in float32 "
+            f"(Keras's default floatx) and step {math.trunc(edge)} in float64: which one Keras "
+            "uses depends on keras.config.floatx(); give it as an integer"
+        )
+    return math.trunc(edge)
+
+
+def _changes(edges: list[int], values: list[float]) -> list[tuple[int, float]]:
     """``values[i + 1]`` from the first integer step above boundary ``i`` (Keras: step > b)."""
     points = [(0, values[0])]
     for edge, value in zip(edges, values[1:]):
-        at = max(0, math.floor(edge) + 1)
+        at = max(0, edge + 1)
         points = [p for p in points if p[0] < at] + [(at, value)]
     return points
 
@@ -86,18 +123,25 @@ def _polynomial_decay(c: Config) -> Schedule:
     k = "PolynomialDecay"
     end = opt.number(_FN, k, "end_learning_rate", c["end_learning_rate"])
     power = opt.number(_FN, k, "power", c["power"], at_least=0)
+    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
     if opt.flag(_FN, k, "cycle", c["cycle"]):
-        steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
-        return (_initial(k, c) - end) * _cycled_remaining(steps) ** power + end
-    steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
-    return (_initial(k, c) - end) * polynomial(steps, power) + end
+        remaining = _cycled_remaining(steps)
+    elif isinstance(steps, int):
+        return (_initial(k, c) - end) * polynomial(steps, power) + end
+    else:  # 1 - min(t, decay_steps) / decay_steps
+        remaining = 1.0 - minimum(elapsed(), steps) / steps
+    return (_initial(k, c) - end) * remaining**power + end
 
 
-def _cycled_remaining(steps: int) -> Schedule:
+def _cycled_remaining(steps: int | float) -> Schedule:
     """Keras's ``cycle=True``: ``1 - t / (steps * max(1, ceil(t / steps)))``, the decay length
     growing to the next multiple of ``steps`` (``ceil(t / steps)`` is
-    ``floor((t + steps - 1) / steps)`` at whole steps)."""
-    windows = maximum(1.0, shift(per_epoch(elapsed(), steps), steps - 1))
+    ``floor((t + steps - 1) / steps)`` at whole steps and whole ``steps``)."""
+    windows: Schedule
+    if isinstance(steps, int):
+        windows = maximum(1.0, shift(per_epoch(elapsed(), steps), steps - 1))
+    else:
+        windows = rounded(elapsed() / steps, rounding="up")  # at least 1, as Keras's where()
     return 1.0 - elapsed() / (steps * windows)
 
 
@@ -106,44 +150,104 @@ def _inverse_time_decay(c: Config) -> Schedule:
     rate = opt.number(_FN, k, "decay_rate", c["decay_rate"], at_least=0)
     if rate == 0:
         return constant(_initial(k, c))
+    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
     if opt.flag(_FN, k, "staircase", c["staircase"]):  # 1 / (1 + rate * floor(t / steps))
-        steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
-        return _initial(k, c) / per_epoch(opt.growth(rate), steps)
-    steps_f = opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0)
-    return _initial(k, c) / opt.growth(rate, steps_f)
+        if isinstance(steps, int):
+            return _initial(k, c) / per_epoch(opt.growth(rate), steps)
+        return _initial(k, c) / stretch(per_epoch(opt.growth(rate), 1), steps)
+    return _initial(k, c) / opt.growth(rate, steps)
 
 
 def _cosine_decay(c: Config) -> Schedule:
     k = "CosineDecay"
-    steps = opt.count(_FN, k, "decay_steps", c["decay_steps"], minimum=1)
+    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
     alpha = opt.number(_FN, k, "alpha", c["alpha"])
     if c["warmup_target"] is None:
-        return _initial(k, c) * cosine(steps, end=alpha)
+        return _initial(k, c) * _cosine_to(steps, alpha, 0.0)
     target = opt.number(_FN, k, "warmup_target", c["warmup_target"])
-    warm = opt.count(_FN, k, "warmup_steps", c["warmup_steps"])
-    decay = target * cosine(steps, end=alpha)
+    warm = _length(opt.number(_FN, k, "warmup_steps", c["warmup_steps"], at_least=0))
     if not warm:
-        return decay
-    return sequence(linear(_initial(k, c), target, warm), decay, at=[warm])
+        return target * _cosine_to(steps, alpha, 0.0)
+    first = math.ceil(warm)  # the first step with t >= warmup_steps
+    rise: Schedule
+    if isinstance(warm, int):
+        rise = linear(_initial(k, c), target, warm)
+    else:  # (target - initial) * (t / warmup_steps) + initial
+        rise = (target - _initial(k, c)) * (elapsed() / warm) + _initial(k, c)
+    # the decay reads t - warmup_steps: first - warmup_steps at its own step 0
+    decay = target * _cosine_to(steps, alpha, first - warm)
+    return sequence(rise, decay, at=[first])
+
+
+def _cosine_to(steps: int | float, alpha: float, offset: float) -> Schedule:
+    """``alpha + (1 - alpha) * (1 + cos(pi * min(x, steps) / steps)) / 2`` at ``x = t + offset``."""
+    if isinstance(steps, int) and not offset:
+        return cosine(steps, end=alpha)
+    clock = elapsed() + offset if offset else elapsed()
+    return warp(cosine(1, end=alpha), clock / steps)
 
 
 def _cosine_decay_restarts(c: Config) -> Schedule:
     k = "CosineDecayRestarts"
-    steps = opt.count(_FN, k, "first_decay_steps", c["first_decay_steps"], minimum=1)
+    steps = _length(opt.number(_FN, k, "first_decay_steps", c["first_decay_steps"], above=0))
     alpha = opt.number(_FN, k, "alpha", c["alpha"])
     t_mul = opt.number(_FN, k, "t_mul", c["t_mul"], at_least=1)
     m_mul = opt.number(_FN, k, "m_mul", c["m_mul"], above=0)
-    if not t_mul.is_integer():
-        raise ValueError(f"{_FN}(): {k} t_mul must be a whole number here, got {c['t_mul']!r}")
-    if m_mul == 1:
-        return _initial(k, c) * cosine_restarts(steps, int(t_mul), end=alpha)
-    if t_mul != 1:
+    initial = _initial(k, c)
+    if t_mul == 1:  # i = floor(t / steps), the cosine of t / steps - i, scaled by m_mul ** i
+        if isinstance(steps, int):
+            if m_mul == 1:
+                return initial * cosine_restarts(steps, end=alpha)
+            fall = step_decay(steps, m_mul) * cosine_restarts(steps)
+        else:
+            if m_mul == 1:
+                return initial * stretch(cosine_restarts(1, end=alpha), steps)
+            fall = stretch(step_decay(1, m_mul) * cosine_restarts(1), steps)
+        return initial * (alpha + (1.0 - alpha) * fall)
+    if m_mul == 1 and isinstance(steps, int) and t_mul.is_integer():
+        return initial * cosine_restarts(steps, int(t_mul), end=alpha)
+    return initial * _geometric_restarts(k, steps, t_mul, m_mul, alpha)
+
+
+def _cycle_start(steps: int | float, t_mul: float, i: int) -> tuple[int, float]:
+    """The first step of restart ``i`` (at or after ``steps * (t_mul**i - 1) / (t_mul - 1)``,
+    decided exactly) and that start in floats."""
+    start = steps * (t_mul**i - 1) / (t_mul - 1)
+    if start >= _STEPS_EXACT:
+        return _STEPS_EXACT, start
+    if abs(start - round(start)) > 1e-6 * max(1.0, start):  # far from a whole step
+        return math.ceil(start), start
+    exact = Fraction(steps) * (Fraction(t_mul) ** i - 1) / (Fraction(t_mul) - 1)
+    return math.ceil(exact), start
+
+
+def _geometric_restarts(
+    kind: str, steps: int | float, t_mul: float, m_mul: float, alpha: float
+) -> Schedule:
+    """Restart ``i`` of ``steps * t_mul**i`` steps from ``steps * (t_mul**i - 1) / (t_mul - 1)``
+    on: ``alpha + (1 - alpha) * m_mul**i * (1 + cos(pi * x)) / 2``, ``x`` its elapsed fraction
+    (Keras finds ``i`` with a float logarithm, which puts each whole step in the restart its
+    exact start says, up to float32 rounding). One sequence piece per restart up to 2**53."""
+    count = math.log(1 + _STEPS_EXACT * (t_mul - 1) / steps, t_mul)
+    if count > _MAX_PIECES:
         raise ValueError(
-            f"{_FN}(): {k} m_mul != 1 is supported with t_mul=1 only, got t_mul={c['t_mul']!r}"
+            f"{_FN}(): {kind} with t_mul={t_mul!r} and first_decay_steps={steps!r} has over "
+            f"{_MAX_PIECES} restarts of different lengths before step 2**53, one sequence "
+            "piece each: too many"
         )
-    # (1 - alpha) * m_mul ** floor(t / steps) * cosine part + alpha
-    fall = step_decay(steps, m_mul) * cosine_restarts(steps)
-    return _initial(k, c) * (alpha + (1.0 - alpha) * fall)
+    pieces: list[Schedule] = []
+    at: list[int] = []
+    i, (first, start) = 0, (0, 0.0)
+    while first < _STEPS_EXACT:
+        following = _cycle_start(steps, t_mul, i + 1)
+        if following[0] > first:  # a restart shorter than a step has no step of its own
+            offset = first - start
+            clock = (elapsed() + offset if offset else elapsed()) / (steps * t_mul**i)
+            wave = ((1.0 - alpha) * m_mul**i) * warp(cosine(1), clock)
+            pieces.append(alpha + wave if alpha else wave)
+            at.append(first)
+        i, (first, start) = i + 1, following
+    return sequence(*pieces, at=at[1:])
 
 
 _DECAY = {"initial_learning_rate": ..., "decay_steps": ..., "decay_rate": ..., "staircase": False}
