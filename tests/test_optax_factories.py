@@ -83,6 +83,9 @@ GRID: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("exponential_decay", (0.1, 10, 0.0), {}),
     ("cosine_decay_schedule", (0.3, 900), {}),
     ("cosine_decay_schedule", (0.3, 900, 0.1), {}),
+    # issue 23: a fractional exponent, refused before, is optax's pow
+    ("cosine_decay_schedule", (0.3, 900, 0.1, 1.5), {}),
+    ("warmup_cosine_decay_schedule", (0.0, 1e-3, 100, 1000, 1e-5, 0.5), {}),
     ("warmup_cosine_decay_schedule", (0.0, 1e-3, 100, 1000), {}),
     ("warmup_cosine_decay_schedule", (1e-5, 1e-3, 0, 1000, 1e-4), {}),
     ("warmup_cosine_decay_schedule", (0.2, 0.0, 50, 100, -3.0), {}),
@@ -167,11 +170,6 @@ def test_join_schedules_hides_a_schedule_behind_a_later_boundary() -> None:
     ("call", "error", "message"),
     [
         (lambda: so.cosine_decay_schedule(1.0, 0), ValueError, "requires positive decay_steps"),
-        (
-            lambda: so.cosine_decay_schedule(1.0, 10, exponent=1.5),
-            ValueError,
-            r"cosine_decay_schedule\(\): exponent must be a whole number",
-        ),
         (
             lambda: so.warmup_cosine_decay_schedule(0.0, 1.0, 100, 100),
             ValueError,

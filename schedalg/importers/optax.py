@@ -17,12 +17,13 @@ back. optax itself is never imported.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from schedalg.algebra.arithmetic import maximum, minimum
 from schedalg.algebra.combinators import sequence
-from schedalg.algebra.expression import Schedule, constant
+from schedalg.algebra.expression import Schedule, chain, constant
 from schedalg.algebra.timewarps import stretch
 from schedalg.core import validators as check
 from schedalg.curves.phases import piecewise
@@ -48,6 +49,38 @@ __all__ = [
 
 def _real(fn: str, name: str, value: Any, **bounds: Any) -> float:
     return check.real(fn, name, value, **bounds)
+
+
+def _power(base: Schedule, given: Any, exponent: float) -> Schedule:
+    """``base ** given`` as optax's ``**`` computes it: a float exponent is ``pow``, an integer
+    one JAX's ``integer_pow``: products in its order, squarings ``x * x`` (libm's
+    ``pow(x, 2.0)`` is not always ``x * x``), then the squares of the set bits from the lowest,
+    multiplied left to right (a ``chain``; see ``_times`` and ``_factor``)."""
+    if not isinstance(given, numbers.Integral) or isinstance(given, bool):
+        return base**exponent
+    n, acc, square = int(given), None, base
+    if n == 0:
+        return constant(1.0)
+    while n > 0:
+        if n & 1:
+            acc = square if acc is None else acc * _factor(square)
+        n >>= 1
+        if n > 0:
+            square = _factor(square) * _factor(square)
+    assert acc is not None
+    return acc
+
+
+def _factor(value: Schedule) -> Schedule:
+    """``value`` as one factor of a product: products flatten (``a * (b * c)`` is multiplied as
+    ``(a * b) * c``), so a product is kept whole behind ``/ 1.0``, which changes no value."""
+    return value / 1.0 if isinstance(value, chain) else value
+
+
+def _times(factor: float, value: Schedule) -> Schedule:
+    """``factor * value``; after ``value`` where it is a product: products flatten and multiply
+    left to right, and ``factor`` first would regroup ``value``'s own product."""
+    return value * factor if isinstance(value, chain) else factor * value
 
 
 def _steps(fn: str, name: str, value: Any) -> int:
@@ -94,9 +127,10 @@ def _polynomial(
     # computes (steps - t) / steps, correctly rounded, which differs from optax near its end.
     # Held from ``steps`` on at its value there (under jit XLA's ``x * (1 / steps)`` would not
     # reach 0 exactly, and a fractional power of its remainder is 1e-12, not 0).
-    remaining = (1.0 - minimum(elapsed(), steps) / steps) ** exponent
-    ramp = (init - end) * remaining + end
-    return _from(begin, init, sequence(ramp, constant(ramp(steps)), at=[steps]))
+    remaining = _power(1.0 - minimum(elapsed(), steps) / steps, power, exponent)
+    ramp = _times(init - end, remaining) + end
+    # before transition_begin optax clips the count to 0: (init - end) * 1 + end, not init
+    return _from(begin, ramp(0), sequence(ramp, constant(ramp(steps)), at=[steps]))
 
 
 def linear_schedule(
@@ -208,18 +242,12 @@ def cosine_decay_schedule(
     if not steps > 0:
         raise ValueError(f"The cosine_decay_schedule requires positive decay_steps, got {steps=}.")
     rest = _real(fn, "alpha", alpha)
-    power = _real(fn, "exponent", exponent, at_least=1)
-    if power != int(power) or power > 8:
-        raise ValueError(
-            f"{fn}(): exponent must be a whole number from 1 to 8 here, got {exponent!r}: a "
-            "fractional power of a schedule is not an expression of the algebra"
-        )
-    wave: Schedule = cosine(steps)
-    for _ in range(int(power) - 1):
-        wave = wave * cosine(steps)  # optax's cos ** k, as a product (within ulps)
+    power = _real(fn, "exponent", exponent, at_least=0)
+    # optax's (0.5 * (1 + cos(pi * t / steps))) ** exponent; ** 1.0 changes no value
+    wave = cosine(steps) if power == 1 else _power(cosine(steps), exponent, power)
     if rest != 0.0:
-        wave = (1.0 - rest) * wave + rest
-    return init * wave
+        wave = _times(1.0 - rest, wave) + rest
+    return _times(init, wave)
 
 
 def join_schedules(schedules: Iterable[Schedule], boundaries: Iterable[int]) -> Schedule:
