@@ -141,3 +141,9 @@ def test_a_launch_script_takes_its_shell_variables_from_set(tmp_path, capsys):
     assert status == 0, err
     lr = [row.split(",")[1] for row in out.splitlines()[1:]]
     assert lr == ["0.5", "0.375", "0.25", "0.125"]
+
+
+def test_an_export_that_cannot_be_evaluated_writes_nothing(capsys):
+    # The clock passes the floats at step 1: refused before the CSV header is written.
+    status, out, err = call(capsys, "export", "warp(cosine(1), elapsed() / 5e-324)", "--steps", "3")
+    assert status == 2 and out == "" and "cannot evaluate the schedule" in err

@@ -62,6 +62,10 @@ def export_format(args: argparse.Namespace) -> str:
 def export(args: argparse.Namespace, out: Any) -> int:
     schedules = gather(args)
     form = export_format(args)
+    # The first piece of every curve is evaluated before anything is written: a schedule that
+    # cannot be evaluated (a clock past the floats) is refused with no half-written output.
+    for _, schedule in schedules:
+        next(pieces(schedule, min(args.steps, _EXPORT_CHUNK)), None)
     if form == "npy":
         if args.output is None:
             raise UserError("--format npy writes binary data: give a file with -o")

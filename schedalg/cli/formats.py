@@ -23,10 +23,10 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from schedalg.algebra.expression import Schedule
+from schedalg.cli import sources
 from schedalg.cli.errors import UserError
 from schedalg.cli.reading import Reading, command_line_message
 
@@ -107,172 +107,6 @@ def _labelled(found: Any) -> Labelled:
     return out
 
 
-# -- the formats' own detectors and calls ----------------------------------------------------------
-
-
-def _is_deepspeed(data: Mapping[str, Any]) -> bool:
-    block = data.get("scheduler")
-    if isinstance(block, Mapping):
-        return "type" in block
-    return set(data) == {"type", "params"} and isinstance(data["params"], Mapping)
-
-
-# Keys of TrainingArguments that a file holding its learning rate is read by: HF's own JSON
-# always has lr_scheduler_type, a hand-written one may leave it to HF's default ('linear').
-_HF_KEYS = (
-    "lr_scheduler_type",
-    "learning_rate",
-    "num_train_epochs",
-    "max_steps",
-    "warmup_ratio",
-    "warmup_steps",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "output_dir",
-)
-
-
-def _is_hf(data: Mapping[str, Any]) -> bool:
-    if "lr_scheduler_type" in data:
-        return True
-    return "learning_rate" in data and any(key in data for key in _HF_KEYS[2:])
-
-
-def _times_lr(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    # HF's schedule is a multiplier: --base lr wins over the file's learning_rate (HF's default).
-    # The importer reads (and checks) learning_rate first, as HF's parser would.
-    schedule = read(data, steps_per_epoch=reading.steps_per_epoch)
-    return float(reading.base.get("lr", data.get("learning_rate", 5e-5))) * schedule
-
-
-def _lr_from_base(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    # Without --base lr the importer reads the lr from the config's optimizer block.
-    return read(data, lr=reading.base.get("lr"))
-
-
-def _deepspeed(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    # A config written for the HF Trainer leaves "auto" to it: --base lr=..., and
-    # --set total_num_steps=N / --set warmup_num_steps=N for the step counts.
-    names = ("total_num_steps", "warmup_num_steps")
-    auto = {name: reading.settings[name] for name in names if name in reading.settings}
-    reading.used.update(auto)
-    return read(data, lr=reading.base.get("lr"), auto=auto)
-
-
-def _script_variables(path: Any, reading: Reading) -> dict[str, str]:
-    """The ``--set`` values a launch script reads as its shell variables, marked as used."""
-    from schedalg.importers.megatron_script import variables_read
-
-    names = variables_read(Path(path)) & set(reading.settings)
-    reading.used.update(names)
-    return {name: reading.settings[name] for name in names}
-
-
-def _launch_script(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
-    # Passed as a path: the reader never takes the script's text for a file name.
-    return read(Path(path), variables=_script_variables(path, reading))
-
-
-def _launch_script_length(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
-    return read(Path(path), variables=_script_variables(path, reading))
-
-
-def _lr_and_epochs(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    # A run given in epochs: --steps-per-epoch gives its length, --base lr its peak.
-    return read(data, steps_per_epoch=reading.steps_per_epoch, lr=reading.base.get("lr"))
-
-
-def _given_counts(reading: Reading, names: tuple[str, ...]) -> dict[str, int]:
-    """The ``--set`` values among ``names`` as whole numbers, marked as used."""
-    found = {}
-    for name in names:
-        if name in reading.settings:
-            text = reading.settings[name]
-            try:
-                found[name] = int(text.replace("_", ""))
-            except ValueError:
-                raise ValueError(f"--set {name} must be a whole number, got {text!r}") from None
-            reading.used.add(name)
-    return found
-
-
-def _ultralytics(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    # optimizer: auto picks the optimizer from the data set's size: --set images=N,classes=N.
-    auto = _given_counts(reading, ("images", "classes"))
-    return read(
-        data,
-        steps_per_epoch=reading.steps_per_epoch,
-        lr=reading.base.get("lr"),
-        auto=auto or None,
-    )
-
-
-def _yolov5(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    # A hyp file holds no run length: train.py's --epochs (default 100) is --set epochs=N here.
-    return read(
-        data, steps_per_epoch=reading.steps_per_epoch, **_given_counts(reading, ("epochs",))
-    )
-
-
-def _yolov5_call(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    return _yolov5(lambda d, **kw: read(d, lr=reading.base.get("lr"), **kw), data, reading)
-
-
-_LITGPT_TRAIN_KEYS = ("lr_warmup_steps", "lr_warmup_fraction", "max_tokens")
-
-
-def _is_litgpt(data: Mapping[str, Any]) -> bool:
-    train = data.get("train")
-    return isinstance(train, Mapping) and (
-        any(key in train for key in _LITGPT_TRAIN_KEYS)
-        or ("global_batch_size" in train and "micro_batch_size" in train)
-    )
-
-
-def _litgpt_given(reading: Reading) -> dict[str, Any]:
-    # pretrain's devices: auto and a model given by name: --set devices=N --set max_seq_length=N
-    given: dict[str, Any] = dict(_given_counts(reading, ("devices", "max_seq_length")))
-    if "script" in reading.settings:
-        given["script"] = reading.settings["script"]
-        reading.used.add("script")
-    return given
-
-
-def _litgpt(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    given = _litgpt_given(reading)
-    return read(data, steps_per_epoch=reading.steps_per_epoch, lr=reading.base.get("lr"), **given)
-
-
-def _litgpt_length(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
-    return read(data, steps_per_epoch=reading.steps_per_epoch, **_litgpt_given(reading))
-
-
-def _detectron2(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
-    return read(path, lr=reading.base.get("lr"), config_root=reading.config_root)
-
-
-def _detectron2_length(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
-    return read(path, config_root=reading.config_root)
-
-
-def _is_llamafactory(data: Mapping[str, Any]) -> bool:
-    # v0 training YAMLs name stage and finetuning_type; v1 ones model and train_dataset.
-    return ("stage" in data and "finetuning_type" in data) or (
-        "model" in data and "train_dataset" in data and "micro_batch_size" in data
-    )
-
-
-def _looks_like(function: str) -> Callable[[Any], bool]:
-    """A detector that lives in its importer (imported when a file is recognised)."""
-    module, _, name = function.partition(":")
-
-    def detect(data: Any) -> bool:
-        found: bool = getattr(importlib.import_module(module), name)(data)
-        return found
-
-    return detect
-
-
 FORMATS: tuple[Format, ...] = (
     Format(
         name="hf",
@@ -280,10 +114,10 @@ FORMATS: tuple[Format, ...] = (
         description="`lr_scheduler_type` (what `TrainingArguments.to_json_string()` writes)",
         importer="schedalg.importers.hf:from_training_arguments",
         curves="`lr`: `learning_rate` (or `--base lr=...`) times the multiplier",
-        detect=_is_hf,
-        call=_times_lr,
+        detect=sources.is_hf,
+        call=sources.times_lr,
         length="schedalg.importers.hf:run_length",
-        keys=_HF_KEYS,
+        keys=sources.HF_KEYS,
         needs="`lr_scheduler_type` or `learning_rate`",
     ),
     Format(
@@ -293,7 +127,7 @@ FORMATS: tuple[Format, ...] = (
         importer="schedalg.importers.axolotl:from_axolotl",
         curves="`lr`: `learning_rate` (or `--base lr=...`) on axolotl's schedule",
         detect=lambda data: "base_model" in data and "micro_batch_size" in data,
-        call=_lr_and_epochs,
+        call=sources.lr_and_epochs,
         length="schedalg.importers.axolotl:run_length",
         keys=("base_model", "micro_batch_size", "num_epochs", "lr_scheduler", "datasets"),
         needs="`base_model` and `micro_batch_size`",
@@ -306,8 +140,8 @@ FORMATS: tuple[Format, ...] = (
         "and `train_dataset`)",
         importer="schedalg.importers.llamafactory:from_llamafactory",
         curves="`lr`: `learning_rate` (or `--base lr=...`) times HF's multiplier",
-        detect=_is_llamafactory,
-        call=_lr_and_epochs,
+        detect=sources.is_llamafactory,
+        call=sources.lr_and_epochs,
         length="schedalg.importers.llamafactory:run_length",
         keys=("stage", "finetuning_type", "model_name_or_path", "template", "dataset"),
         needs="`stage` and `finetuning_type`",
@@ -321,8 +155,8 @@ FORMATS: tuple[Format, ...] = (
         importer="schedalg.importers.deepspeed:from_deepspeed",
         curves="`lr` (from the config's optimizer lr, or `--base lr=...`), and `momentum` for "
         "`OneCycle`; `lr (group i)` for per-group lists",
-        detect=_is_deepspeed,
-        call=_deepspeed,
+        detect=sources.is_deepspeed,
+        call=sources.deepspeed,
         keys=(
             "optimizer",
             "train_batch_size",
@@ -354,7 +188,7 @@ FORMATS: tuple[Format, ...] = (
         detect=lambda data: (
             isinstance(data.get("lr_scheduler"), Mapping) and "_component_" in data["lr_scheduler"]
         ),
-        call=_lr_and_epochs,
+        call=sources.lr_and_epochs,
         length="schedalg.importers.torchtune:run_length",
         keys=("lr_scheduler", "optimizer", "epochs", "max_steps_per_epoch"),
         needs="an `lr_scheduler` with a `_component_`",
@@ -368,10 +202,10 @@ FORMATS: tuple[Format, ...] = (
         curves="`lr`: the optimizer's lr (or `--base lr=...`); finetune: `--steps-per-epoch`; "
         "pretrain: `--set devices=N` for `devices: auto`, `--set max_seq_length=N` for a model "
         "name",
-        detect=_is_litgpt,
-        call=_litgpt,
+        detect=sources.is_litgpt,
+        call=sources.litgpt,
         length="schedalg.importers.litgpt:run_length",
-        length_call=_litgpt_length,
+        length_call=sources.litgpt_length,
         keys=("train", "optimizer", "devices", "num_nodes", "model_name", "checkpoint_dir"),
         needs="a `train` block with `lr_warmup_steps`, `max_tokens` or the batch sizes",
     ),
@@ -383,8 +217,8 @@ FORMATS: tuple[Format, ...] = (
         importer="schedalg.importers.lightning_cli:from_lightning_cli",
         curves="`lr` (and `momentum` for OneCycleLR/CyclicLR), stepped per epoch "
         "(`--steps-per-epoch`); `lr (monitor: NAME)` for ReduceLROnPlateau",
-        detect=_looks_like("schedalg.importers.lightning_cli:looks_like"),
-        call=_lr_and_epochs,
+        detect=sources.looks_like("schedalg.importers.lightning_cli:looks_like"),
+        call=sources.lr_and_epochs,
         length="schedalg.importers.lightning_cli:run_length",
         keys=("trainer", "model", "data", "optimizer", "lr_scheduler", "seed_everything"),
         needs="an `optimizer` or `lr_scheduler` with a `class_path`",
@@ -399,7 +233,7 @@ FORMATS: tuple[Format, ...] = (
         "needs `--steps-per-epoch` (batches per epoch), and `--set images=N --set classes=N` "
         "for `optimizer: auto`",
         detect=lambda data: "lr0" in data and "lrf" in data and "anchor_t" not in data,
-        call=_ultralytics,
+        call=sources.ultralytics,
         length="schedalg.importers.ultralytics:run_length",
         keys=("lr0", "lrf", "warmup_epochs", "epochs", "optimizer", "cos_lr"),
         needs="`lr0` and `lrf`",
@@ -413,9 +247,9 @@ FORMATS: tuple[Format, ...] = (
         "epochs, or `--set epochs=N`; SGD, no `--cos-lr`); needs `--steps-per-epoch` (batches per "
         "epoch)",
         detect=lambda data: "lr0" in data and "lrf" in data and "anchor_t" in data,
-        call=_yolov5_call,
+        call=sources.yolov5_call,
         length="schedalg.importers.ultralytics:yolov5_run_length",
-        length_call=_yolov5,
+        length_call=sources.yolov5,
         keys=("lr0", "lrf", "anchor_t", "momentum", "warmup_epochs", "box", "cls"),
         needs="`lr0` and `lrf`",
     ),
@@ -427,9 +261,9 @@ FORMATS: tuple[Format, ...] = (
         importer="schedalg.importers.detectron2:from_detectron2",
         curves="`lr`: `SOLVER.BASE_LR` (or `--base lr=...`) on detectron2's per-iteration curve",
         detect=lambda data: "_BASE_" in data or isinstance(data.get("SOLVER"), Mapping),
-        call=_detectron2,
+        call=sources.detectron2,
         length="schedalg.importers.detectron2:run_length",
-        length_call=_detectron2_length,
+        length_call=sources.detectron2_length,
         by_path=True,
         keys=("MODEL", "INPUT", "DATASETS", "DATALOADER", "TEST", "OUTPUT_DIR", "VERSION"),
         needs="a `SOLVER` mapping or a `_BASE_`",
@@ -445,9 +279,9 @@ FORMATS: tuple[Format, ...] = (
             re.search(r"(?:pretrain|train|finetune)\w*\.py\b", text)
             and re.search(r"--train-(?:iters|samples)\b", text)
         ),
-        call=_launch_script,
+        call=sources.launch_script,
         length="schedalg.importers.megatron_script:run_length",
-        length_call=_launch_script_length,
+        length_call=sources.launch_script_length,
         by_path=True,
         text=True,
         needs="a training command (`pretrain_*.py`) with `--train-iters` or `--train-samples`",

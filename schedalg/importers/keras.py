@@ -55,7 +55,7 @@ def _initial(kind: str, c: Config) -> float:
 def _exponential_decay(c: Config) -> Schedule:
     k = "ExponentialDecay"
     rate = opt.number(_FN, k, "decay_rate", c["decay_rate"], above=0)
-    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
+    steps = _length(k, "decay_steps", c["decay_steps"])
     if opt.flag(_FN, k, "staircase", c["staircase"]):  # rate ** floor(t / decay_steps)
         if isinstance(steps, int):
             return _initial(k, c) * step_decay(steps, rate)
@@ -63,8 +63,20 @@ def _exponential_decay(c: Config) -> Schedule:
     return _initial(k, c) * stretch(exponential(rate), steps)
 
 
-def _length(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
+def _length(kind: str, name: str, value: Any, *, at_least: float | None = None) -> int | float:
+    """A step count as Keras divides by it: positive (or ``at_least``), and the same number in
+    float32, Keras's default dtype (a length that rounds to 0 there is Keras's 0 / 0)."""
+    if at_least is None:
+        number = opt.number(_FN, kind, name, value, above=0)
+    else:
+        number = opt.number(_FN, kind, name, value, at_least=at_least)
+    as_float32 = float(np.float32(number))
+    if number and not (math.isfinite(as_float32) and np.finfo(np.float32).tiny <= as_float32):
+        raise ValueError(
+            f"{_FN}(): {kind} {name} {number!r} is {as_float32!r} in float32, Keras's default "
+            "dtype, where it divides by it: give a length float32 holds"
+        )
+    return int(number) if number.is_integer() else number
 
 
 def _piecewise_constant_decay(c: Config) -> Schedule:
@@ -123,7 +135,7 @@ def _polynomial_decay(c: Config) -> Schedule:
     k = "PolynomialDecay"
     end = opt.number(_FN, k, "end_learning_rate", c["end_learning_rate"])
     power = opt.number(_FN, k, "power", c["power"], at_least=0)
-    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
+    steps = _length(k, "decay_steps", c["decay_steps"])
     if opt.flag(_FN, k, "cycle", c["cycle"]):
         remaining = _cycled_remaining(steps)
     elif isinstance(steps, int):
@@ -150,7 +162,7 @@ def _inverse_time_decay(c: Config) -> Schedule:
     rate = opt.number(_FN, k, "decay_rate", c["decay_rate"], at_least=0)
     if rate == 0:
         return constant(_initial(k, c))
-    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
+    steps = _length(k, "decay_steps", c["decay_steps"])
     if opt.flag(_FN, k, "staircase", c["staircase"]):  # 1 / (1 + rate * floor(t / steps))
         if isinstance(steps, int):
             return _initial(k, c) / per_epoch(opt.growth(rate), steps)
@@ -160,12 +172,12 @@ def _inverse_time_decay(c: Config) -> Schedule:
 
 def _cosine_decay(c: Config) -> Schedule:
     k = "CosineDecay"
-    steps = _length(opt.number(_FN, k, "decay_steps", c["decay_steps"], above=0))
+    steps = _length(k, "decay_steps", c["decay_steps"])
     alpha = opt.number(_FN, k, "alpha", c["alpha"])
     if c["warmup_target"] is None:
         return _initial(k, c) * _cosine_to(steps, alpha, 0.0)
     target = opt.number(_FN, k, "warmup_target", c["warmup_target"])
-    warm = _length(opt.number(_FN, k, "warmup_steps", c["warmup_steps"], at_least=0))
+    warm = _length(k, "warmup_steps", c["warmup_steps"], at_least=0)
     if not warm:
         return target * _cosine_to(steps, alpha, 0.0)
     first = math.ceil(warm)  # the first step with t >= warmup_steps
@@ -189,7 +201,7 @@ def _cosine_to(steps: int | float, alpha: float, offset: float) -> Schedule:
 
 def _cosine_decay_restarts(c: Config) -> Schedule:
     k = "CosineDecayRestarts"
-    steps = _length(opt.number(_FN, k, "first_decay_steps", c["first_decay_steps"], above=0))
+    steps = _length(k, "first_decay_steps", c["first_decay_steps"])
     alpha = opt.number(_FN, k, "alpha", c["alpha"])
     t_mul = opt.number(_FN, k, "t_mul", c["t_mul"], at_least=1)
     m_mul = opt.number(_FN, k, "m_mul", c["m_mul"], above=0)
