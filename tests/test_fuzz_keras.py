@@ -20,7 +20,8 @@ plus the rounding of Keras's float32 clock ``q = t / length``: half an ulp of ``
 cosine turns into up to ``pi / 2`` times the peak per unit of ``q`` (and ``rate ** q`` into
 ``|log rate|`` times the value). Fractional lengths are drawn as ``k / 8``: for those, Keras's
 float32 quotient floors where the exact quotient does (for a decimal such as 0.3, float32 puts
-``floor(9 / 0.3)`` at 29, float64 at 30: Keras's own float32 artefact, docs/importers-keras-deepspeed-megatron.md).
+``floor(9 / 0.3)`` at 29, float64 at 30: Keras's own float32 artefact,
+docs/importers-keras-deepspeed-megatron.md).
 
 A refusal is accepted only where Keras's result depends on something the config does not hold
 (a ``PiecewiseConstantDecay`` boundary that float32 and float64 cast to different steps), and

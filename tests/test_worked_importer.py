@@ -141,8 +141,8 @@ def test_every_list_of_formats_names_the_new_one(worked: formats.Format, tmp_pat
     assert formats.hints()[-2:] == ("fairseq", "mmengine")
     assert main(["describe", "--help"]) == 0
     shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
-    assert "as hf, deepspeed, keras, fairseq or mmengine (default" in shown
-    assert "schedule file of hf, deepspeed, keras or fairseq (see" in shown
+    assert "megatron, fairseq or mmengine (default" in shown  # --format-hint's names
+    assert "detectron2 or fairseq, a .sh launch script" in shown  # the data formats
     other = tmp_path / "other.json"
     other.write_text('{"batch_size": 8}')
     assert main(["describe", str(other), "--steps", "10"]) == 2
