@@ -147,3 +147,12 @@ def test_an_export_that_cannot_be_evaluated_writes_nothing(capsys):
     # The clock passes the floats at step 1: refused before the CSV header is written.
     status, out, err = call(capsys, "export", "warp(cosine(1), elapsed() / 5e-324)", "--steps", "3")
     assert status == 2 and out == "" and "cannot evaluate the schedule" in err
+
+
+def test_hf_s_plateau_is_the_lr_itself_not_a_multiplier(tmp_path, capsys):
+    path = tmp_path / "args.json"
+    config = {"lr_scheduler_type": "reduce_lr_on_plateau", "learning_rate": 0.1, "max_steps": 9}
+    path.write_text(json.dumps(config))
+    status, out, err = call(capsys, "describe", str(path))
+    assert status == 0, err
+    assert out.splitlines()[1] == "plateau(start=0.1)"

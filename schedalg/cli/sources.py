@@ -43,7 +43,11 @@ def is_hf(data: Mapping[str, Any]) -> bool:
 def times_lr(read: Callable[..., Any], data: Any, reading: Reading) -> Any:
     # HF's schedule is a multiplier: --base lr wins over the file's learning_rate (HF's default).
     # The importer reads (and checks) learning_rate first, as HF's parser would.
+    from schedalg.curves.metric import plateau
+
     schedule = read(data, steps_per_epoch=reading.steps_per_epoch)
+    if isinstance(schedule, plateau):  # reduce_lr_on_plateau: the lr itself, from learning_rate
+        return schedule
     return float(reading.base.get("lr", data.get("learning_rate", 5e-5))) * schedule
 
 
