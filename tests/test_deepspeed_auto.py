@@ -208,3 +208,11 @@ def test_every_hf_fill_is_named() -> None:
     _, filled = hf_config("WarmupDecayLR", keys, {}, args, 10)
     left = {k for k, v in filled["scheduler"]["params"].items() if v == "auto"}
     assert left == set(keys) - set(HF_AUTO)
+
+
+def test_a_log_warm_up_past_the_table_s_length_is_refused_by_name() -> None:
+    from schedalg.importers.deepspeed import MAX_LOG_WARMUP
+
+    params = {"warmup_num_steps": MAX_LOG_WARMUP + 1, "warmup_max_lr": 0.1}
+    with pytest.raises(ValueError, match=r"WarmupLR warmup_num_steps 1000001: a log warm-up"):
+        from_deepspeed({"type": "WarmupLR", "params": params})

@@ -417,7 +417,15 @@ def recognise(
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         message = command_line_message(message)
         raise UserError(f"{path} (read as {chosen[0].name}): {message}") from None
-    except (RecursionError, MemoryError):
+    except ArithmeticError as error:
+        # A number past the floats (1e308 epochs, an integer of 400 digits) where an importer
+        # computes with it: no curve the source could run either.
+        raise UserError(
+            f"{path} (read as {chosen[0].name}): a value is out of range: {error}"
+        ) from None
+    except RecursionError:
         raise UserError(f"{path} (read as {chosen[0].name}): nested too deeply to read") from None
+    except MemoryError:
+        raise UserError(f"{path} (read as {chosen[0].name}): too large to read") from None
     name = os.path.basename(path)
     return [(f"{name}: {label}", schedule) for label, schedule in schedules], length

@@ -51,6 +51,11 @@ _FN = "from_deepspeed"
 Params = dict[str, Any]
 
 
+# The longest log warm-up read: its table holds one value per step (10**6 take 5 s and 240 MB
+# to build); real configs warm up over thousands of steps.
+MAX_LOG_WARMUP = 10**6
+
+
 def _warmup_steps(kind: str, p: Params) -> int:
     return max(2, opt.count(_FN, kind, "warmup_num_steps", p["warmup_num_steps"], minimum=1))
 
@@ -61,6 +66,11 @@ def _ramp(kind: str, p: Params, low: float, high: float) -> Schedule:
     style = opt.pick(_FN, f"{kind} warmup_type", p["warmup_type"], ("log", "linear"))
     if style == "linear":
         return linear(low, high, steps)
+    if steps > MAX_LOG_WARMUP:
+        raise ValueError(
+            f"{_FN}(): {kind} warmup_num_steps {steps!r}: a log warm-up is tabulated one value "
+            f"per step, with DeepSpeed's own math.log, up to {MAX_LOG_WARMUP:,} steps"
+        )
     inverse = 1.0 / math.log(steps)
     return piecewise(
         tuple((u, low + (high - low) * (inverse * math.log(u + 1))) for u in range(steps))
