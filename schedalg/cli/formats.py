@@ -281,7 +281,7 @@ FORMATS: tuple[Format, ...] = (
         ),
         call=sources.launch_script,
         length="schedalg.importers.megatron_script:run_length",
-        length_call=sources.launch_script_length,
+        length_call=sources.launch_script,
         by_path=True,
         text=True,
         needs="a training command (`pretrain_*.py`) with `--train-iters` or `--train-samples`",

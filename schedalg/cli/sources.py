@@ -75,11 +75,8 @@ def script_variables(path: Any, reading: Reading) -> dict[str, str]:
 
 
 def launch_script(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
-    # Passed as a path: the reader never takes the script's text for a file name.
-    return read(Path(path), variables=script_variables(path, reading))
-
-
-def launch_script_length(read: Callable[..., Any], path: Any, reading: Reading) -> Any:
+    # Passed as a path: the reader never takes the script's text for a file name. The same
+    # call serves the importer and its run_length, which take the same arguments.
     return read(Path(path), variables=script_variables(path, reading))
 
 
