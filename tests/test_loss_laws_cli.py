@@ -4,6 +4,8 @@ one line naming the option or file and the value, exit status 2, no traceback.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -174,3 +176,25 @@ def test_the_commands_are_in_the_help(capsys):
     out = capsys.readouterr().out
     for name in ("fit", "predict", "optimize"):
         assert f"    {name} " in out
+
+
+def test_the_readme_commands_run_as_typed(tmp_path):
+    """The README's block, as a newcomer pastes it in a checkout (its install line left out)."""
+    pytest.importorskip("matplotlib")
+    readme = (mpl.DATA.parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Choose a schedule by its predicted loss", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = "\n".join(line for line in block.splitlines() if not line.startswith("pip "))
+    (tmp_path / "tests").symlink_to(mpl.DATA.parents[1], target_is_directory=True)
+    script = f'schedalg() {{ "{sys.executable}" -m schedalg "$@"; }}\nset -e\n{commands}\n'
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    law = MultiPowerLaw.from_json((tmp_path / "law.json").read_text(encoding="utf-8"))
+    ranking = [line.split(None, 2) for line in done.stdout.splitlines() if line[:4].strip()]
+    ranked = [row[2] for row in ranking if row[0].isdigit()]
+    assert len(ranked) == 2 and "linear(3e-4, 3e-5, 4000)" in ranked[0]  # the WSD run first
+    assert (tmp_path / "ranked.png").stat().st_size > 10_000
+    optimized = sa.parse(done.stdout.strip().splitlines()[-1])
+    assert law.predict(optimized, [23999])[0] < law.predict(sa.parse(ranked[0]), [23999])[0]
