@@ -93,7 +93,7 @@ def schedules(draw: Any) -> tuple[str, dict[str, Any]]:
     args: dict[str, Any] = {"initial_learning_rate": draw(initial)}
     if kind in ("ExponentialDecay", "InverseTimeDecay"):
         args["decay_steps"] = draw(length)
-        rates = [0.5, 0.96, 0.1, 1.0] + ([1.5] if kind == "ExponentialDecay" else [0.0, 2.0])
+        rates = [0.5, 0.96, 0.1, 1.0, 0.0] + ([1.5] if kind == "ExponentialDecay" else [2.0])
         args["decay_rate"] = draw(st.sampled_from(rates))
         args["staircase"] = draw(st.booleans())
     elif kind == "PolynomialDecay":

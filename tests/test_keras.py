@@ -68,6 +68,8 @@ def check(schedule: object, steps: int, one_by_one: bool = False) -> sa.Schedule
             {"decay_steps": 7, "decay_rate": 0.9},
             {"decay_steps": 100, "decay_rate": 0.5},
             {"decay_steps": 2.5, "decay_rate": 0.99},
+            {"decay_steps": 4, "decay_rate": 0.0},  # 0 ** 0 is 1: the initial rate, then 0
+            {"decay_steps": 2.5, "decay_rate": 0.0},
         ],
         [None, False, True],
     ),
@@ -134,6 +136,17 @@ def test_polynomial_decay_cycle_reads_well() -> None:
         "0.0999 * (1.0 - elapsed() / (50.0 * maximum(1.0, shift(per_epoch(elapsed(), 50), 49))))"
         " ** 2.0 + 0.0001"
     )
+
+
+@pytest.mark.parametrize("decay_steps", [16777217, 1e9 + 0.5, 123456789.3])
+def test_a_zero_decay_rate_staircase_drops_where_float32_says(decay_steps: float) -> None:
+    """Keras divides in float32: 999,999,968 / float32(1e9 + 0.5) is already 1."""
+    theirs = S.ExponentialDecay(0.1, decay_steps, 0.0, staircase=True)
+    ours = from_keras(theirs)
+    steps = np.arange(int(decay_steps) - 80, int(decay_steps) + 3)
+    expected = np.array([float(theirs(int(t))) for t in steps])
+    assert np.array_equal(np.float32(ours.curve(int(steps[-1]) + 1)[steps]), expected)
+    assert 0.0 in expected and 0.1 in np.float64(np.float32(expected)).round(7)
 
 
 @pytest.mark.parametrize(

@@ -54,13 +54,33 @@ def _initial(kind: str, c: Config) -> float:
 
 def _exponential_decay(c: Config) -> Schedule:
     k = "ExponentialDecay"
-    rate = opt.number(_FN, k, "decay_rate", c["decay_rate"], above=0)
+    rate = opt.number(_FN, k, "decay_rate", c["decay_rate"], at_least=0)
     steps = _length(k, "decay_steps", c["decay_steps"])
-    if opt.flag(_FN, k, "staircase", c["staircase"]):  # rate ** floor(t / decay_steps)
+    staircase = opt.flag(_FN, k, "staircase", c["staircase"])
+    if rate == 0:  # 0 ** 0 is 1: the initial rate until the exponent leaves 0, then 0
+        return _initial(k, c) * sequence(
+            constant(1.0), constant(0.0), at=[_first_past(steps, staircase)]
+        )
+    if staircase:  # rate ** floor(t / decay_steps)
         if isinstance(steps, int):
             return _initial(k, c) * step_decay(steps, rate)
         return _initial(k, c) * stretch(step_decay(1, rate), steps)
     return _initial(k, c) * stretch(exponential(rate), steps)
+
+
+def _first_past(steps: int | float, staircase: bool) -> int:
+    """The first step whose exponent, ``t / decay_steps`` in float32 (floored for a staircase),
+    is not 0."""
+    if not staircase:
+        return 1  # t / decay_steps > 0 for every t >= 1: float32 holds 1 / 3.4e38
+    low, high = 1, max(1, math.ceil(steps))  # float32 rounds t up to decay_steps below ceil
+    while low < high:
+        middle = (low + high) // 2
+        if np.float32(middle) / np.float32(steps) < 1:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _length(kind: str, name: str, value: Any, *, at_least: float | None = None) -> int | float:
