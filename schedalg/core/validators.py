@@ -12,9 +12,11 @@ import numbers
 import reprlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from schedalg.core.node import NodeType
+
+_Number = TypeVar("_Number", int, float)
 
 
 def _shortened() -> reprlib.Repr:
@@ -44,8 +46,9 @@ def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _integral(value: object) -> object:
-    """An integral float as its int; anything else unchanged."""
+def integral(value: object) -> object:
+    """An integral float as its int; anything else unchanged (an int is not passed to float(),
+    which refuses one past the float range)."""
     if is_real(value) and not is_integer(value) and float(value).is_integer():  # type: ignore[arg-type]
         return int(value)  # type: ignore[call-overload]
     return value
@@ -68,7 +71,7 @@ def integer(
         minimum, f"an integer >= {minimum}"
     )
     if integral_floats:
-        value = _integral(value)
+        value = integral(value)
     if not is_integer(value):
         _fail(fn, name, requirement, value, wrong_type)
     if value < minimum:  # type: ignore[operator]
@@ -77,6 +80,16 @@ def integer(
         # The formulas divide by step counts as floats: past the float range they would raise.
         _fail(fn, name, f"{requirement} below 2**1024 (the float range)", value)
     return int(value)  # type: ignore[call-overload]
+
+
+def in_float_range(fn: str, what: str, value: _Number) -> _Number:
+    """``value``, a count or product computed from options (``what`` names them), where it is
+    inside the float range: valid options can multiply past it, where ``int()`` and
+    ``math.ceil()`` of the infinite float raise OverflowError and the formulas, which divide by
+    step counts as floats, would."""
+    if not -FLOAT_RANGE < value < FLOAT_RANGE:
+        raise ValueError(f"{fn}(): {what} is {shown(value)}, past the float range (2**1024)")
+    return value
 
 
 def real(
@@ -142,7 +155,7 @@ def integer_list(
     requirement = f"a {'non-empty ' if nonempty else ''}{order} list of integers >= {minimum}"
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         _fail(fn, name, requirement, value, TypeError)
-    items: tuple[Any, ...] = tuple(_integral(v) for v in value)  # type: ignore[attr-defined]
+    items: tuple[Any, ...] = tuple(integral(v) for v in value)  # type: ignore[attr-defined]
     if not all(is_integer(v) for v in items):
         _fail(fn, name, requirement, list(items), TypeError)
     if not _well_formed(items, minimum, strictly_increasing, nonempty):

@@ -46,7 +46,7 @@ from schedalg.curves.cycles import one_cycle
 from schedalg.curves.primitives import cosine, elapsed, linear
 from schedalg.importers import hf_arguments as hfa
 from schedalg.importers import options as opt
-from schedalg.importers.hf import BUILDERS, NeedsLength, from_hf
+from schedalg.importers.hf import BUILDERS, NeedsLength, from_hf, renamed
 
 __all__ = ["SCHEDULERS", "from_axolotl", "run_length"]
 
@@ -111,7 +111,9 @@ def _option(cfg: Mapping[str, Any], name: str, **bounds: float) -> float | None:
 def _counted(cfg: Mapping[str, Any], steps_per_epoch: int, epochs: float, rl: bool) -> int:
     """axolotl's ``total_num_steps`` for ``steps_per_epoch`` steps an epoch."""
     per_epoch = check.integer(FN, "steps_per_epoch", steps_per_epoch, minimum=1)
-    product = per_epoch * epochs
+    product = check.in_float_range(
+        FN, f"num_epochs {epochs!r} * steps_per_epoch {per_epoch}", per_epoch * epochs
+    )
     if not float(product).is_integer():
         raise ValueError(
             f"{FN}(): num_epochs {epochs!r} * steps_per_epoch {per_epoch} is {product!r}: axolotl "
@@ -174,7 +176,11 @@ def _warmup(cfg: Mapping[str, Any], run: _Run) -> Steps:
         if run.counted is None:
             share = ratio
         else:
-            warm = max(int(ratio * _count_for(run.counted, "warmup_ratio")), 0)
+            count = _count_for(run.counted, "warmup_ratio")
+            product = check.in_float_range(
+                FN, f"warmup_ratio {ratio!r} * the run's {count} steps", ratio * count
+            )
+            warm = max(int(product), 0)
     elif run.counted is None:
         share = 0.03
     else:
@@ -320,6 +326,8 @@ def from_axolotl(
         schedule = from_hf(name, warm, steps, learning_rate=peak, **_kwargs(cfg))
     except NeedsLength as error:
         raise NeedsLength(f"{FN}(): {str(error).partition(': ')[2]}: {LENGTH}") from None
+    except (TypeError, ValueError) as error:
+        raise renamed(FN, error) from None
     return schedule if name == "reduce_lr_on_plateau" else peak * schedule
 
 

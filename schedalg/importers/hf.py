@@ -396,6 +396,16 @@ def from_run(
             f"{fn}(): {str(error).partition(': ')[2]}: pass steps_per_epoch=N (optimizer updates "
             "per epoch)"
         ) from None
+    except (TypeError, ValueError) as error:
+        raise renamed(fn, error) from None
+
+
+def renamed(fn: str, error: TypeError | ValueError) -> TypeError | ValueError:
+    """``from_hf``'s refusal of an option, named for ``fn``: the importer whose config gave it."""
+    message = str(error)
+    if not message.startswith(f"{FN}(): "):
+        return error
+    return type(error)(f"{fn}(): {message.removeprefix(f'{FN}(): ')}")
 
 
 def from_training_arguments(args_or_json: Any, *, steps_per_epoch: int | None = None) -> Schedule:

@@ -147,10 +147,14 @@ class Reader:
     def whole(self, fn: str, name: str, value: object) -> int:
         """An int option of any sign (``max_steps`` is -1 by default)."""
         number = self._converted(fn, name, value, integral=True)
-        if check.is_real(number) and float(number).is_integer():  # type: ignore[arg-type]
-            number = int(number)  # type: ignore[call-overload]
+        number = check.integral(number)
         if not check.is_integer(number):
-            raise ValueError(f"{fn}(): {name} must be an integer, got {value!r}")
+            raise ValueError(f"{fn}(): {name} must be an integer, got {check.shown(value)}")
+        if number >= check.FLOAT_RANGE:  # type: ignore[operator]
+            # A positive max_steps is the run's length, which the formulas divide by as a float.
+            raise ValueError(
+                f"{fn}(): {name} must be an integer below 2**1024, got {check.shown(number)}"
+            )
         return int(number)  # type: ignore[call-overload]
 
     def count(self, fn: str, name: str, value: object, *, minimum: int = 0) -> int:
@@ -286,7 +290,11 @@ def training_steps(
     if steps_per_epoch is None:
         return total
     per_epoch = check.integer(fn, "steps_per_epoch", steps_per_epoch, minimum=1)
-    product = epochs * per_epoch
+    product = check.in_float_range(
+        fn,
+        f"num_train_epochs {check.shown(epochs)} * steps_per_epoch {per_epoch}",
+        epochs * per_epoch,
+    )
     if not round_up and not float(product).is_integer():
         raise ValueError(
             f"{fn}(): num_train_epochs {epochs!r} * steps_per_epoch {per_epoch} is "

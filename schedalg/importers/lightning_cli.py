@@ -52,6 +52,7 @@ from typing import Any
 from schedalg.algebra.combinators import per_epoch
 from schedalg.algebra.expression import Schedule, constant
 from schedalg.algebra.units import absolute
+from schedalg.core import validators as check
 from schedalg.core.node import nearest
 from schedalg.importers import options as opt
 
@@ -104,6 +105,12 @@ def _float(owner: str, name: str, value: Any) -> Any:
             return float(value)
         except ValueError:
             raise ValueError(f"{_FN}(): {owner} {name} must be a float, got {value!r}") from None
+    if isinstance(value, int) and not -check.FLOAT_RANGE < value < check.FLOAT_RANGE:
+        # jsonargparse's float() of it raises OverflowError: no value torch could be given.
+        raise ValueError(
+            f"{_FN}(): {owner} {name} must be a float, within the float range (2**1024), got "
+            f"{check.shown(value)}"
+        )
     return float(value) if isinstance(value, int) else value
 
 
@@ -374,13 +381,14 @@ def _check_one_cycle(scheduler: Any, trainer: Mapping[str, Any], epoch: int) -> 
     extrapolated lr (schedalg holds the final one), and the step after it raises."""
     steps = _steps(trainer, epoch)
     assert steps is not None
-    epochs = math.ceil(steps / epoch) if steps != math.inf else math.inf
+    # Integer division: steps / epoch overflows where max_epochs is past the float range.
+    epochs = -(-steps // epoch) if steps != math.inf else math.inf
     if epochs > scheduler.total_steps:
         raise ValueError(
             f"{_FN}(): OneCycleLR total_steps={scheduler.total_steps} counts scheduler steps, "
-            f"which Lightning takes once per epoch, and the run has {epochs} epochs: torch "
-            "extrapolates past total_steps and then raises (set total_steps to the epochs, or "
-            "step it per batch in your own configure_optimizers)"
+            f"which Lightning takes once per epoch, and the run has {check.shown(epochs)} "
+            "epochs: torch extrapolates past total_steps and then raises (set total_steps to the "
+            "epochs, or step it per batch in your own configure_optimizers)"
         )
 
 

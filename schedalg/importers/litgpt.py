@@ -251,9 +251,11 @@ class _Run:
         most = tokens // world // (micro * self.sequence_length(seq))
         if most // per_update < 1:
             raise ValueError(
-                f"{_FN}(): train.max_tokens ({tokens}) is less than one optimizer update "
-                f"({per_update} iterations of {micro} x {self.sequence_length(seq)} tokens "
-                f"on {world} devices)"
+                f"{_FN}(): train.max_tokens ({tokens}) is less than one optimizer update: "
+                f"{check.shown(per_update)} iterations (global_batch_size // (devices * "
+                f"num_nodes) // micro_batch_size) of {micro} x "
+                f"{check.shown(self.sequence_length(seq))} tokens (micro_batch_size x "
+                f"max_seq_length) on {world} devices"
             )
         steps = self.train["lr_warmup_steps"]
         warm = min(most, _count("train.lr_warmup_steps", steps) * per_update) if steps else 0
@@ -284,8 +286,12 @@ class _Run:
         cap = _count("train.max_steps", cap) if cap else None  # litgpt: `max_steps or inf`
         if steps_per_epoch is None:
             return total if cap is None else cap
-        length = epochs * check.integer(_FN, "steps_per_epoch", steps_per_epoch, minimum=1)
-        return length if cap is None else min(length, cap)
+        per = check.integer(_FN, "steps_per_epoch", steps_per_epoch, minimum=1)
+        if cap is not None:
+            return min(epochs * per, cap)
+        # Each count is below 2**1024, their product need not be.
+        what = f"train.epochs {check.shown(epochs)} * steps_per_epoch {check.shown(per)}"
+        return check.in_float_range(_FN, what, epochs * per)
 
     def finetune(self, lr: float, steps_per_epoch: int | None) -> Schedule:
         w = self.train["lr_warmup_steps"]

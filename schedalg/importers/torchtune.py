@@ -146,7 +146,8 @@ def _ppo_steps(config: Mapping[str, Any], steps_per_epoch: int | None) -> int:
             f"{_FN}(): the PPO recipe needs num_steps >= batch_size and batch_size divisible by "
             f"ppo_batch_size, got {values['num_steps']}, {batch} and {minibatch}"
         )
-    return values["num_steps"] // batch * values["ppo_epochs"] * (batch // minibatch)
+    updates = values["num_steps"] // batch * values["ppo_epochs"] * (batch // minibatch)
+    return check.in_float_range(_FN, "the PPO recipe's updates", updates)
 
 
 def _training_steps(config: Mapping[str, Any], steps_per_epoch: int | None) -> Steps:
@@ -161,8 +162,17 @@ def _training_steps(config: Mapping[str, Any], steps_per_epoch: int | None) -> S
     cap = None if cap is None else _count("max_steps_per_epoch", cap, 1)
     if steps_per_epoch is not None:
         per = check.integer(_FN, "steps_per_epoch", steps_per_epoch, minimum=1)
-        return epochs * (per if cap is None or cap >= per else cap)
-    return total if cap is None else epochs * cap
+        per, what = (
+            (per, "steps_per_epoch") if cap is None or cap >= per else (cap, "max_steps_per_epoch")
+        )
+    elif cap is None:
+        return total
+    else:
+        per, what = cap, "max_steps_per_epoch"
+    # Each count is below 2**1024, their product need not be.
+    return check.in_float_range(
+        _FN, f"epochs {check.shown(epochs)} * {what} {check.shown(per)}", epochs * per
+    )
 
 
 def run_length(config: Mapping[str, Any], *, steps_per_epoch: int | None = None) -> int | None:

@@ -329,7 +329,12 @@ def from_yolov5(
         raise ValueError(f"{_FN5}(): lr0 {lr0!r} is negative, which torch's optimizers refuse")
     _check_momentum(_FN5, name, values["momentum"])
     nb = _nb(_FN5, steps_per_epoch, epochs)
-    nw = max(round(values["warmup_epochs"] * nb), 100)
+    warm = check.in_float_range(
+        _FN5,
+        f"hyp warmup_epochs {values['warmup_epochs']!r} * steps_per_epoch {nb}",
+        values["warmup_epochs"] * nb,
+    )
+    nw = max(round(warm), 100)
     target = lr0 * per_epoch(_factor(epochs, values["lrf"], cos_lr), nb)
     # After the epoch that ends the warm-up, the epoch before's lr (the scheduler's lag).
     lagged = shift(target, nw // nb * nb)

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch.optim.optimizer import Optimizer
 
+from schedalg.core.validators import shown
 from schedalg.importers.torch.classes import CLASSES
 from schedalg.importers.torch.convert import TorchSchedules, from_torch
 
@@ -100,12 +101,18 @@ def build(
     try:
         built = OPTIMIZERS[optimizer]([parameter], **(optimizer_kwargs or {}))
     except (TypeError, ValueError, KeyError, RuntimeError) as error:
-        raise ValueError(f"{fn}(): torch refuses the optimizer {optimizer}: {error}") from None
+        # torch's reason may not name the option ("Invalid learning rate"): the call does.
+        call = _call(optimizer, optimizer_kwargs or {})
+        raise ValueError(f"{fn}(): torch refuses the optimizer {call}: {error}") from None
     try:
         return SCHEDULERS[scheduler](built, **kwargs)
     except (TypeError, ValueError, KeyError, RuntimeError, ZeroDivisionError, OverflowError) as e:
         # KeyError: torch's "param 'initial_lr' is not specified" for last_epoch != -1.
-        raise ValueError(f"{fn}(): torch refuses {scheduler}: {e}") from None
+        raise ValueError(f"{fn}(): torch refuses {_call(scheduler, kwargs)}: {e}") from None
+
+
+def _call(name: str, kwargs: Mapping[str, Any]) -> str:
+    return f"{name}({', '.join(f'{key}={shown(value)}' for key, value in kwargs.items())})"
 
 
 def from_kwargs(
