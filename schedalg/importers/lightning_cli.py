@@ -105,13 +105,10 @@ def _float(owner: str, name: str, value: Any) -> Any:
             return float(value)
         except ValueError:
             raise ValueError(f"{_FN}(): {owner} {name} must be a float, got {value!r}") from None
-    if isinstance(value, int) and not -check.FLOAT_RANGE < value < check.FLOAT_RANGE:
-        # jsonargparse's float() of it raises OverflowError: no value torch could be given.
-        raise ValueError(
-            f"{_FN}(): {owner} {name} must be a float, within the float range (2**1024), got "
-            f"{check.shown(value)}"
-        )
-    return float(value) if isinstance(value, int) else value
+    if isinstance(value, int):
+        # jsonargparse's float() of one past the range raises OverflowError.
+        return float(check.in_float_range(_FN, f"{owner} {name}", value))
+    return value
 
 
 def _int(owner: str, name: str, value: Any) -> Any:

@@ -58,9 +58,9 @@ def number(
 
 def count(fn: str, owner: str, name: str, value: object, *, minimum: int = 0) -> int:
     """A step count: an int, or a float with an integral value (JSON and argparse give both)."""
-    if check.is_real(value) and not check.is_integer(value) and float(value).is_integer():  # type: ignore[arg-type]
-        value = int(value)  # type: ignore[call-overload]
-    return check.integer(fn, f"{owner} {name}", value, minimum=minimum, wrong_type=ValueError)
+    return check.integer(
+        fn, f"{owner} {name}", check.integral(value), minimum=minimum, wrong_type=ValueError
+    )
 
 
 def flag(fn: str, owner: str, name: str, value: object) -> bool:
