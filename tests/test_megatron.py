@@ -98,7 +98,7 @@ def grid() -> list[dict]:
     decay_forms += [
         {"lr_decay_style": "WSD", "lr_wsd_decay_style": w, "lr_wsd_decay_iters": n}
         for w in WSD
-        for n in (10, 60)
+        for n in (10, 60, 70, 90)  # 70, 90: the anneal starts inside the warm-up (or before 0)
     ]
     decay_forms += [{"lr_decay_style": "WSD", "lr_wsd_decay_iters": 25}]  # the default style
     for form, warm, lr, wd in itertools.product(decay_forms, WARMUPS, LRS, WDS[:2]):

@@ -186,18 +186,11 @@ def _inverse_square_root(lr: _Lr, a: _Args) -> Schedule:
 
 
 def _anneal_steps(lr: _Lr, a: _Args) -> int:
-    """WSD's ``lr_wsd_decay_iters`` in steps, at most the decay after the warm-up."""
+    """WSD's ``lr_wsd_decay_iters`` in steps."""
     wsd = _arg(a, "lr_wsd_decay_iters")
     if a["lr_wsd_decay_iters"] is None:
         raise TypeError(f"{_FN}(): {_OWNER} lr_decay_style 'WSD' needs {wsd}")
-    anneal = opt.count(_FN, _OWNER, wsd, a["lr_wsd_decay_iters"], minimum=1) * lr.per
-    if anneal > lr.decay - lr.warmup:
-        span = (lr.decay - lr.warmup) / lr.per
-        raise ValueError(
-            f"{_FN}(): {_OWNER} {wsd} must be at most {_arg(a, 'lr_decay_iters')} minus the "
-            f"warm-up ({span:g}), got {anneal // lr.per}"
-        )
-    return anneal
+    return opt.count(_FN, _OWNER, wsd, a["lr_wsd_decay_iters"], minimum=1) * lr.per
 
 
 def _wsd_style(a: _Args) -> str:
@@ -211,6 +204,12 @@ def _wsd(lr: _Lr, a: _Args) -> Schedule:
     anneal = _anneal_steps(lr, a)
     span = lr.decay - int(lr.warmup)
     stable = span - anneal
+    if stable < 0:  # Megatron starts the anneal inside the warm-up, which still wins there
+        start = 1 if lr.warmup else 0  # the step where the fall's own clock starts
+        fall = _anneal(lr, _COEFFS[style]((elapsed() + (start - stable)) / anneal))
+        if start:
+            return sequence(constant(lr.max), fall, constant(lr.min), at=[1, span + 1])
+        return sequence(fall, constant(lr.min), at=[span + 1])
     if style != "exponential":
         return _anneal(lr, warmup_stable_decay(0, stable, anneal, decay_shape=_WSD_SHAPES[style]))
     fall = 2.0 * stretch(exponential(0.5), anneal) - 1.0
